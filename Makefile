@@ -1,0 +1,61 @@
+# The user's interface. Every target configures what it needs; `make help` lists them.
+BUILD    ?= build
+PREFIX   ?= /usr/local
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+HOST     ?= localhost
+PORT     ?= 21567
+# Warnings are errors in CI (CI=true), plain warnings on a developer's machine.
+WERROR   ?= $(if $(CI),ON,OFF)
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
+
+configure = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DSOCKETSERVER_WERROR=$(WERROR) \
+            -DSOCKETSERVER_SANITIZE=$(3) $(CMAKE_FLAGS) >/dev/null
+
+.PHONY: all build deps test run samples asan tsan install clean help
+
+all: build
+
+deps:
+	@sh scripts/ensure-deps.sh
+
+build: deps
+	@$(call configure,$(BUILD),RelWithDebInfo,)
+	cmake --build $(BUILD) -j $(JOBS)
+
+samples: deps
+	@$(call configure,$(BUILD),RelWithDebInfo,)
+	cmake --build $(BUILD) -j $(JOBS) --target samples
+
+test: build
+	cd $(BUILD) && ctest $(CTEST_FLAGS)
+
+run: samples
+	$(BUILD)/samples/tsTserv --host $(HOST) --port $(PORT)
+
+asan: deps
+	@$(call configure,$(BUILD)-asan,Debug,address)
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
+
+tsan: deps
+	@$(call configure,$(BUILD)-tsan,Debug,thread)
+	cmake --build $(BUILD)-tsan -j $(JOBS)
+	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+
+help:
+	@echo "make            build the library, samples and tests (into $(BUILD)/)"
+	@echo "make test       build and run every test (ctest)"
+	@echo "make run        build and start the timestamp server on $(HOST):$(PORT)"
+	@echo "make samples    build the chapter's sample programs ($(BUILD)/samples/)"
+	@echo "make asan       run the suite under AddressSanitizer + UBSan"
+	@echo "make tsan       run the suite under ThreadSanitizer"
+	@echo "make install    install into PREFIX (now $(PREFIX))"
+	@echo "make clean      remove the build trees"

@@ -1,0 +1,169 @@
+// stream.hpp — buffered files over a socket: what makefile() returns, and the rfile/wfile of a
+// StreamRequestHandler.
+//
+//   Python                                C++
+//   rfile = sock.makefile("rb")           SocketReader rfile(sock);   or sock.makefile("rb")
+//   wfile = sock.makefile("wb", 0)        SocketWriter wfile(sock);   (unbuffered: sends all)
+//   line = rfile.readline()               std::string line = rfile.readline();
+//   for line in rfile: ...                for (const std::string& line : rfile) ...
+//   data = rfile.read(n) / rfile.read()   rfile.read(n) / rfile.read()
+//   wfile.write(data); wfile.flush()      wfile.write(data); wfile.flush();
+//
+// Reads and writes honour the socket's timeout (timeout_error), as Python's do.
+// Better than Python: readline() without a limit is still bounded (max_line, 64 KiB by
+// default): a longer line throws line_too_long_error instead of growing memory without end.
+//
+// Thread-safety: a reader or writer belongs to one thread at a time; a reader in one thread
+// and a writer in another over the same socket is fine. Both refer to a Socket that must
+// outlive them and must not be moved while they exist.
+#pragma once
+
+#include <cstddef>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "socketserver/socket.hpp"
+
+namespace socketserver {
+
+/// The default bound of readline() without an explicit limit: 64 KiB.
+inline constexpr std::size_t default_max_line = 65536;
+/// The default read buffer (Python's io.DEFAULT_BUFFER_SIZE).
+inline constexpr std::size_t default_buffer_size = 8192;
+
+/// A buffered reader over a socket (Python's BufferedReader from makefile("rb")).
+class SocketReader {
+ public:
+  /// `bufsize` is the size of each recv into the buffer; `max_line` bounds readline().
+  explicit SocketReader(Socket& sock, std::size_t bufsize = default_buffer_size,
+                        std::size_t max_line = default_max_line);
+
+  /// Python's read(n): `n` bytes, fewer only at end of stream ("" at end).
+  std::string read(std::size_t n);
+  /// Python's read(): everything until the end of stream.
+  std::string read();
+  /// Python's read1(n): at most `n` bytes with at most one recv; "" only at end of stream.
+  std::string read1(std::size_t n);
+  /// Python's readline(): one line with its '\n' (the last line may lack it; "" at end).
+  /// Throws line_too_long_error when the line exceeds max_line() bytes.
+  std::string readline();
+  /// Python's readline(limit): at most `limit` bytes; a longer line is returned in pieces,
+  /// as Python does, never an error.
+  std::string readline(std::size_t limit);
+  /// Python's readlines(hint): lines until end of stream, or until their total size reaches
+  /// `hint` (0 = no hint). Each line is bounded by max_line().
+  std::vector<std::string> readlines(std::size_t hint = 0);
+  /// Bytes already received and buffered, not yet returned.
+  [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
+  /// The readline() bound in bytes.
+  [[nodiscard]] std::size_t max_line() const noexcept { return max_line_; }
+  void set_max_line(std::size_t limit) noexcept { max_line_ = limit; }
+
+  /// Iteration over lines (Python's `for line in rfile`): an input iterator; each step calls
+  /// readline() and stops at end of stream.
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = std::string;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const std::string*;
+    using reference = const std::string&;
+    iterator() = default;
+    explicit iterator(SocketReader* reader);
+    reference operator*() const { return line_; }
+    pointer operator->() const { return &line_; }
+    iterator& operator++();
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept {
+      return a.reader_ == b.reader_;
+    }
+
+   private:
+    SocketReader* reader_ = nullptr;
+    std::string line_;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+
+ private:
+  bool fill();  // one recv into the buffer; false at end of stream
+  std::string take(std::size_t n);
+  std::string readline_bounded(std::size_t limit, bool throw_when_longer);
+
+  Socket* sock_;
+  std::size_t bufsize_;
+  std::size_t max_line_;
+  std::string buf_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  bool eof_ = false;
+};
+
+/// A writer over a socket (Python's _SocketWriter / BufferedWriter from makefile("wb")).
+/// `bufsize` 0 (the default, as StreamRequestHandler's wbufsize): every write sends all of its
+/// data before returning. `bufsize` > 0: data is collected and sent when the buffer fills,
+/// on flush(), and on destruction (best effort; call flush() to see errors).
+class SocketWriter {
+ public:
+  explicit SocketWriter(Socket& sock, std::size_t bufsize = 0);
+  SocketWriter(SocketWriter&&) noexcept = default;
+  SocketWriter& operator=(SocketWriter&&) = delete;
+  SocketWriter(const SocketWriter&) = delete;
+  SocketWriter& operator=(const SocketWriter&) = delete;
+  /// Flushes what is buffered; errors are swallowed here (flush() reports them).
+  ~SocketWriter();
+
+  /// Python's write(data): returns data.size(); never a partial write, also when a signal
+  /// interrupts the send. Throws socket_error subclasses (broken_pipe_error, ...).
+  std::size_t write(std::string_view data);
+  /// Python's writelines(lines).
+  void writelines(const std::vector<std::string>& lines);
+  /// Python's flush(): sends everything buffered.
+  void flush();
+  /// Bytes waiting in the buffer.
+  [[nodiscard]] std::size_t pending() const noexcept { return buf_.size(); }
+
+ private:
+  Socket* sock_;
+  std::size_t bufsize_;
+  std::string buf_;
+};
+
+/// What Socket::makefile returns: a reader, a writer, or both, chosen by the mode string
+/// ("r", "w", "rw", with or without "b"). Calling a direction the mode did not ask for throws
+/// std::logic_error, as Python raises io.UnsupportedOperation.
+class SocketFile {
+ public:
+  SocketFile(Socket& sock, std::string_view mode, std::optional<std::size_t> buffering);
+  SocketFile(SocketFile&&) noexcept = default;
+  SocketFile& operator=(SocketFile&&) = delete;
+
+  std::string read(std::size_t n) { return reader("read").read(n); }
+  std::string read() { return reader("read").read(); }
+  std::string read1(std::size_t n) { return reader("read1").read1(n); }
+  std::string readline() { return reader("readline").readline(); }
+  std::string readline(std::size_t limit) { return reader("readline").readline(limit); }
+  std::vector<std::string> readlines(std::size_t hint = 0) {
+    return reader("readlines").readlines(hint);
+  }
+  SocketReader::iterator begin() { return reader("iteration").begin(); }
+  SocketReader::iterator end() { return SocketReader::iterator(); }
+
+  std::size_t write(std::string_view data) { return writer("write").write(data); }
+  void writelines(const std::vector<std::string>& lines) { writer("writelines").writelines(lines); }
+  void flush();
+
+  [[nodiscard]] bool readable() const noexcept { return reader_.has_value(); }
+  [[nodiscard]] bool writable() const noexcept { return writer_.has_value(); }
+
+ private:
+  SocketReader& reader(const char* op);
+  SocketWriter& writer(const char* op);
+  std::optional<SocketReader> reader_;
+  std::optional<SocketWriter> writer_;
+};
+
+}  // namespace socketserver

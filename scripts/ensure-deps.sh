@@ -1,0 +1,27 @@
+#!/bin/sh
+# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest.
+# Installs what is missing with apt-get (as root, or through sudo); otherwise
+# stops with the one command that would.
+set -e
+missing=""
+command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
+command -v make >/dev/null 2>&1 || missing="$missing make"
+command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || missing="$missing g++"
+if [ ! -f /usr/include/gtest/gtest.h ] && [ ! -f /usr/local/include/gtest/gtest.h ]; then
+  missing="$missing libgtest-dev"
+fi
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+echo "socketserver: missing build tools:$missing" >&2
+if [ "$(id -u)" = 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO="sudo"
+else
+  echo "socketserver: run this as root, then try again:  $cmd" >&2
+  exit 1
+fi
+echo "socketserver: installing:$missing" >&2
+$SUDO apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive $SUDO $cmd >&2
