@@ -143,6 +143,8 @@ class Socket {
   [[nodiscard]] std::string describe() const;
 
  private:
+  friend Socket fromfd(int fd, int family, int type, int proto);
+  friend std::pair<Socket, Socket> socketpair(int family, int type, int proto);
   struct adopt_tag {};
   Socket(adopt_tag, int fd, int family, int type, int proto) noexcept;
   void apply_timeout_mode();

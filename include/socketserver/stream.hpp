@@ -37,7 +37,8 @@ inline constexpr std::size_t default_buffer_size = 8192;
 /// A buffered reader over a socket (Python's BufferedReader from makefile("rb")).
 class SocketReader {
  public:
-  /// `bufsize` is the size of each recv into the buffer; `max_line` bounds readline().
+  /// `bufsize` is the size of each recv into the buffer (0: unbuffered, never reads past what
+  /// the call returns, as Python's makefile("rb", 0)); `max_line` bounds readline().
   explicit SocketReader(Socket& sock, std::size_t bufsize = default_buffer_size,
                         std::size_t max_line = default_max_line);
 
@@ -48,7 +49,8 @@ class SocketReader {
   /// Python's read1(n): at most `n` bytes with at most one recv; "" only at end of stream.
   std::string read1(std::size_t n);
   /// Python's readline(): one line with its '\n' (the last line may lack it; "" at end).
-  /// Throws line_too_long_error when the line exceeds max_line() bytes.
+  /// Throws line_too_long_error when max_line() bytes arrive without a '\n'; those bytes are
+  /// dropped (the rest of the line stays unread), so the caller should end the exchange.
   std::string readline();
   /// Python's readline(limit): at most `limit` bytes; a longer line is returned in pieces,
   /// as Python does, never an error.
@@ -89,7 +91,7 @@ class SocketReader {
   iterator end() { return iterator(); }
 
  private:
-  bool fill();  // one recv into the buffer; false at end of stream
+  bool fill(std::size_t want);  // one recv into the buffer; false at end of stream
   std::string take(std::size_t n);
   std::string readline_bounded(std::size_t limit, bool throw_when_longer);
 
@@ -109,7 +111,8 @@ class SocketReader {
 class SocketWriter {
  public:
   explicit SocketWriter(Socket& sock, std::size_t bufsize = 0);
-  SocketWriter(SocketWriter&&) noexcept = default;
+  /// Moves the buffer; the moved-from writer is empty and sends nothing.
+  SocketWriter(SocketWriter&& other) noexcept;
   SocketWriter& operator=(SocketWriter&&) = delete;
   SocketWriter(const SocketWriter&) = delete;
   SocketWriter& operator=(const SocketWriter&) = delete;

@@ -1,0 +1,565 @@
+// socket.cpp — Socket and the module functions.
+//
+// The timeout model is CPython's: a socket with a timeout (zero or positive) keeps its
+// descriptor in O_NONBLOCK mode; a positive timeout is implemented by trying the call and,
+// when it would block, waiting in poll() for what remains of the deadline. A socket without
+// a timeout is a plain blocking descriptor. EINTR is retried everywhere.
+#include "socketserver/socket.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <exception>
+#include <stdexcept>
+
+namespace socketserver {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using deadline_t = std::optional<clock::time_point>;
+
+// The module-wide default timeout in seconds; negative means none (blocking).
+std::atomic<double> g_default_timeout{-1.0};
+
+void validate(const Timeout& timeout) {
+  if (timeout && (std::isnan(timeout->count()) || timeout->count() < 0)) {
+    throw std::invalid_argument("timeout must be a non-negative number of seconds");
+  }
+}
+
+bool is_positive(const Timeout& timeout) { return timeout && timeout->count() > 0; }
+
+deadline_t deadline_for(const Timeout& timeout) {
+  if (!is_positive(timeout)) return std::nullopt;
+  return clock::now() + std::chrono::duration_cast<clock::duration>(*timeout);
+}
+
+// Waits until `fd` is ready for `events` or the deadline passes (no deadline: forever).
+// Returns false when the deadline passed. EINTR is retried with the time that remains.
+bool wait_ready(int fd, short events, const deadline_t& deadline) {
+  for (;;) {
+    int wait_ms = -1;
+    if (deadline) {
+      const auto left = *deadline - clock::now();
+      if (left <= clock::duration::zero()) return false;
+      // Round up so that a short remainder does not turn into a busy 0 ms poll.
+      wait_ms = static_cast<int>(
+          std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    pollfd p{fd, events, 0};
+    const int rc = ::poll(&p, 1, wait_ms);
+    if (rc > 0) return true;  // ready, or an error/hang-up the next call will report
+    if (rc == 0) {
+      if (deadline && clock::now() >= *deadline) return false;
+      continue;
+    }
+    if (errno != EINTR) throw_os_error(errno, "poll");
+  }
+}
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+void set_nonblocking(int fd, bool on) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) throw_os_error(errno, "fcntl(F_GETFL) on fd " + std::to_string(fd));
+  const int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) < 0) {
+    throw_os_error(errno, "fcntl(F_SETFL) on fd " + std::to_string(fd));
+  }
+}
+
+// The descriptor's own blocking mode decides the timeout of an adopted descriptor, as in
+// Python: O_NONBLOCK means 0, otherwise the module default.
+Timeout timeout_for_adopted(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK) != 0) return std::chrono::duration<double>(0);
+  return getdefaulttimeout();
+}
+
+// Runs `call` (a system call returning -1 and errno on failure) under `timeout`, as every
+// data-transfer method of a Python socket does. `context` builds the error text lazily.
+template <class Call, class Context>
+ssize_t run_io(int fd, const Timeout& timeout, short events, Call call, Context context) {
+  const deadline_t deadline = deadline_for(timeout);
+  for (;;) {
+    const ssize_t n = call();
+    if (n >= 0) return n;
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (would_block(err) && is_positive(timeout)) {
+      if (!wait_ready(fd, events, deadline)) throw timeout_error(context());
+      continue;
+    }
+    throw_os_error(err, context());
+  }
+}
+
+}  // namespace
+
+// ---- construction ------------------------------------------------------------------------
+
+Socket::Socket(int family, int type, int proto)
+    : family_(family), type_(type), proto_(proto), timeout_(getdefaulttimeout()) {
+  const int flags = SOCK_CLOEXEC | (timeout_ ? SOCK_NONBLOCK : 0);
+  fd_ = ::socket(family, type | flags, proto);
+  if (fd_ < 0) {
+    throw_os_error(errno, "socket(family=" + std::to_string(family) +
+                              ", type=" + std::to_string(type) + ")");
+  }
+  if (proto_ == 0) {
+    int value = 0;
+    socklen_t len = sizeof value;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_PROTOCOL, &value, &len) == 0) proto_ = value;
+  }
+}
+
+Socket::Socket(adopt_tag, int fd, int family, int type, int proto) noexcept
+    : fd_(fd), family_(family), type_(type), proto_(proto) {}
+
+Socket Socket::adopt(int fd) {
+  int values[3] = {};
+  const int names[3] = {SO_DOMAIN, SO_TYPE, SO_PROTOCOL};
+  for (int i = 0; i < 3; ++i) {
+    socklen_t len = sizeof values[i];
+    if (::getsockopt(fd, SOL_SOCKET, names[i], &values[i], &len) < 0) {
+      throw_os_error(errno, "adopt fd " + std::to_string(fd));
+    }
+  }
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) throw_os_error(errno, "adopt fd " + std::to_string(fd));
+  Socket s(adopt_tag{}, fd, values[0], values[1], values[2]);
+  s.timeout_ = timeout_for_adopted(fd);
+  s.apply_timeout_mode();
+  return s;
+}
+
+Socket::Socket(Socket&& other) noexcept
+    : fd_(other.fd_),
+      family_(other.family_),
+      type_(other.type_),
+      proto_(other.proto_),
+      timeout_(other.timeout_) {
+  other.fd_ = -1;
+}
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = other.fd_;
+    family_ = other.family_;
+    type_ = other.type_;
+    proto_ = other.proto_;
+    timeout_ = other.timeout_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+Socket::~Socket() { close(); }
+
+int Socket::require_open(std::string_view op) const {
+  if (fd_ < 0) {
+    throw socket_error(std::error_code(EBADF, std::system_category()),
+                       std::string(op) + " on closed socket");
+  }
+  return fd_;
+}
+
+std::string Socket::describe() const {
+  if (fd_ < 0) return "closed socket";
+  std::string text = "fd " + std::to_string(fd_);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && len > sizeof(sa_family_t)) {
+    text += ", " + Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+  }
+  len = sizeof ss;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && len > sizeof(sa_family_t)) {
+    text += " -> " + Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+  }
+  return text;
+}
+
+namespace {
+// "recv from 127.0.0.1:5000" when connected, else "recv on fd 5".
+std::string peer_context(int fd, std::string_view op, std::string_view preposition) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (fd >= 0 && ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      len > sizeof(sa_family_t)) {
+    return std::string(op) + " " + std::string(preposition) + " " +
+           Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+  }
+  return std::string(op) + " on fd " + std::to_string(fd);
+}
+
+std::string local_context(int fd, std::string_view op) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (fd >= 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      len > sizeof(sa_family_t)) {
+    return std::string(op) + " on " +
+           Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+  }
+  return std::string(op) + " on fd " + std::to_string(fd);
+}
+}  // namespace
+
+// ---- connection set-up ---------------------------------------------------------------------
+
+void Socket::bind(const Address& address) {
+  const int fd = require_open("bind");
+  const Address resolved = address.resolve(family_, type_);
+  if (::bind(fd, resolved.sockaddr_ptr(), resolved.sockaddr_len()) < 0) {
+    throw_os_error(errno, "bind to " + resolved.to_string());
+  }
+}
+
+void Socket::listen(int backlog) {
+  const int fd = require_open("listen");
+  if (backlog < 0) backlog = 0;  // as Python
+  if (::listen(fd, backlog) < 0) throw_os_error(errno, local_context(fd, "listen"));
+}
+
+std::pair<Socket, Address> Socket::accept() {
+  const int fd = require_open("accept");
+  const Timeout child_timeout = getdefaulttimeout();
+  const int flags = SOCK_CLOEXEC | (child_timeout ? SOCK_NONBLOCK : 0);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const auto n = run_io(
+      fd, timeout_, POLLIN,
+      [&] {
+        len = sizeof ss;
+        return static_cast<ssize_t>(::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, flags));
+      },
+      [&] { return local_context(fd, "accept"); });
+  Socket conn(adopt_tag{}, static_cast<int>(n), family_, type_, proto_);
+  conn.timeout_ = child_timeout;
+  return {std::move(conn), Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
+}
+
+namespace {
+// connect(2) with Python's timeout rules; returns 0 or the errno. A timeout is ETIMEDOUT.
+int connect_errno(int fd, const Address& to, const Timeout& timeout) {
+  if (::connect(fd, to.sockaddr_ptr(), to.sockaddr_len()) == 0) return 0;
+  int err = errno;
+  const bool timed = is_positive(timeout);
+  // An interrupted blocking connect goes on in the kernel; a timed one is in progress.
+  if (err == EINTR || (err == EINPROGRESS && timed)) {
+    if (err == EINTR && timeout && !timed) return EINPROGRESS;  // non-blocking socket
+    if (!wait_ready(fd, POLLOUT, deadline_for(timeout))) return ETIMEDOUT;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+  }
+  return err;
+}
+}  // namespace
+
+void Socket::connect(const Address& address) {
+  const int fd = require_open("connect");
+  const Address resolved = address.resolve(family_, type_);
+  const int err = connect_errno(fd, resolved, timeout_);
+  if (err == ETIMEDOUT && is_positive(timeout_)) throw timeout_error("connect to " + resolved.to_string());
+  if (err != 0) throw_os_error(err, "connect to " + resolved.to_string());
+}
+
+int Socket::connect_ex(const Address& address) {
+  const int fd = require_open("connect_ex");
+  return connect_errno(fd, address.resolve(family_, type_), timeout_);
+}
+
+// ---- data ------------------------------------------------------------------------------
+
+std::string Socket::recv(std::size_t bufsize, int flags) {
+  std::string data(bufsize, '\0');
+  const std::size_t n = recv_into(std::span<char>(data), flags);
+  data.resize(n);
+  return data;
+}
+
+std::size_t Socket::recv_into(std::span<char> buffer, int flags) {
+  const int fd = require_open("recv");
+  if (buffer.empty()) return 0;
+  return static_cast<std::size_t>(run_io(
+      fd, timeout_, POLLIN, [&] { return ::recv(fd, buffer.data(), buffer.size(), flags); },
+      [&] { return peer_context(fd, "recv", "from"); }));
+}
+
+std::size_t Socket::send(std::string_view data, int flags) {
+  const int fd = require_open("send");
+  return static_cast<std::size_t>(run_io(
+      fd, timeout_, POLLOUT,
+      [&] { return ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL); },
+      [&] { return peer_context(fd, "send", "to"); }));
+}
+
+void Socket::sendall(std::string_view data, int flags) {
+  const int fd = require_open("sendall");
+  const deadline_t deadline = deadline_for(timeout_);
+  const bool timed = is_positive(timeout_);
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
+    if (n >= 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (would_block(err) && timed) {
+      // One deadline for the whole call, as Python's sendall.
+      if (!wait_ready(fd, POLLOUT, deadline)) throw timeout_error(peer_context(fd, "sendall", "to"));
+      continue;
+    }
+    throw_os_error(err, peer_context(fd, "sendall", "to"));
+  }
+}
+
+std::pair<std::string, Address> Socket::recvfrom(std::size_t bufsize, int flags) {
+  std::string data(bufsize, '\0');
+  auto [n, from] = recvfrom_into(std::span<char>(data), flags);
+  data.resize(n);
+  return {std::move(data), std::move(from)};
+}
+
+std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, int flags) {
+  const int fd = require_open("recvfrom");
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const auto n = run_io(
+      fd, timeout_, POLLIN,
+      [&] {
+        len = sizeof ss;
+        return ::recvfrom(fd, buffer.data(), buffer.size(), flags,
+                          reinterpret_cast<sockaddr*>(&ss), &len);
+      },
+      [&] { return local_context(fd, "recvfrom"); });
+  return {static_cast<std::size_t>(n),
+          Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
+}
+
+std::size_t Socket::sendto(std::string_view data, const Address& address, int flags) {
+  const int fd = require_open("sendto");
+  const Address to = address.resolve(family_, type_);
+  return static_cast<std::size_t>(run_io(
+      fd, timeout_, POLLOUT,
+      [&] {
+        return ::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, to.sockaddr_ptr(),
+                        to.sockaddr_len());
+      },
+      [&] { return "sendto " + to.to_string(); }));
+}
+
+// ---- names and options -------------------------------------------------------------------
+
+Address Socket::getpeername() const {
+  const int fd = require_open("getpeername");
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    throw_os_error(errno, "getpeername on fd " + std::to_string(fd));
+  }
+  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+Address Socket::getsockname() const {
+  const int fd = require_open("getsockname");
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    throw_os_error(errno, "getsockname on fd " + std::to_string(fd));
+  }
+  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+namespace {
+std::string option_context(std::string_view op, int fd, int level, int optname) {
+  return std::string(op) + "(" + std::to_string(level) + ", " + std::to_string(optname) +
+         ") on fd " + std::to_string(fd);
+}
+}  // namespace
+
+int Socket::getsockopt(int level, int optname) const {
+  const int fd = require_open("getsockopt");
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, optname, &value, &len) < 0) {
+    throw_os_error(errno, option_context("getsockopt", fd, level, optname));
+  }
+  return value;
+}
+
+std::string Socket::getsockopt(int level, int optname, std::size_t buflen) const {
+  const int fd = require_open("getsockopt");
+  std::string value(buflen, '\0');
+  auto len = static_cast<socklen_t>(buflen);
+  if (::getsockopt(fd, level, optname, value.data(), &len) < 0) {
+    throw_os_error(errno, option_context("getsockopt", fd, level, optname));
+  }
+  value.resize(len);
+  return value;
+}
+
+void Socket::setsockopt(int level, int optname, int value) {
+  const int fd = require_open("setsockopt");
+  if (::setsockopt(fd, level, optname, &value, sizeof value) < 0) {
+    throw_os_error(errno, option_context("setsockopt", fd, level, optname));
+  }
+}
+
+void Socket::setsockopt(int level, int optname, std::string_view value) {
+  const int fd = require_open("setsockopt");
+  if (::setsockopt(fd, level, optname, value.data(), static_cast<socklen_t>(value.size())) < 0) {
+    throw_os_error(errno, option_context("setsockopt", fd, level, optname));
+  }
+}
+
+// ---- ending ----------------------------------------------------------------------------
+
+void Socket::shutdown(int how) {
+  const int fd = require_open("shutdown");
+  if (::shutdown(fd, how) < 0) throw_os_error(errno, peer_context(fd, "shutdown", "of"));
+}
+
+void Socket::close() noexcept {
+  if (fd_ >= 0) {
+    ::close(fd_);  // Linux frees the descriptor even when close reports EINTR
+    fd_ = -1;
+  }
+}
+
+int Socket::detach() noexcept {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+// ---- blocking and timeouts ---------------------------------------------------------------
+
+void Socket::setblocking(bool flag) {
+  settimeout(flag ? Timeout() : Timeout(std::chrono::duration<double>(0)));
+}
+
+bool Socket::getblocking() const noexcept { return !(timeout_ && timeout_->count() == 0); }
+
+void Socket::settimeout(Timeout timeout) {
+  validate(timeout);
+  (void)require_open("settimeout");
+  timeout_ = timeout;
+  apply_timeout_mode();
+}
+
+void Socket::settimeout(double seconds) {
+  settimeout(Timeout(std::chrono::duration<double>(seconds)));
+}
+
+void Socket::apply_timeout_mode() {
+  if (fd_ >= 0) set_nonblocking(fd_, timeout_.has_value());
+}
+
+// ---- module functions ----------------------------------------------------------------------
+
+Timeout getdefaulttimeout() noexcept {
+  const double seconds = g_default_timeout.load(std::memory_order_relaxed);
+  if (seconds < 0) return std::nullopt;
+  return std::chrono::duration<double>(seconds);
+}
+
+void setdefaulttimeout(Timeout timeout) {
+  validate(timeout);
+  g_default_timeout.store(timeout ? timeout->count() : -1.0, std::memory_order_relaxed);
+}
+
+Socket create_connection(const Address& address) {
+  return create_connection(address, getdefaulttimeout());
+}
+
+Socket create_connection(const Address& address, Timeout timeout,
+                         const std::optional<Address>& source_address) {
+  validate(timeout);
+  std::vector<AddrInfo> candidates;
+  if (address.is_resolved()) {
+    AddrInfo only;
+    only.family = address.family();
+    only.type = SOCK_STREAM;
+    only.address = address;
+    candidates.push_back(std::move(only));
+  } else {
+    candidates = getaddrinfo(address.host(), address.port(), AF_UNSPEC, SOCK_STREAM);
+  }
+  std::exception_ptr last;
+  for (const AddrInfo& candidate : candidates) {
+    try {
+      Socket sock(candidate.family, SOCK_STREAM, candidate.proto);
+      sock.settimeout(timeout);
+      if (source_address) sock.bind(*source_address);
+      sock.connect(candidate.address);
+      return sock;
+    } catch (const socket_error&) {
+      last = std::current_exception();
+    }
+  }
+  if (last) std::rethrow_exception(last);
+  throw gai_error(EAI_NONAME, "getaddrinfo " + address.to_string());
+}
+
+Socket create_server(const Address& address, const CreateServerOptions& options) {
+  if (options.dualstack_ipv6) {
+    if (options.family != AF_INET6) {
+      throw std::invalid_argument("create_server: dualstack_ipv6 requires the AF_INET6 family");
+    }
+    if (!has_dualstack_ipv6()) {
+      throw std::invalid_argument("create_server: dualstack_ipv6 not supported on this host");
+    }
+  }
+  Socket sock(options.family, SOCK_STREAM);
+  if (options.family != AF_UNIX) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (options.reuse_port) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  if (options.family == AF_INET6) {
+    sock.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, options.dualstack_ipv6 ? 0 : 1);
+  }
+  sock.bind(address);
+  sock.listen(options.backlog);
+  return sock;
+}
+
+bool has_dualstack_ipv6() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const int off = 0;
+  const bool ok = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::pair<Socket, Socket> socketpair(int family, int type, int proto) {
+  int fds[2] = {-1, -1};
+  const Timeout timeout = getdefaulttimeout();
+  const int flags = SOCK_CLOEXEC | (timeout ? SOCK_NONBLOCK : 0);
+  if (::socketpair(family, type | flags, proto, fds) < 0) throw_os_error(errno, "socketpair");
+  std::pair<Socket, Socket> pair{Socket(Socket::adopt_tag{}, fds[0], family, type, proto),
+                                 Socket(Socket::adopt_tag{}, fds[1], family, type, proto)};
+  pair.first.timeout_ = timeout;
+  pair.second.timeout_ = timeout;
+  return pair;
+}
+
+Socket fromfd(int fd, int family, int type, int proto) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw_os_error(errno, "fromfd " + std::to_string(fd));
+  Socket s = Socket::adopt(copy);
+  s.family_ = family;
+  s.type_ = type;
+  s.proto_ = proto;
+  return s;
+}
+
+}  // namespace socketserver

@@ -1,0 +1,194 @@
+// stream.cpp — SocketReader, SocketWriter, SocketFile and Socket::makefile.
+#include "socketserver/stream.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace socketserver {
+
+namespace {
+// The most one fill() asks for, so that read(1 GiB) does not allocate 1 GiB up front.
+constexpr std::size_t max_fill = std::size_t{1} << 20;
+}  // namespace
+
+// ---- SocketReader ------------------------------------------------------------------------
+
+SocketReader::SocketReader(Socket& sock, std::size_t bufsize, std::size_t max_line)
+    : sock_(&sock), bufsize_(bufsize), max_line_(max_line) {}
+
+bool SocketReader::fill(std::size_t want) {
+  if (eof_) return false;
+  const std::size_t chunk = bufsize_ == 0 ? std::max<std::size_t>(want, 1)
+                                          : std::max(bufsize_, std::min(want, max_fill));
+  if (buf_.size() - end_ < chunk) {
+    if (begin_ > 0) {  // slide the unread bytes to the front before growing
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    if (buf_.size() - end_ < chunk) buf_.resize(end_ + chunk);
+  }
+  const std::size_t n = sock_->recv_into(std::span<char>(buf_.data() + end_, chunk));
+  if (n == 0) {
+    eof_ = true;
+    return false;
+  }
+  end_ += n;
+  return true;
+}
+
+std::string SocketReader::take(std::size_t n) {
+  std::string out(buf_.data() + begin_, n);
+  begin_ += n;
+  if (begin_ == end_) begin_ = end_ = 0;
+  return out;
+}
+
+std::string SocketReader::read(std::size_t n) {
+  while (buffered() < n && fill(n - buffered())) {
+  }
+  return take(std::min(n, buffered()));
+}
+
+std::string SocketReader::read() {
+  while (fill(bufsize_ == 0 ? default_buffer_size : std::max(bufsize_, buffered()))) {
+  }
+  return take(buffered());
+}
+
+std::string SocketReader::read1(std::size_t n) {
+  if (n == 0) return {};
+  if (buffered() == 0) fill(n);
+  return take(std::min(n, buffered()));
+}
+
+std::string SocketReader::readline() { return readline_bounded(max_line_, true); }
+
+std::string SocketReader::readline(std::size_t limit) { return readline_bounded(limit, false); }
+
+std::string SocketReader::readline_bounded(std::size_t limit, bool throw_when_longer) {
+  std::size_t scanned = 0;  // bytes already searched for '\n'
+  for (;;) {
+    const std::size_t window = std::min(buffered(), limit);
+    if (window > scanned) {
+      const char* start = buf_.data() + begin_;
+      const void* nl = std::memchr(start + scanned, '\n', window - scanned);
+      if (nl != nullptr) return take(static_cast<const char*>(nl) - start + 1);
+      scanned = window;
+    }
+    if (buffered() >= limit) {
+      if (!throw_when_longer) return take(limit);
+      begin_ += limit;  // drop the over-long prefix; the caller ends the exchange
+      if (begin_ == end_) begin_ = end_ = 0;
+      throw line_too_long_error("readline from " + sock_->describe(), limit);
+    }
+    if (!fill(1)) return take(buffered());  // end of stream: the last, unterminated line
+  }
+}
+
+std::vector<std::string> SocketReader::readlines(std::size_t hint) {
+  std::vector<std::string> lines;
+  std::size_t total = 0;
+  for (;;) {
+    std::string line = readline();
+    if (line.empty()) break;
+    total += line.size();
+    lines.push_back(std::move(line));
+    if (hint != 0 && total >= hint) break;
+  }
+  return lines;
+}
+
+SocketReader::iterator::iterator(SocketReader* reader) : reader_(reader) { ++*this; }
+
+SocketReader::iterator& SocketReader::iterator::operator++() {
+  if (reader_ != nullptr) {
+    line_ = reader_->readline();
+    if (line_.empty()) reader_ = nullptr;
+  }
+  return *this;
+}
+
+// ---- SocketWriter ------------------------------------------------------------------------
+
+SocketWriter::SocketWriter(Socket& sock, std::size_t bufsize) : sock_(&sock), bufsize_(bufsize) {}
+
+SocketWriter::SocketWriter(SocketWriter&& other) noexcept
+    : sock_(other.sock_), bufsize_(other.bufsize_), buf_(std::move(other.buf_)) {
+  other.buf_.clear();
+}
+
+SocketWriter::~SocketWriter() {
+  try {
+    flush();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; flush() reports
+  }
+}
+
+std::size_t SocketWriter::write(std::string_view data) {
+  if (bufsize_ == 0) {
+    sock_->sendall(data);
+    return data.size();
+  }
+  if (buf_.size() + data.size() > bufsize_) flush();
+  if (data.size() >= bufsize_) {
+    sock_->sendall(data);
+  } else {
+    buf_.append(data);
+  }
+  return data.size();
+}
+
+void SocketWriter::writelines(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) write(line);
+}
+
+void SocketWriter::flush() {
+  if (buf_.empty()) return;
+  sock_->sendall(buf_);
+  buf_.clear();
+}
+
+// ---- SocketFile and makefile ---------------------------------------------------------------
+
+SocketFile::SocketFile(Socket& sock, std::string_view mode, std::optional<std::size_t> buffering) {
+  bool read = false;
+  bool write = false;
+  for (const char c : mode) {
+    if (c == 'r') {
+      read = true;
+    } else if (c == 'w') {
+      write = true;
+    } else if (c != 'b') {
+      throw std::invalid_argument("makefile: invalid mode '" + std::string(mode) +
+                                  "' (only r, w and b)");
+    }
+  }
+  if (!read && !write) {
+    throw std::invalid_argument("makefile: mode '" + std::string(mode) + "' has neither r nor w");
+  }
+  if (read) reader_.emplace(sock, buffering.value_or(default_buffer_size));
+  if (write) writer_.emplace(sock, buffering.value_or(default_buffer_size));
+}
+
+SocketReader& SocketFile::reader(const char* op) {
+  if (!reader_) throw std::logic_error(std::string(op) + ": file not opened for reading");
+  return *reader_;
+}
+
+SocketWriter& SocketFile::writer(const char* op) {
+  if (!writer_) throw std::logic_error(std::string(op) + ": file not opened for writing");
+  return *writer_;
+}
+
+void SocketFile::flush() {
+  if (writer_) writer_->flush();
+}
+
+SocketFile Socket::makefile(std::string_view mode, std::optional<std::size_t> buffering) {
+  (void)require_open("makefile");
+  return SocketFile(*this, mode, buffering);
+}
+
+}  // namespace socketserver

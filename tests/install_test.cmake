@@ -1,0 +1,48 @@
+# Installs the build tree into a temporary prefix, then builds tests/consumer against it twice:
+# with find_package(socketserver) and with pkg-config. Any failure fails the test.
+# Inputs: BUILD_DIR, CONSUMER_DIR, WORK_DIR.
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+foreach(f include/socketserver/socketserver.hpp include/socketserver/socket.hpp)
+  if(NOT EXISTS "${prefix}/${f}")
+    message(FATAL_ERROR "install is missing ${f}")
+  endif()
+endforeach()
+
+# 1. CMake: find_package(socketserver)
+run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/cmake-build" "-DCMAKE_PREFIX_PATH=${prefix}")
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/cmake-build")
+run("${WORK_DIR}/cmake-build/consumer")
+if(NOT last_output MATCHES "installed ok")
+  message(FATAL_ERROR "consumer (CMake) printed: ${last_output}")
+endif()
+
+# 2. pkg-config
+find_program(PKG_CONFIG pkg-config)
+find_program(CXX_COMPILER NAMES c++ g++ clang++)
+if(PKG_CONFIG AND CXX_COMPILER)
+  file(GLOB pcdirs "${prefix}/lib*/pkgconfig" "${prefix}/lib/*/pkgconfig")
+  list(JOIN pcdirs ":" pcpath)
+  set(ENV{PKG_CONFIG_PATH} "${pcpath}")
+  run(${PKG_CONFIG} --cflags --libs socketserver)
+  string(STRIP "${last_output}" flags)
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  run(${CXX_COMPILER} "${CONSUMER_DIR}/main.cpp" ${flags} -o "${WORK_DIR}/consumer-pc")
+  run("${WORK_DIR}/consumer-pc")
+  if(NOT last_output MATCHES "installed ok")
+    message(FATAL_ERROR "consumer (pkg-config) printed: ${last_output}")
+  endif()
+else()
+  message(FATAL_ERROR "pkg-config or a C++ compiler is missing")
+endif()
+message(STATUS "install_and_consume: CMake and pkg-config consumers built and ran")
