@@ -53,6 +53,9 @@ class Socket {
   /// Takes ownership of an open descriptor (Python's socket(fileno=fd)); family, type and
   /// protocol are read from the kernel. Throws socket_error when `fd` is not a socket.
   static Socket adopt(int fd);
+  /// A Socket that owns no descriptor (fileno() -1, every operation throws EBADF), like a
+  /// closed one: a placeholder for a socket to come (e.g. Request::connection of a datagram).
+  static Socket none() noexcept { return Socket(adopt_tag{}, -1, 0, 0, 0); }
 
   Socket(Socket&& other) noexcept;
   Socket& operator=(Socket&& other) noexcept;

@@ -6,6 +6,25 @@
 //   address.hpp   Address, getaddrinfo & friends       (host, port) tuples, AF_UNIX paths
 //   socket.hpp    Socket, create_connection, ...       socket.socket and the module functions
 //   stream.hpp    SocketReader, SocketWriter           makefile(), rfile / wfile
+//   selector.hpp  Selector, Waker                      selectors.DefaultSelector
+//   server.hpp    BaseServer, TCPServer, UDPServer,    socketserver's servers
+//                 UnixStreamServer, UnixDatagramServer
+//   handler.hpp   BaseRequestHandler,                  socketserver's request handlers
+//                 StreamRequestHandler, DatagramRequestHandler
+//   mixins.hpp    ThreadingMixIn<S>, ForkingMixIn<S>   ThreadingMixIn, ForkingMixIn
+//                 and ThreadingTCPServer, ForkingUDPServer, ... (the aliases)
+//
+// How the SocketServer pieces compose, as in Python: a server owns the listening socket and
+// the loop; for each request it builds a handler (your subclass of StreamRequestHandler or
+// DatagramRequestHandler) and runs setup() -> handle() -> finish(); a mixin decides where that
+// happens (this thread, a new thread, a child process):
+//
+//   struct MyHandler : ss::StreamRequestHandler {
+//     using StreamRequestHandler::StreamRequestHandler;
+//     void handle() override { wfile.write(rfile.readline()); }
+//   };
+//   ss::ThreadingTCPServer server({"localhost", 21567}, ss::handler<MyHandler>());
+//   server.serve_forever();
 //
 // A first program: an echo server, line for line what Python's would be
 // (samples/tsTserv.cpp is the book's timestamp server in full):
@@ -33,3 +52,7 @@
 #include "socketserver/address.hpp"
 #include "socketserver/socket.hpp"
 #include "socketserver/stream.hpp"
+#include "socketserver/selector.hpp"
+#include "socketserver/server.hpp"
+#include "socketserver/handler.hpp"
+#include "socketserver/mixins.hpp"

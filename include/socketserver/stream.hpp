@@ -63,6 +63,8 @@ class SocketReader {
   /// The readline() bound in bytes.
   [[nodiscard]] std::size_t max_line() const noexcept { return max_line_; }
   void set_max_line(std::size_t limit) noexcept { max_line_ = limit; }
+  /// Changes the size of later recvs (0: unbuffered); data already buffered stays.
+  void set_buffer_size(std::size_t bufsize) noexcept { bufsize_ = bufsize; }
 
   /// Iteration over lines (Python's `for line in rfile`): an input iterator; each step calls
   /// readline() and stops at end of stream.
@@ -128,6 +130,11 @@ class SocketWriter {
   void flush();
   /// Bytes waiting in the buffer.
   [[nodiscard]] std::size_t pending() const noexcept { return buf_.size(); }
+  /// Flushes, then buffers up to `bufsize` bytes from now on (0: unbuffered).
+  void set_buffer_size(std::size_t bufsize) {
+    flush();
+    bufsize_ = bufsize;
+  }
 
  private:
   Socket* sock_;

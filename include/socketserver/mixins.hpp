@@ -1,0 +1,267 @@
+// mixins.hpp — Python's ThreadingMixIn and ForkingMixIn as policy templates over a server.
+//
+//   Python                                                 C++
+//   class ThreadingTCPServer(ThreadingMixIn, TCPServer)    using ThreadingTCPServer = ThreadingMixIn<TCPServer>;
+//   class MyServer(ForkingMixIn, UDPServer): pass          using MyServer = ForkingMixIn<UDPServer>;
+//
+// Each mixin overrides what Python's does (process_request, server_close, service_actions /
+// handle_timeout) plus the loop's `accepting()` question, and nothing else.
+//
+// Better than Python:
+//   ThreadingMixIn reaps finished threads as it goes (memory stays flat over a million
+//   connections), `max_threads` bounds concurrency by pausing accepts (the listen backlog holds
+//   the rest), and `close_deadline` bounds server_close: connections still open after it are
+//   shut down so their handlers return.
+//   ForkingMixIn reaps only its own children, never blocks the loop in waitpid(-1), and
+//   honours max_children by pausing accepts instead of waiting.
+//
+// Thread-safety: as BaseServer. ThreadingMixIn's counters may be read from any thread.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <list>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "socketserver/server.hpp"
+
+namespace socketserver {
+
+/// Python's ThreadingMixIn: each request in a new thread.
+template <class Server>
+class ThreadingMixIn : public Server {
+ public:
+  using Server::Server;
+  /// Waits for every handler thread (never leaves one running over a destroyed server); after
+  /// close_deadline, connections still open are shut down so their handlers return.
+  ~ThreadingMixIn() override { join_threads(close_deadline); }
+
+  bool daemon_threads = false;  ///< Python's daemon_threads: server_close does not wait for them
+  bool block_on_close = true;   ///< Python's block_on_close: server_close waits for the threads
+  std::size_t max_threads = 0;  ///< at most this many handler threads (0: no limit)
+  /// With block_on_close: how long server_close waits before shutting down the connections of
+  /// handlers still running (std::nullopt: wait as long as they take, as Python).
+  Timeout close_deadline;
+
+  /// Python's process_request(): starts a thread that runs finish_request, handle_error on an
+  /// exception, then shutdown_request.
+  void process_request(Request& request, const Address& client_address) override {
+    reap();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = workers_.emplace(workers_.end());
+    it->fd = request.connection.fileno();
+    ++live_;
+    ++total_;
+    try {
+      it->thread = std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request),
+                               client_address, it);
+    } catch (...) {  // no thread to be had (EAGAIN): undo, and let the loop report it
+      workers_.erase(it);
+      --live_;
+      --total_;
+      throw;
+    }
+  }
+
+  /// Python's server_close(): closes the server, then (block_on_close) waits for the threads.
+  void server_close() override {
+    Server::server_close();
+    if (block_on_close && !daemon_threads) join_threads(close_deadline);
+  }
+
+  /// Handler threads running now / started since construction.
+  [[nodiscard]] std::size_t active_threads() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_;
+  }
+  [[nodiscard]] std::size_t total_threads() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return total_;
+  }
+  /// Threads kept (running or finished, not yet joined): stays near active_threads().
+  [[nodiscard]] std::size_t tracked_threads() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return workers_.size();
+  }
+
+  void service_actions() override {
+    Server::service_actions();
+    reap();
+  }
+
+ protected:
+  [[nodiscard]] bool accepting() const override {
+    if (max_threads == 0) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_ < max_threads;
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    int fd = -1;        // the connection, for the close deadline (-1 once the handler is done)
+    bool done = false;  // the thread has finished its work and may be joined
+  };
+  using WorkerList = std::list<Worker>;
+
+  void process_request_thread(Request request, Address client_address,
+                              typename WorkerList::iterator self) {
+    try {
+      this->finish_request(request, client_address);
+    } catch (...) {
+      this->handle_error(request, client_address);
+    }
+    {
+      // Forget the descriptor before it is closed, so the close deadline never shuts down a
+      // descriptor number that was reused.
+      std::lock_guard<std::mutex> lock(mu_);
+      self->fd = -1;
+    }
+    try {
+      this->shutdown_request(request);
+    } catch (...) {  // closing cannot usefully fail; never let it end the process
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      self->done = true;
+      --live_;
+    }
+    done_.notify_all();
+    this->wake_loop();  // a slot is free: the loop may accept again
+  }
+
+  // Joins the threads that are done (the loop calls this as it goes).
+  void reap() {
+    WorkerList finished;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = workers_.begin(); it != workers_.end();) {
+        auto next = std::next(it);
+        if (it->done) finished.splice(finished.end(), workers_, it);
+        it = next;
+      }
+    }
+    for (Worker& w : finished) w.thread.join();
+  }
+
+  // Waits for every thread; after `deadline`, shuts down the connections still open.
+  void join_threads(Timeout deadline) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      const auto all_done = [this] { return live_ == 0; };
+      if (deadline) {
+        if (!done_.wait_for(lock, *deadline, all_done)) {
+          for (Worker& w : workers_) {
+            if (w.fd >= 0) ::shutdown(w.fd, SHUT_RDWR);
+          }
+        }
+      }
+      done_.wait(lock, all_done);
+    }
+    reap();
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable done_;
+  WorkerList workers_;
+  std::size_t live_ = 0;
+  std::size_t total_ = 0;
+};
+
+/// Python's ForkingMixIn: each request in a child process.
+template <class Server>
+class ForkingMixIn : public Server {
+ public:
+  using Server::Server;
+  /// Reaps the children that have ended (and waits for the others when block_on_close).
+  ~ForkingMixIn() override { collect_children(block_on_close); }
+
+  std::size_t max_children = 40;    ///< Python's max_children: accepts pause at this many
+  bool block_on_close = true;       ///< Python's block_on_close: server_close waits for children
+  std::set<pid_t> active_children;  ///< Python's active_children: this server's live children
+
+ private:
+  // Python's ForkingMixIn.timeout = 300: handle_request wakes at least that often to reap.
+  // (A default member initialiser, so that it applies with the inherited constructors.)
+  [[maybe_unused]] bool timeout_default_ = (this->timeout = std::chrono::duration<double>(300), true);
+
+ public:
+
+  /// Python's collect_children(): reaps this server's ended children (only its own pids,
+  /// never waitpid(-1)); `blocking` waits for all of them.
+  void collect_children(bool blocking = false) {
+    for (auto it = active_children.begin(); it != active_children.end();) {
+      pid_t rc = 0;
+      do {
+        rc = ::waitpid(*it, nullptr, blocking ? 0 : WNOHANG);
+      } while (rc < 0 && errno == EINTR);
+      if (rc == *it || (rc < 0 && errno == ECHILD)) {
+        it = active_children.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void handle_timeout() override { collect_children(); }
+  void service_actions() override {
+    Server::service_actions();
+    collect_children();
+  }
+
+  /// Python's process_request(): forks; the child runs finish_request (handle_error on an
+  /// exception), shutdown_request, and exits 0 (1 after an error); the parent closes its copy
+  /// of the request.
+  void process_request(Request& request, const Address& client_address) override {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw_os_error(errno, "fork for request from " + client_address.to_string());
+    if (pid > 0) {
+      active_children.insert(pid);
+      this->close_request(request);
+      return;
+    }
+    int status = 1;
+    try {
+      this->finish_request(request, client_address);
+      status = 0;
+    } catch (...) {
+      this->handle_error(request, client_address);
+    }
+    try {
+      this->shutdown_request(request);
+    } catch (...) {
+    }
+    ::_exit(status);
+  }
+
+  /// Python's server_close(): closes the server, then reaps (waiting when block_on_close).
+  void server_close() override {
+    Server::server_close();
+    collect_children(block_on_close);
+  }
+
+ protected:
+  [[nodiscard]] bool accepting() const override { return active_children.size() < max_children; }
+};
+
+// With the four servers, the twelve server names of Python's module (the Unix threading and
+// forking ones exist there since Python 3.12).
+using ThreadingTCPServer = ThreadingMixIn<TCPServer>;
+using ThreadingUDPServer = ThreadingMixIn<UDPServer>;
+using ThreadingUnixStreamServer = ThreadingMixIn<UnixStreamServer>;
+using ThreadingUnixDatagramServer = ThreadingMixIn<UnixDatagramServer>;
+using ForkingTCPServer = ForkingMixIn<TCPServer>;
+using ForkingUDPServer = ForkingMixIn<UDPServer>;
+using ForkingUnixStreamServer = ForkingMixIn<UnixStreamServer>;
+using ForkingUnixDatagramServer = ForkingMixIn<UnixDatagramServer>;
+
+}  // namespace socketserver

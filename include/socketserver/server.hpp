@@ -1,0 +1,274 @@
+// server.hpp — Python's socketserver servers: BaseServer, TCPServer, UDPServer, UnixStreamServer,
+// UnixDatagramServer, with the same hooks called in the same order.
+//
+//         +------------+
+//         | BaseServer |     serve_forever / shutdown / handle_request and the hooks
+//         +------------+
+//               |
+//         +-----------+        +------------------+
+//         | TCPServer |------->| UnixStreamServer |
+//         +-----------+        +------------------+
+//               |
+//         +-----------+        +--------------------+
+//         | UDPServer |------->| UnixDatagramServer |
+//         +-----------+        +--------------------+
+//
+// The request path, as in Python: the loop waits until the listening socket is readable, then
+//   get_request -> verify_request -> process_request -> finish_request (runs the handler)
+//                                                    -> shutdown_request -> close_request
+// with handle_error (then shutdown_request) when process_request throws, and shutdown_request
+// alone when verify_request refuses.
+//
+// C++ cannot call an override from a base constructor (Python's TCPServer.__init__ calls
+// self.server_bind()), so settings travel in ServerOptions; whoever overrides server_bind or
+// server_activate passes `.bind_and_activate = false` and calls them after construction, as in
+// Python.
+//
+// Better than Python: shutdown() wakes the loop at once (no poll_interval latency), and from
+// inside a handler or before the loop starts it requests the stop and returns; accept errors
+// back off instead of spinning; an over-long datagram is dropped and reported, not cut;
+// Unix servers remove the socket file they created; allow_reuse_address defaults to true for
+// stream servers and request_queue_size to SOMAXCONN.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "socketserver/selector.hpp"
+#include "socketserver/socket.hpp"
+
+namespace socketserver {
+
+class BaseServer;
+
+/// Python's `request`. Stream servers: `connection`, the accepted socket. Datagram servers:
+/// `packet`, the datagram, and `socket`, the server's socket to reply on (Python's
+/// `(data, socket)` pair).
+struct Request {
+  Socket connection = Socket::none();
+  std::string packet;
+  Socket* socket = nullptr;
+};
+
+/// Python's RequestHandlerClass: called once per request with (request, client_address,
+/// server). Make one from a handler class with `handler<MyHandler>()` or from a lambda with
+/// `handler([](StreamRequestHandler& self) { ... })` (handler.hpp).
+using RequestHandlerClass = std::function<void(Request&, const Address&, BaseServer&)>;
+
+/// The class attributes of Python's servers, set at construction (designated initialisers:
+/// `TCPServer server(addr, handler<H>(), {.allow_reuse_port = true})`). Unset optionals take
+/// the class's default.
+struct ServerOptions {
+  bool bind_and_activate = true;             ///< bind and listen in the constructor
+  std::optional<bool> allow_reuse_address;   ///< SO_REUSEADDR; default: true for TCP, false for UDP/Unix
+  bool allow_reuse_port = false;             ///< SO_REUSEPORT (IPv4/IPv6 only)
+  int request_queue_size = SOMAXCONN;        ///< listen backlog (Python: 5)
+  std::size_t max_packet_size = 8192;        ///< largest datagram UDPServer accepts
+  std::optional<int> address_family;         ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
+  Timeout timeout;                           ///< handle_request's timeout (Python's `timeout`)
+};
+
+/// Python's socketserver.BaseServer: the loop and the hooks. Abstract (fileno, get_request).
+/// Thread-safety: serve_forever/handle_request run in one thread; shutdown() may be called
+/// from any thread, a handler and a signal handler (through StopOnSignals) included.
+class BaseServer {
+ public:
+  BaseServer(Address server_address, RequestHandlerClass handler_class,
+             const ServerOptions& options = {});
+  BaseServer(const BaseServer&) = delete;
+  BaseServer& operator=(const BaseServer&) = delete;
+  virtual ~BaseServer();
+
+  /// Python's serve_forever(poll_interval): handles requests until shutdown(). service_actions()
+  /// runs after each wake-up and at least every poll_interval; shutdown() does not wait for it.
+  void serve_forever(std::chrono::duration<double> poll_interval = std::chrono::milliseconds(500));
+  /// Python's shutdown(): stops serve_forever. From another thread it waits until the loop has
+  /// stopped; from inside the loop (a handler) or when no loop runs, it requests the stop and
+  /// returns (the next serve_forever then returns at once).
+  void shutdown();
+  /// Python's handle_request(): waits for one request (up to min(socket timeout, timeout),
+  /// calling handle_timeout on expiry) and handles it.
+  void handle_request();
+  /// Python's server_close(): releases the server's resources. Idempotent.
+  virtual void server_close() {}
+  /// Python's fileno(): the descriptor the loop waits on.
+  [[nodiscard]] virtual int fileno() const = 0;
+
+  // ---- hooks, in the order the loop calls them ----------------------------------------
+  /// Python's server_activate(): called by the constructor after server_bind (listen for TCP).
+  virtual void server_activate() {}
+  /// Python's get_request(): accepts one request; throws socket_error when there is none.
+  virtual std::pair<Request, Address> get_request() = 0;
+  /// Python's verify_request(): false refuses the request (it is shut down, once).
+  virtual bool verify_request(Request& request, const Address& client_address);
+  /// Python's process_request(): finish_request then shutdown_request (mixins override it).
+  virtual void process_request(Request& request, const Address& client_address);
+  /// Python's finish_request(): runs the handler for the request.
+  virtual void finish_request(Request& request, const Address& client_address);
+  /// Python's shutdown_request(): ends a request (streams: SHUT_WR, then close_request).
+  virtual void shutdown_request(Request& request);
+  /// Python's close_request(): closes a request's socket (streams).
+  virtual void close_request(Request& request);
+  /// Python's handle_error(): called inside a catch block when a request threw; prints 40
+  /// dashes, "Exception occurred during processing of request from <address>", the exception's
+  /// type and message, and 40 dashes to stderr. The server goes on serving.
+  virtual void handle_error(Request& request, const Address& client_address);
+  /// Python's handle_timeout(): handle_request's timeout ran out.
+  virtual void handle_timeout() {}
+  /// Python's service_actions(): called once per loop iteration of serve_forever.
+  virtual void service_actions() {}
+
+  // ---- attributes (Python's names) ----------------------------------------------------
+  Address server_address;                     ///< after bind: the real address (port 0 resolved)
+  RequestHandlerClass request_handler_class;  ///< Python's RequestHandlerClass
+  Timeout timeout;                            ///< handle_request's timeout
+
+  /// Requests a stop without waiting: async-signal-safe (an atomic store and an eventfd write).
+  void request_shutdown() noexcept;
+  /// True while serve_forever runs.
+  [[nodiscard]] bool serving() const noexcept { return serving_.load(); }
+
+ protected:
+  /// Python's _handle_request_noblock(): get, verify, process one request; never throws
+  /// (accept errors are reported at a bounded rate and back off the loop).
+  void handle_request_noblock();
+  /// Mixins return false to pause accepting (a limit reached); the loop then waits on the waker
+  /// and polls service_actions until they return true. Called from the loop thread.
+  [[nodiscard]] virtual bool accepting() const { return true; }
+  /// The listening socket's own timeout, which handle_request folds in (TCPServer: socket's).
+  [[nodiscard]] virtual Timeout socket_timeout() const { return std::nullopt; }
+  /// Wakes the loop (from any thread), e.g. when a worker finished and accepting() changed.
+  void wake_loop() noexcept { waker_.wake(); }
+  /// Writes one line to stderr, at most once a second per `kind` (floods stay bounded); the
+  /// next line says how many were suppressed. Thread-safe.
+  void report(const char* kind, const std::string& line);
+
+ private:
+  bool wait_readable(Timeout timeout);  // listener or waker readable within timeout
+  void note_accept_error(const socket_error& error);
+
+  Waker waker_;
+  std::atomic<bool> shutdown_request_{false};
+  std::atomic<bool> serving_{false};
+  std::thread::id loop_thread_;
+  std::mutex mu_;
+  std::condition_variable stopped_;
+  // Accept back-off after a transient error (EMFILE, ...): the loop ignores the listener until
+  // then, so an error it cannot clear does not become a busy loop.
+  std::chrono::steady_clock::time_point accept_resume_{};
+  std::chrono::milliseconds accept_backoff_{0};
+  std::mutex report_mu_;
+  struct ReportState {
+    std::string kind;
+    std::chrono::steady_clock::time_point last{};
+    std::size_t suppressed = 0;
+  };
+  std::vector<ReportState> report_state_;
+};
+
+/// Python's socketserver.TCPServer. Owns `socket`; closes it in server_close and the destructor.
+class TCPServer : public BaseServer {
+ public:
+  TCPServer(const Address& server_address, RequestHandlerClass handler_class,
+            const ServerOptions& options = {});
+  ~TCPServer() override;
+
+  /// Python's server_bind(): sets the reuse options, binds, and rewrites server_address from
+  /// getsockname (so port 0 shows the real port).
+  virtual void server_bind();
+  void server_activate() override;
+  void server_close() override;
+  [[nodiscard]] int fileno() const override { return socket.fileno(); }
+  std::pair<Request, Address> get_request() override;
+  [[nodiscard]] Timeout socket_timeout() const override { return socket.gettimeout(); }
+  void shutdown_request(Request& request) override;
+  void close_request(Request& request) override;
+
+  int address_family;         ///< Python's address_family
+  int socket_type;            ///< Python's socket_type
+  bool allow_reuse_address;   ///< Python's allow_reuse_address (default true here)
+  bool allow_reuse_port;      ///< Python's allow_reuse_port
+  int request_queue_size;     ///< Python's request_queue_size (default SOMAXCONN here)
+  Socket socket;              ///< Python's socket: the listening socket
+
+ protected:
+  /// For subclasses that fix the family and type (UDPServer, the Unix servers).
+  TCPServer(const Address& server_address, RequestHandlerClass handler_class,
+            const ServerOptions& options, int family, int type, bool reuse_address_default);
+  /// Binds and activates when options.bind_and_activate, closing the socket on failure.
+  void bind_and_activate(const ServerOptions& options);
+};
+
+/// Python's socketserver.UDPServer: requests are datagrams (Request::packet, Request::socket).
+class UDPServer : public TCPServer {
+ public:
+  UDPServer(const Address& server_address, RequestHandlerClass handler_class,
+            const ServerOptions& options = {});
+
+  /// Python's server_activate(): nothing (no listen for datagrams).
+  void server_activate() override {}
+  /// Python's get_request(): one datagram of at most max_packet_size bytes. A larger one is
+  /// dropped and reported (never silently cut); the call then throws, as for no request.
+  std::pair<Request, Address> get_request() override;
+  /// Python's shutdown_request()/close_request(): nothing for datagrams.
+  void shutdown_request(Request& request) override { close_request(request); }
+  void close_request(Request&) override {}
+
+  std::size_t max_packet_size;  ///< Python's max_packet_size (8192)
+
+ protected:
+  UDPServer(const Address& server_address, RequestHandlerClass handler_class,
+            const ServerOptions& options, int family);
+
+ private:
+  std::string buffer_;  // reused receive buffer (max_packet_size + 1 bytes)
+};
+
+/// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created.
+class UnixStreamServer : public TCPServer {
+ public:
+  UnixStreamServer(const Address& server_address, RequestHandlerClass handler_class,
+                   const ServerOptions& options = {});
+  ~UnixStreamServer() override;
+  void server_bind() override;
+  void server_close() override;
+
+ private:
+  std::string created_path_;
+};
+
+/// Python's socketserver.UnixDatagramServer. server_close() removes the socket file it created.
+class UnixDatagramServer : public UDPServer {
+ public:
+  UnixDatagramServer(const Address& server_address, RequestHandlerClass handler_class,
+                     const ServerOptions& options = {});
+  ~UnixDatagramServer() override;
+  void server_bind() override;
+  void server_close() override;
+
+ private:
+  std::string created_path_;
+};
+
+/// Opt-in: while alive, SIGINT and SIGTERM stop `server`'s serve_forever cleanly (the loop
+/// returns; the program goes on to server_close and exits 0). The previous handlers are
+/// restored by the destructor. One at a time per process; not thread-affine.
+class StopOnSignals {
+ public:
+  explicit StopOnSignals(BaseServer& server);
+  ~StopOnSignals();
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+  /// The signal that stopped the loop, or 0.
+  [[nodiscard]] static int received() noexcept;
+};
+
+}  // namespace socketserver

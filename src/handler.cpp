@@ -1,0 +1,97 @@
+// handler.cpp — the request handlers.
+#include "socketserver/handler.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace socketserver {
+
+void BaseRequestHandler::run() {
+  setup();
+  try {
+    handle();
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+}
+
+StreamRequestHandler::StreamRequestHandler(Request& request_, const Address& client_address_,
+                                           BaseServer& server_)
+    : BaseRequestHandler(request_, client_address_, server_),
+      connection(request_.connection),
+      rfile(request_.connection),
+      wfile(request_.connection) {}
+
+void StreamRequestHandler::setup() {
+  if (timeout) connection.settimeout(timeout);
+  if (disable_nagle_algorithm) connection.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+  rfile.set_buffer_size(rbufsize);
+  rfile.set_max_line(max_line);
+  wfile.set_buffer_size(wbufsize);
+}
+
+void StreamRequestHandler::finish() {
+  try {
+    wfile.flush();
+  } catch (const socket_error&) {  // the client went away: nothing left to tell it (Python too)
+  }
+}
+
+// ---- datagrams ----------------------------------------------------------------------------
+
+std::string PacketReader::read(std::size_t n) {
+  const std::size_t count = std::min(n, data_.size() - pos_);
+  std::string out(data_.substr(pos_, count));
+  pos_ += count;
+  return out;
+}
+
+std::string PacketReader::read() { return read(data_.size() - pos_); }
+
+std::string PacketReader::readline() {
+  const std::size_t nl = data_.find('\n', pos_);
+  return read(nl == std::string_view::npos ? data_.size() - pos_ : nl - pos_ + 1);
+}
+
+std::vector<std::string> PacketReader::readlines() {
+  std::vector<std::string> lines;
+  for (std::string line = readline(); !line.empty(); line = readline()) {
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+std::size_t PacketWriter::write(std::string_view data) {
+  data_.append(data);
+  return data.size();
+}
+
+void PacketWriter::writelines(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) data_.append(line);
+}
+
+namespace {
+Socket& datagram_socket(Request& request) {
+  if (request.socket == nullptr) {
+    throw std::logic_error("DatagramRequestHandler used for a request without a datagram socket");
+  }
+  return *request.socket;
+}
+}  // namespace
+
+DatagramRequestHandler::DatagramRequestHandler(Request& request_, const Address& client_address_,
+                                               BaseServer& server_)
+    : BaseRequestHandler(request_, client_address_, server_),
+      packet(request_.packet),
+      socket(datagram_socket(request_)),
+      rfile(request_.packet) {}
+
+void DatagramRequestHandler::finish() { socket.sendto(wfile.getvalue(), client_address); }
+
+}  // namespace socketserver

@@ -1,0 +1,180 @@
+// selector.cpp — the epoll Selector and the eventfd Waker.
+#include "socketserver/selector.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+
+namespace socketserver {
+
+namespace {
+
+std::uint32_t to_epoll(int events) {
+  if (events <= 0 || (events & ~(EVENT_READ | EVENT_WRITE)) != 0) {
+    throw std::invalid_argument("selector: invalid events " + std::to_string(events));
+  }
+  std::uint32_t mask = 0;
+  if ((events & EVENT_READ) != 0) mask |= EPOLLIN;
+  if ((events & EVENT_WRITE) != 0) mask |= EPOLLOUT;
+  return mask;
+}
+
+int from_epoll(std::uint32_t mask, int wanted) {
+  int events = 0;
+  if ((mask & (EPOLLIN | EPOLLRDHUP)) != 0) events |= EVENT_READ;
+  if ((mask & EPOLLOUT) != 0) events |= EVENT_WRITE;
+  if ((mask & (EPOLLERR | EPOLLHUP)) != 0) events |= EVENT_READ | EVENT_WRITE;
+  return events & wanted;
+}
+
+int timeout_ms(const Timeout& timeout) {
+  if (!timeout) return -1;
+  const double ms = std::ceil(timeout->count() * 1000.0);  // never round a wait down to a spin
+  if (ms <= 0) return 0;
+  if (ms >= static_cast<double>(INT_MAX)) return INT_MAX;
+  return static_cast<int>(ms);
+}
+
+}  // namespace
+
+Selector::Selector() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (epfd_ < 0) throw_os_error(errno, "epoll_create1");
+}
+
+Selector::Selector(Selector&& other) noexcept
+    : epfd_(other.epfd_),
+      keys_(std::move(other.keys_)),
+      count_(other.count_),
+      ready_(std::move(other.ready_)),
+      events_(std::move(other.events_)) {
+  other.epfd_ = -1;
+  other.count_ = 0;
+}
+
+Selector& Selector::operator=(Selector&& other) noexcept {
+  if (this != &other) {
+    close();
+    epfd_ = other.epfd_;
+    keys_ = std::move(other.keys_);
+    count_ = other.count_;
+    ready_ = std::move(other.ready_);
+    events_ = std::move(other.events_);
+    other.epfd_ = -1;
+    other.count_ = 0;
+  }
+  return *this;
+}
+
+Selector::~Selector() { close(); }
+
+void Selector::close() noexcept {
+  if (epfd_ >= 0) ::close(epfd_);
+  epfd_ = -1;
+  keys_.clear();
+  count_ = 0;
+}
+
+bool Selector::contains(int fd) const noexcept {
+  return fd >= 0 && static_cast<std::size_t>(fd) < keys_.size() && keys_[fd].has_value();
+}
+
+const SelectorKey& Selector::get_key(int fd) const {
+  if (!contains(fd)) throw std::out_of_range("selector: fd " + std::to_string(fd) + " is not registered");
+  return *keys_[fd];
+}
+
+const SelectorKey& Selector::register_(int fd, int events, void* data) {
+  if (epfd_ < 0) throw socket_error(std::error_code(EBADF, std::system_category()), "register on closed selector");
+  if (fd < 0) throw std::invalid_argument("selector: invalid fd " + std::to_string(fd));
+  if (contains(fd)) throw std::invalid_argument("selector: fd " + std::to_string(fd) + " is already registered");
+  epoll_event ev{};
+  ev.events = to_epoll(events);
+  ev.data.fd = fd;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    throw_os_error(errno, "register fd " + std::to_string(fd));
+  }
+  if (static_cast<std::size_t>(fd) >= keys_.size()) keys_.resize(static_cast<std::size_t>(fd) + 1);
+  keys_[fd] = SelectorKey{fd, events, data};
+  ++count_;
+  return *keys_[fd];
+}
+
+SelectorKey Selector::unregister(int fd) {
+  const SelectorKey key = get_key(fd);
+  keys_[fd].reset();
+  --count_;
+  // A descriptor closed before unregister is already gone from the epoll set: not an error.
+  if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) < 0 && errno != EBADF && errno != ENOENT) {
+    throw_os_error(errno, "unregister fd " + std::to_string(fd));
+  }
+  return key;
+}
+
+const SelectorKey& Selector::modify(int fd, int events, void* data) {
+  SelectorKey& key = const_cast<SelectorKey&>(get_key(fd));
+  if (events != key.events) {
+    epoll_event ev{};
+    ev.events = to_epoll(events);
+    ev.data.fd = fd;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) < 0) {
+      throw_os_error(errno, "modify fd " + std::to_string(fd));
+    }
+  }
+  key.events = events;
+  key.data = data;
+  return key;
+}
+
+const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {
+  if (epfd_ < 0) throw socket_error(std::error_code(EBADF, std::system_category()), "select on closed selector");
+  if (timeout && (std::isnan(timeout->count()) || timeout->count() < 0)) timeout = Timeout(0);
+  ready_.clear();
+  const int max_events = static_cast<int>(count_ < 1 ? 1 : (count_ > 1024 ? 1024 : count_));
+  if (events_.size() < static_cast<std::size_t>(max_events)) {
+    events_.resize(static_cast<std::size_t>(max_events));
+  }
+  const int n = ::epoll_wait(epfd_, events_.data(), max_events, timeout_ms(timeout));
+  if (n < 0) {
+    if (errno == EINTR) return ready_;
+    throw_os_error(errno, "epoll_wait");
+  }
+  for (int i = 0; i < n; ++i) {
+    const int fd = events_[static_cast<std::size_t>(i)].data.fd;
+    if (!contains(fd)) continue;
+    const SelectorKey& key = *keys_[fd];
+    const int ready = from_epoll(events_[static_cast<std::size_t>(i)].events, key.events);
+    if (ready != 0) ready_.emplace_back(key, ready);
+  }
+  return ready_;
+}
+
+// ---- Waker --------------------------------------------------------------------------------
+
+Waker::Waker() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (fd_ < 0) throw_os_error(errno, "eventfd");
+}
+
+Waker::Waker(Waker&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+Waker::~Waker() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Waker::wake() noexcept {
+  const std::uint64_t one = 1;
+  // EAGAIN means the counter is saturated: already awake. Nothing else can fail here.
+  [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
+}
+
+bool Waker::drain() noexcept {
+  std::uint64_t value = 0;
+  return ::read(fd_, &value, sizeof value) == static_cast<ssize_t>(sizeof value);
+}
+
+}  // namespace socketserver

@@ -1,0 +1,432 @@
+// server.cpp — BaseServer's loop and the concrete servers.
+#include "socketserver/server.hpp"
+
+#include <cxxabi.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <typeinfo>
+
+namespace socketserver {
+
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// The demangled dynamic type of the exception being handled ("std::runtime_error").
+std::string current_exception_text() {
+  const std::exception_ptr current = std::current_exception();
+  if (!current) return "(no exception)";
+  std::string type_name = "unknown exception";
+  if (const std::type_info* type = abi::__cxa_current_exception_type()) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free);
+    type_name = status == 0 && demangled ? demangled.get() : type->name();
+  }
+  try {
+    std::rethrow_exception(current);
+  } catch (const std::exception& e) {
+    return type_name + ": " + e.what();
+  } catch (...) {
+    return type_name;
+  }
+}
+
+bool transient_accept_error(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+}  // namespace
+
+// ---- BaseServer ---------------------------------------------------------------------------
+
+BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_class,
+                       const ServerOptions& options)
+    : server_address(std::move(server_address_)),
+      request_handler_class(std::move(handler_class)),
+      timeout(options.timeout) {}
+
+BaseServer::~BaseServer() = default;
+
+void BaseServer::request_shutdown() noexcept {
+  shutdown_request_.store(true);
+  waker_.wake();
+}
+
+void BaseServer::shutdown() {
+  request_shutdown();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!serving_.load() || loop_thread_ == std::this_thread::get_id()) return;
+  stopped_.wait(lock, [this] { return !serving_.load(); });
+}
+
+void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_.store(true);
+    loop_thread_ = std::this_thread::get_id();
+  }
+  struct Finally {
+    BaseServer* self;
+    ~Finally() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->shutdown_request_.store(false);
+      self->serving_.store(false);
+      self->loop_thread_ = {};
+      self->stopped_.notify_all();
+    }
+  } finally{this};
+
+  Selector selector;
+  selector.register_(waker_.fileno(), EVENT_READ);
+  bool listening = false;
+  while (!shutdown_request_.load()) {
+    // Wait on the listener only while accepting: a paused server (limits, back-off) waits on
+    // the waker and wakes every poll_interval (or sooner, to end a back-off) instead.
+    const bool want_listener = accepting() && steady::now() >= accept_resume_;
+    if (want_listener != listening) {
+      if (want_listener) {
+        selector.register_(fileno(), EVENT_READ);
+      } else {
+        selector.unregister(fileno());
+      }
+      listening = want_listener;
+    }
+    Timeout wait = poll_interval;
+    if (!listening) {
+      const auto resume = accept_resume_ - steady::now();
+      if (resume > steady::duration::zero() && resume < *wait) wait = resume;
+      if (!accepting() && *wait > std::chrono::milliseconds(20)) wait = std::chrono::milliseconds(20);
+    }
+    bool listener_ready = false;
+    for (const auto& [key, events] : selector.select(wait)) {
+      if (key.fd == waker_.fileno()) {
+        waker_.drain();
+      } else {
+        listener_ready = true;
+      }
+    }
+    if (shutdown_request_.load()) break;
+    if (listener_ready) handle_request_noblock();
+    service_actions();
+  }
+}
+
+bool BaseServer::wait_readable(Timeout wait) {
+  Selector selector;
+  selector.register_(fileno(), EVENT_READ);
+  return !selector.select(wait).empty();
+}
+
+void BaseServer::handle_request() {
+  // Python: the smaller of the socket's timeout and the server's, with a deadline.
+  Timeout wait = socket_timeout();
+  if (!wait || (timeout && *timeout < *wait)) wait = timeout;
+  std::optional<steady::time_point> deadline;
+  if (wait) deadline = steady::now() + std::chrono::duration_cast<steady::duration>(*wait);
+  for (;;) {
+    if (wait_readable(wait)) {
+      handle_request_noblock();
+      return;
+    }
+    if (deadline) {
+      const auto left = *deadline - steady::now();
+      if (left <= steady::duration::zero()) {
+        handle_timeout();
+        return;
+      }
+      wait = std::chrono::duration<double>(left);
+    }
+  }
+}
+
+void BaseServer::note_accept_error(const socket_error& error) {
+  const int err = error.errno_value();
+  if (transient_accept_error(err)) {
+    // Back off: 10 ms doubling to 1 s while the error lasts; accepting resumes after it.
+    accept_backoff_ = accept_backoff_.count() == 0
+                          ? std::chrono::milliseconds(10)
+                          : std::min(accept_backoff_ * 2, std::chrono::milliseconds(1000));
+    accept_resume_ = steady::now() + accept_backoff_;
+    report("accept", std::string(error.what()) + " (pausing accepts for " +
+                         std::to_string(accept_backoff_.count()) + " ms)");
+  } else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED &&
+             err != EPROTO && err != EMSGSIZE && err != 0) {
+    report("accept", error.what());
+  }
+}
+
+void BaseServer::handle_request_noblock() {
+  std::pair<Request, Address> got;
+  try {
+    got = get_request();
+  } catch (const socket_error& error) {
+    note_accept_error(error);
+    return;
+  }
+  accept_backoff_ = std::chrono::milliseconds(0);
+  Request& request = got.first;
+  const Address& client_address = got.second;
+  if (verify_request(request, client_address)) {
+    try {
+      process_request(request, client_address);
+    } catch (...) {
+      handle_error(request, client_address);
+      shutdown_request(request);
+    }
+  } else {
+    shutdown_request(request);
+  }
+}
+
+bool BaseServer::verify_request(Request&, const Address&) { return true; }
+
+void BaseServer::process_request(Request& request, const Address& client_address) {
+  finish_request(request, client_address);
+  shutdown_request(request);
+}
+
+void BaseServer::finish_request(Request& request, const Address& client_address) {
+  request_handler_class(request, client_address, *this);
+}
+
+void BaseServer::shutdown_request(Request& request) { close_request(request); }
+
+void BaseServer::close_request(Request&) {}
+
+void BaseServer::handle_error(Request&, const Address& client_address) {
+  const std::string dashes(40, '-');
+  const std::string text = dashes + "\nException occurred during processing of request from " +
+                           client_address.to_string() + "\n" + current_exception_text() + "\n" +
+                           dashes + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+void BaseServer::report(const char* kind, const std::string& line) {
+  std::lock_guard<std::mutex> lock(report_mu_);
+  ReportState* state = nullptr;
+  for (ReportState& s : report_state_) {
+    if (s.kind == kind) state = &s;
+  }
+  if (state == nullptr) state = &report_state_.emplace_back(ReportState{kind, {}, 0});
+  const auto now = steady::now();
+  if (state->last != steady::time_point{} && now - state->last < std::chrono::seconds(1)) {
+    ++state->suppressed;
+    return;
+  }
+  std::string text = line;
+  if (state->suppressed > 0) {
+    text += " [" + std::to_string(state->suppressed) + " similar messages suppressed]";
+  }
+  text += "\n";
+  state->last = now;
+  state->suppressed = 0;
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+// ---- TCPServer ------------------------------------------------------------------------------
+
+namespace {
+int family_for(const Address& address, const ServerOptions& options, int fallback) {
+  if (options.address_family) return *options.address_family;
+  if (address.family() == AF_INET6 || address.family() == AF_UNIX) return address.family();
+  return fallback;
+}
+}  // namespace
+
+TCPServer::TCPServer(const Address& server_address_, RequestHandlerClass handler_class,
+                     const ServerOptions& options)
+    : TCPServer(server_address_, std::move(handler_class), options,
+                family_for(server_address_, options, AF_INET), SOCK_STREAM, true) {
+  bind_and_activate(options);
+}
+
+TCPServer::TCPServer(const Address& server_address_, RequestHandlerClass handler_class,
+                     const ServerOptions& options, int family, int type,
+                     bool reuse_address_default)
+    : BaseServer(server_address_, std::move(handler_class), options),
+      address_family(family),
+      socket_type(type),
+      allow_reuse_address(options.allow_reuse_address.value_or(reuse_address_default)),
+      allow_reuse_port(options.allow_reuse_port),
+      request_queue_size(options.request_queue_size),
+      socket(family, type) {}
+
+TCPServer::~TCPServer() = default;
+
+void TCPServer::bind_and_activate(const ServerOptions& options) {
+  if (!options.bind_and_activate) return;
+  try {
+    server_bind();
+    server_activate();
+  } catch (...) {
+    server_close();
+    throw;
+  }
+}
+
+void TCPServer::server_bind() {
+  if (allow_reuse_address) socket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (allow_reuse_port && (address_family == AF_INET || address_family == AF_INET6)) {
+    socket.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  }
+  socket.bind(server_address);
+  server_address = socket.getsockname();
+}
+
+void TCPServer::server_activate() { socket.listen(request_queue_size); }
+
+void TCPServer::server_close() { socket.close(); }
+
+std::pair<Request, Address> TCPServer::get_request() {
+  auto [conn, addr] = socket.accept();
+  std::pair<Request, Address> got;
+  got.first.connection = std::move(conn);
+  got.second = std::move(addr);
+  return got;
+}
+
+void TCPServer::shutdown_request(Request& request) {
+  // Python: an explicit SHUT_WR so the client sees the end of the reply at once; errors (the
+  // client already gone) are ignored.
+  if (request.connection.fileno() >= 0) ::shutdown(request.connection.fileno(), SHUT_WR);
+  close_request(request);
+}
+
+void TCPServer::close_request(Request& request) { request.connection.close(); }
+
+// ---- UDPServer ------------------------------------------------------------------------------
+
+UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler_class,
+                     const ServerOptions& options)
+    : UDPServer(server_address_, std::move(handler_class), options,
+                family_for(server_address_, options, AF_INET)) {
+  bind_and_activate(options);
+}
+
+UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler_class,
+                     const ServerOptions& options, int family)
+    : TCPServer(server_address_, std::move(handler_class), options, family, SOCK_DGRAM, false),
+      max_packet_size(options.max_packet_size) {}
+
+std::pair<Request, Address> UDPServer::get_request() {
+  // One byte more than allowed, with MSG_TRUNC: a datagram longer than max_packet_size is seen
+  // as such (the kernel reports its real length) and dropped whole instead of cut.
+  buffer_.resize(max_packet_size + 1);
+  auto [n, from] = socket.recvfrom_into(std::span<char>(buffer_), MSG_TRUNC);
+  if (n > max_packet_size) {
+    report("datagram", "dropped a datagram of " + std::to_string(n) + " bytes from " +
+                           from.to_string() + " (max_packet_size is " +
+                           std::to_string(max_packet_size) + ")");
+    throw socket_error(std::error_code(EMSGSIZE, std::system_category()),
+                       "recvfrom " + from.to_string());
+  }
+  std::pair<Request, Address> got;
+  got.first.packet.assign(buffer_.data(), n);
+  got.first.socket = &socket;
+  got.second = std::move(from);
+  return got;
+}
+
+// ---- Unix servers ---------------------------------------------------------------------------
+
+namespace {
+// The filesystem path a bound Unix address created ("" for abstract or unnamed ones).
+std::string created_socket_file(const Address& bound) {
+  if (bound.family() != AF_UNIX || bound.is_abstract()) return {};
+  return bound.path();
+}
+
+void remove_socket_file(std::string& path) {
+  if (path.empty()) return;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  path.clear();
+}
+}  // namespace
+
+UnixStreamServer::UnixStreamServer(const Address& server_address_,
+                                   RequestHandlerClass handler_class,
+                                   const ServerOptions& options)
+    : TCPServer(server_address_, std::move(handler_class), options,
+                options.address_family.value_or(AF_UNIX), SOCK_STREAM, false) {
+  bind_and_activate(options);
+}
+
+UnixStreamServer::~UnixStreamServer() { remove_socket_file(created_path_); }
+
+void UnixStreamServer::server_bind() {
+  TCPServer::server_bind();
+  created_path_ = created_socket_file(server_address);
+}
+
+void UnixStreamServer::server_close() {
+  TCPServer::server_close();
+  remove_socket_file(created_path_);
+}
+
+UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
+                                       RequestHandlerClass handler_class,
+                                       const ServerOptions& options)
+    : UDPServer(server_address_, std::move(handler_class), options,
+                options.address_family.value_or(AF_UNIX)) {
+  bind_and_activate(options);
+}
+
+UnixDatagramServer::~UnixDatagramServer() { remove_socket_file(created_path_); }
+
+void UnixDatagramServer::server_bind() {
+  UDPServer::server_bind();
+  created_path_ = created_socket_file(server_address);
+}
+
+void UnixDatagramServer::server_close() {
+  UDPServer::server_close();
+  remove_socket_file(created_path_);
+}
+
+// ---- StopOnSignals --------------------------------------------------------------------------
+
+namespace {
+std::atomic<BaseServer*> g_signal_server{nullptr};
+std::atomic<int> g_signal_received{0};
+struct sigaction g_old_int {};
+struct sigaction g_old_term {};
+
+extern "C" void stop_on_signal(int signo) {
+  g_signal_received.store(signo);
+  if (BaseServer* server = g_signal_server.load()) server->request_shutdown();
+}
+}  // namespace
+
+StopOnSignals::StopOnSignals(BaseServer& server) {
+  BaseServer* expected = nullptr;
+  if (!g_signal_server.compare_exchange_strong(expected, &server)) {
+    throw std::logic_error("StopOnSignals: another one is active in this process");
+  }
+  g_signal_received.store(0);
+  struct sigaction sa {};
+  sa.sa_handler = stop_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // the loop is woken through its waker; other calls go on
+  ::sigaction(SIGINT, &sa, &g_old_int);
+  ::sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+StopOnSignals::~StopOnSignals() {
+  ::sigaction(SIGINT, &g_old_int, nullptr);
+  ::sigaction(SIGTERM, &g_old_term, nullptr);
+  g_signal_server.store(nullptr);
+}
+
+int StopOnSignals::received() noexcept { return g_signal_received.load(); }
+
+}  // namespace socketserver
