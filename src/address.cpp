@@ -185,6 +185,14 @@ Address Address::parse(std::string_view text) {
     throw std::invalid_argument("'" + std::string(text) +
                                 "': an IPv6 address needs brackets, as [::1]:21567");
   }
+  if (host.size() >= 2 && host.front() == '[') {
+    in6_addr v6{};
+    std::uint32_t scope = 0;
+    if (!parse_inet6(host, v6, scope)) {
+      throw std::invalid_argument("'" + std::string(text) +
+                                  "': brackets hold an IPv6 address, as [::1]:21567");
+    }
+  }
   int port = -1;
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size()) {

@@ -555,7 +555,13 @@ std::pair<Socket, Socket> socketpair(int family, int type, int proto) {
 Socket fromfd(int fd, int family, int type, int proto) {
   const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) throw_os_error(errno, "fromfd " + std::to_string(fd));
-  Socket s = Socket::adopt(copy);
+  Socket s = Socket::none();
+  try {
+    s = Socket::adopt(copy);
+  } catch (...) {
+    ::close(copy);  // not a socket: the duplicate is ours to release
+    throw;
+  }
   s.family_ = family;
   s.type_ = type;
   s.proto_ = proto;

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "socketserver/server.hpp"
@@ -73,9 +74,16 @@ class ThreadingMixIn : public Server {
   }
 
   /// Python's server_close(): closes the server, then (block_on_close) waits for the threads.
+  /// A datagram server waits first: its handlers reply on the server's socket.
   void server_close() override {
-    Server::server_close();
-    if (block_on_close && !daemon_threads) join_threads(close_deadline);
+    const bool wait = block_on_close && !daemon_threads;
+    if constexpr (std::is_base_of_v<UDPServer, Server>) {
+      if (wait) join_threads(close_deadline);
+      Server::server_close();
+    } else {
+      Server::server_close();
+      if (wait) join_threads(close_deadline);
+    }
   }
 
   /// Handler threads running now / started since construction.
@@ -190,9 +198,11 @@ class ForkingMixIn : public Server {
   std::set<pid_t> active_children;  ///< Python's active_children: this server's live children
 
  private:
-  // Python's ForkingMixIn.timeout = 300: handle_request wakes at least that often to reap.
+  // Python's ForkingMixIn.timeout = 300 unless ServerOptions::timeout says otherwise:
+  // handle_request wakes at least that often to reap.
   // (A default member initialiser, so that it applies with the inherited constructors.)
-  [[maybe_unused]] bool timeout_default_ = (this->timeout = std::chrono::duration<double>(300), true);
+  [[maybe_unused]] bool timeout_default_ =
+      (this->timeout = this->timeout.value_or(std::chrono::duration<double>(300)), true);
 
  public:
 

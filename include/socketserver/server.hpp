@@ -68,12 +68,12 @@ using RequestHandlerClass = std::function<void(Request&, const Address&, BaseSer
 /// the class's default.
 struct ServerOptions {
   bool bind_and_activate = true;             ///< bind and listen in the constructor
-  std::optional<bool> allow_reuse_address;   ///< SO_REUSEADDR; default: true for TCP, false for UDP/Unix
+  std::optional<bool> allow_reuse_address{}; ///< SO_REUSEADDR; default: true for TCP, false for UDP/Unix
   bool allow_reuse_port = false;             ///< SO_REUSEPORT (IPv4/IPv6 only)
   int request_queue_size = SOMAXCONN;        ///< listen backlog (Python: 5)
   std::size_t max_packet_size = 8192;        ///< largest datagram UDPServer accepts
-  std::optional<int> address_family;         ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
-  Timeout timeout;                           ///< handle_request's timeout (Python's `timeout`)
+  std::optional<int> address_family{};       ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
+  Timeout timeout{};                         ///< handle_request's timeout (Python's `timeout`)
 };
 
 /// Python's socketserver.BaseServer: the loop and the hooks. Abstract (fileno, get_request).

@@ -1,0 +1,452 @@
+// test_handler.cpp — handler.hpp: BaseRequestHandler, StreamRequestHandler,
+// DatagramRequestHandler, PacketReader/PacketWriter, handler<H>() and handler(lambda); and the
+// bad-input cases of the issue (idle client, reset mid-line, over-long line, 500 at once).
+#include "socketserver/handler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "server_test_util.hpp"
+
+namespace ss = socketserver;
+using namespace std::chrono_literals;
+using ss::Address;
+using ss::Socket;
+using ss::TCPServer;
+using ss::UDPServer;
+using stu::EchoStream;
+using stu::kTestStr;
+using stu::local0;
+using stu::ServerThread;
+
+namespace {
+
+// What handle_error saw: the exception's dynamic type (as a what()-carrying category) and text.
+struct ErrorSeen {
+  std::string kind;
+  std::string what;
+  Address client;
+};
+
+// A server recording what reaches handle_error (one thread: handle_request in the test's, or
+// guarded by the mutex).
+template <class Base>
+struct ErrorRecorder : Base {
+  using Base::Base;
+  std::mutex mu;
+  std::vector<ErrorSeen> errors;
+  void handle_error(ss::Request&, const Address& client) override {
+    ErrorSeen seen;
+    seen.client = client;
+    try {
+      throw;
+    } catch (const ss::line_too_long_error& e) {
+      seen = {"line_too_long_error", e.what(), client};
+    } catch (const ss::timeout_error& e) {
+      seen = {"timeout_error", e.what(), client};
+    } catch (const ss::socket_error& e) {
+      seen = {"socket_error", e.what(), client};
+    } catch (const std::logic_error& e) {
+      seen = {"logic_error", e.what(), client};
+    } catch (const std::exception& e) {
+      seen = {"exception", e.what(), client};
+    } catch (...) {
+      seen = {"unknown", "", client};
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(seen);
+  }
+  std::vector<ErrorSeen> seen() {
+    std::lock_guard<std::mutex> lock(mu);
+    return errors;
+  }
+};
+
+const linger kLingerAbort{1, 0};  // close() sends a reset
+
+std::vector<std::string> g_calls;  // used from one thread only (handle_request in the test)
+
+struct OrderHandler : ss::BaseRequestHandler {
+  using BaseRequestHandler::BaseRequestHandler;
+  void setup() override { g_calls.push_back("setup"); }
+  void handle() override { g_calls.push_back("handle"); }
+  void finish() override { g_calls.push_back("finish"); }
+};
+
+struct ThrowingOrderHandler : OrderHandler {
+  using OrderHandler::OrderHandler;
+  void handle() override {
+    g_calls.push_back("handle");
+    throw std::runtime_error("handle failed");
+  }
+};
+
+}  // namespace
+
+// ---- BaseRequestHandler -----------------------------------------------------------------------
+
+TEST(BaseRequestHandler, SetupHandleFinishInOrder) {
+  g_calls.clear();
+  TCPServer server(local0(), ss::handler<OrderHandler>());
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_EQ(g_calls, (std::vector<std::string>{"setup", "handle", "finish"}));
+}
+
+TEST(BaseRequestHandler, FinishRunsWhenHandleThrowsAndTheErrorReachesHandleError) {
+  g_calls.clear();
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<ThrowingOrderHandler>());
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_EQ(g_calls, (std::vector<std::string>{"setup", "handle", "finish"}));
+  ASSERT_EQ(server.errors.size(), 1u);
+  EXPECT_EQ(server.errors[0].what, "handle failed");
+  EXPECT_EQ(server.errors[0].client, c.getsockname());
+}
+
+TEST(BaseRequestHandler, SeesRequestClientAddressAndServer) {
+  ss::BaseServer* seen_server = nullptr;
+  int request_fd = -2;
+  Address client;
+  TCPServer server(local0(), ss::handler([&](ss::BaseRequestHandler& self) {
+                     seen_server = &self.server;
+                     request_fd = self.request.connection.fileno();
+                     client = self.client_address;
+                     self.request.connection.sendall("raw\n");
+                   }));
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_EQ(seen_server, &server);
+  EXPECT_GE(request_fd, 0);
+  EXPECT_EQ(client, c.getsockname());
+  EXPECT_EQ(stu::read_line(c), "raw\n");
+}
+
+TEST(BaseRequestHandler, HandlerOfAClassRunsAFreshObjectPerRequest) {
+  static std::atomic<int> constructed{0};
+  struct Counting : ss::StreamRequestHandler {
+    Counting(ss::Request& r, const Address& a, ss::BaseServer& s) : StreamRequestHandler(r, a, s) {
+      ++constructed;
+    }
+    void handle() override { wfile.write(std::to_string(constructed.load()) + "\n"); }
+  };
+  constructed = 0;
+  TCPServer server(local0(), ss::handler<Counting>());
+  for (int i = 1; i <= 3; ++i) {
+    Socket c = stu::stream_client(server.server_address);
+    server.handle_request();
+    EXPECT_EQ(stu::read_line(c), std::to_string(i) + "\n");
+  }
+}
+
+// ---- StreamRequestHandler ---------------------------------------------------------------------
+
+TEST(StreamRequestHandler, ConnectionIsTheRequestSocketAndDefaults) {
+  std::vector<std::string> facts;
+  TCPServer server(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
+                     if (&self.connection == &self.request.connection) facts.push_back("conn");
+                     if (self.wbufsize == 0) facts.push_back("wbuf0");
+                     if (self.rbufsize == ss::default_buffer_size) facts.push_back("rbuf");
+                     if (!self.timeout) facts.push_back("no-timeout");
+                     if (!self.disable_nagle_algorithm) facts.push_back("nagle");
+                     if (self.max_line == 65536 && self.rfile.max_line() == 65536) facts.push_back("max");
+                     self.wfile.write("unbuffered");
+                     if (self.wfile.pending() == 0) facts.push_back("sent");
+                   }));
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_EQ(facts, (std::vector<std::string>{"conn", "wbuf0", "rbuf", "no-timeout", "nagle",
+                                             "max", "sent"}));
+  EXPECT_EQ(stu::read_all(c), "unbuffered");
+}
+
+TEST(StreamRequestHandler, TimeoutIsAppliedToTheConnection) {
+  struct Timed : ss::StreamRequestHandler {
+    Timed(ss::Request& r, const Address& a, ss::BaseServer& s) : StreamRequestHandler(r, a, s) {
+      timeout = 200ms;
+    }
+    void handle() override {
+      const ss::Timeout t = connection.gettimeout();
+      wfile.write(t ? std::to_string(static_cast<int>(t->count() * 1000)) + "\n" : "none\n");
+      rfile.readline();  // the client sends nothing: times out
+    }
+  };
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<Timed>());
+  Socket c = stu::stream_client(server.server_address);
+  const auto t0 = std::chrono::steady_clock::now();
+  server.handle_request();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(stu::read_line(c), "200\n");
+  ASSERT_EQ(server.errors.size(), 1u);
+  EXPECT_EQ(server.errors[0].kind, "timeout_error") << server.errors[0].what;
+}
+
+TEST(StreamRequestHandler, DisableNagleAlgorithmSetsTcpNodelay) {
+  struct NoNagle : ss::StreamRequestHandler {
+    NoNagle(ss::Request& r, const Address& a, ss::BaseServer& s) : StreamRequestHandler(r, a, s) {
+      disable_nagle_algorithm = true;
+    }
+    void handle() override {
+      g_calls.push_back(std::to_string(connection.getsockopt(IPPROTO_TCP, TCP_NODELAY)));
+    }
+  };
+  g_calls.clear();
+  TCPServer with(local0(), ss::handler<NoNagle>());
+  Socket c1 = stu::stream_client(with.server_address);
+  with.handle_request();
+  ASSERT_EQ(g_calls.size(), 1u);
+  EXPECT_NE(g_calls[0], "0") << "TCP_NODELAY set";
+
+  int nodelay = -1;
+  TCPServer without(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
+                      nodelay = self.connection.getsockopt(IPPROTO_TCP, TCP_NODELAY);
+                    }));
+  Socket c2 = stu::stream_client(without.server_address);
+  without.handle_request();
+  EXPECT_EQ(nodelay, 0) << "Nagle stays on by default";
+}
+
+TEST(StreamRequestHandler, WbufsizeBuffersUntilFinishFlushes) {
+  struct Buffered : ss::StreamRequestHandler {
+    Buffered(ss::Request& r, const Address& a, ss::BaseServer& s)
+        : StreamRequestHandler(r, a, s) {
+      wbufsize = 65536;
+    }
+    void handle() override {
+      wfile.write("abc");
+      wfile.write("def\n");
+      g_calls.push_back(std::to_string(wfile.pending()));
+    }
+  };
+  g_calls.clear();
+  TCPServer server(local0(), ss::handler<Buffered>());
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_EQ(g_calls, std::vector<std::string>{"7"}) << "held in the buffer during handle()";
+  EXPECT_EQ(stu::read_all(c), "abcdef\n") << "flushed by finish()";
+}
+
+TEST(StreamRequestHandler, FinishFlushesAlsoWhenHandleThrows) {
+  struct BufferedThrow : ss::StreamRequestHandler {
+    BufferedThrow(ss::Request& r, const Address& a, ss::BaseServer& s)
+        : StreamRequestHandler(r, a, s) {
+      wbufsize = 65536;
+    }
+    void handle() override {
+      wfile.write("partial reply\n");
+      throw std::runtime_error("after writing");
+    }
+  };
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<BufferedThrow>());
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_EQ(stu::read_all(c), "partial reply\n");
+  ASSERT_EQ(server.errors.size(), 1u);
+  EXPECT_EQ(server.errors[0].what, "after writing");
+}
+
+TEST(StreamRequestHandler, RbufsizeZeroDoesNotReadPastTheLine) {
+  struct Unbuffered : ss::StreamRequestHandler {
+    Unbuffered(ss::Request& r, const Address& a, ss::BaseServer& s)
+        : StreamRequestHandler(r, a, s) {
+      rbufsize = 0;
+    }
+    void handle() override {
+      const std::string first = rfile.readline();
+      g_calls.push_back(first);
+      g_calls.push_back(std::to_string(rfile.buffered()));
+      g_calls.push_back(connection.recv(100));  // the rest is still in the socket
+    }
+  };
+  g_calls.clear();
+  TCPServer server(local0(), ss::handler<Unbuffered>());
+  Socket c = stu::stream_client(server.server_address);
+  c.sendall("one\ntwo\n");
+  std::this_thread::sleep_for(20ms);
+  server.handle_request();
+  ASSERT_EQ(g_calls.size(), 3u);
+  EXPECT_EQ(g_calls[0], "one\n");
+  EXPECT_EQ(g_calls[1], "0");
+  EXPECT_EQ(g_calls[2], "two\n");
+}
+
+TEST(StreamRequestHandler, LineOverMaxLineReachesHandleErrorAndTheServerGoesOn) {
+  struct Limited : EchoStream {
+    Limited(ss::Request& r, const Address& a, ss::BaseServer& s) : EchoStream(r, a, s) {
+      max_line = 64;
+    }
+  };
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<Limited>());
+  ServerThread t(server);
+  {
+    Socket c = stu::stream_client(server.server_address);
+    c.sendall(std::string(1000, 'L'));  // no newline, far past the limit
+    std::string reply;
+    try {
+      reply = stu::read_all(c);
+    } catch (const ss::connection_reset_error&) {  // unread bytes: the close may reset
+    }
+    EXPECT_EQ(reply, "") << "no reply for the failed request";
+  }
+  EXPECT_EQ(stu::stream_roundtrip(server.server_address, "short\n"), "short\n");
+  t.stop();
+  server.server_close();
+  const auto errors = server.seen();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].kind, "line_too_long_error") << errors[0].what;
+}
+
+// ---- DatagramRequestHandler -------------------------------------------------------------------
+
+TEST(DatagramRequestHandler, RfileOverThePacketWfileSentAsOneDatagram) {
+  struct Upper : ss::DatagramRequestHandler {
+    using DatagramRequestHandler::DatagramRequestHandler;
+    void handle() override {
+      if (&socket != request.socket) throw std::logic_error("socket is not the request's");
+      if (packet != request.packet) throw std::logic_error("packet is not the request's");
+      for (std::string line : rfile.readlines()) {
+        for (char& ch : line) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        wfile.write(line);
+      }
+      wfile.writelines({"[", "end", "]"});
+    }
+  };
+  ErrorRecorder<UDPServer> server(local0(), ss::handler<Upper>());
+  ServerThread t(server);
+  EXPECT_EQ(stu::dgram_roundtrip(server.server_address, "ab\ncd\nef"), "AB\nCD\nEF[end]");
+  t.stop();
+  server.server_close();
+  EXPECT_TRUE(server.seen().empty());
+}
+
+TEST(DatagramRequestHandler, EmptyWfileStillSendsAnEmptyDatagram) {
+  // Python's finish() always sends wfile's value, also when empty.
+  UDPServer server(local0(), ss::handler([](ss::DatagramRequestHandler&) {}));
+  ServerThread t(server);
+  EXPECT_EQ(stu::dgram_roundtrip(server.server_address, "anything"), "");
+  t.stop();
+  server.server_close();
+}
+
+TEST(DatagramRequestHandler, OnAStreamServerIsAnErrorForTheRequest) {
+  ErrorRecorder<TCPServer> server(local0(), ss::handler([](ss::DatagramRequestHandler&) {}));
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  ASSERT_EQ(server.errors.size(), 1u);
+  EXPECT_EQ(server.errors[0].kind, "logic_error");
+}
+
+TEST(PacketReaderWriter, BehaveLikeBytesIO) {
+  ss::PacketReader r("line1\nline2\nrest");
+  EXPECT_EQ(r.read(2), "li");
+  EXPECT_EQ(r.readline(), "ne1\n");
+  EXPECT_EQ(r.readlines(), (std::vector<std::string>{"line2\n", "rest"}));
+  EXPECT_EQ(r.readline(), "");
+  EXPECT_EQ(r.read(), "");
+  EXPECT_EQ(r.read(100), "");
+  ss::PacketReader r2("abc");
+  EXPECT_EQ(r2.read(100), "abc");
+  ss::PacketWriter w;
+  EXPECT_EQ(w.write("12"), 2u);
+  w.writelines({"3", "45"});
+  EXPECT_EQ(w.getvalue(), "12345");
+}
+
+// ---- handler(lambda) --------------------------------------------------------------------------
+
+TEST(HandlerLambda, StreamLambdaIsSharedByAllRequests) {
+  TCPServer server(local0(), ss::handler([n = 0](ss::StreamRequestHandler& self) mutable {
+                     ++n;
+                     self.wfile.write(std::to_string(n) + ":" + self.rfile.readline());
+                   }));
+  ServerThread t(server);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(stu::stream_roundtrip(server.server_address, "x\n"), std::to_string(i) + ":x\n");
+  }
+  t.stop();
+  server.server_close();
+}
+
+TEST(HandlerLambda, DatagramLambda) {
+  UDPServer server(local0(), ss::handler([](ss::DatagramRequestHandler& self) {
+                     self.wfile.write("got " + self.packet);
+                   }));
+  ServerThread t(server);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(stu::dgram_roundtrip(server.server_address, "p"), "got p");
+  t.stop();
+  server.server_close();
+}
+
+// ---- bad input on a ThreadingTCPServer --------------------------------------------------------
+
+TEST(BadInput, FiveHundredClientsAtOnceAllAnswered) {
+  constexpr int kClients = 500;
+  rlimit rl{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 3 * kClients) {
+    GTEST_SKIP() << "RLIMIT_NOFILE " << rl.rlim_cur << " is too small for " << kClients
+                 << " clients";
+  }
+  ss::ThreadingTCPServer server(local0(), ss::handler<EchoStream>());
+  ServerThread t(server);
+  std::vector<Socket> clients;
+  clients.reserve(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(stu::stream_client(server.server_address, 30s));
+    clients.back().sendall("client " + std::to_string(i) + "\n");
+  }
+  int answered = 0;
+  for (int i = 0; i < kClients; ++i) {
+    if (stu::read_line(clients[static_cast<std::size_t>(i)]) ==
+        "client " + std::to_string(i) + "\n") {
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, kClients);
+  clients.clear();
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(server.active_threads(), 0u);
+  EXPECT_EQ(server.total_threads(), static_cast<std::size_t>(kClients));
+}
+
+TEST(BadInput, IdleClientDoesNotBlockOthers) {
+  ss::ThreadingTCPServer server(local0(), ss::handler<EchoStream>());
+  ServerThread t(server);
+  Socket idle = stu::stream_client(server.server_address);  // connects, sends nothing
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
+  idle.close();  // its handler reads end of stream and returns
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(server.active_threads(), 0u);
+}
+
+TEST(BadInput, ClientResettingMidLineDoesNotCrashTheServer) {
+  ErrorRecorder<ss::ThreadingTCPServer> server(local0(), ss::handler<EchoStream>());
+  ServerThread t(server);
+  for (int i = 0; i < 5; ++i) {
+    Socket c = stu::stream_client(server.server_address);
+    c.sendall("half a li");
+    std::this_thread::sleep_for(10ms);
+    c.setsockopt(SOL_SOCKET, SO_LINGER, std::string_view(reinterpret_cast<const char*>(
+                                                               &kLingerAbort),
+                                                           sizeof(linger)));
+    c.close();  // RST
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+  // Each reset request either failed (reported) or saw a partial line; none crashed anything.
+  for (const auto& e : server.seen()) EXPECT_EQ(e.kind, "socket_error") << e.what;
+}

@@ -1,0 +1,355 @@
+// test_selector.cpp — selector.hpp: Selector (Python's selectors.DefaultSelector) and Waker.
+#include "socketserver/selector.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "server_test_util.hpp"
+
+namespace ss = socketserver;
+using namespace std::chrono_literals;
+using ss::EVENT_READ;
+using ss::EVENT_WRITE;
+using ss::Selector;
+using ss::Socket;
+using ss::Waker;
+
+namespace {
+
+std::pair<Socket, Socket> pair_with_timeout() {
+  auto p = ss::socketpair();
+  p.first.settimeout(10s);
+  p.second.settimeout(10s);
+  return p;
+}
+
+// Finds the ready entry of `fd` in a select() result (nullptr when absent).
+const Selector::Ready* find_ready(const std::vector<Selector::Ready>& ready, int fd) {
+  for (const auto& r : ready) {
+    if (r.first.fd == fd) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Selector, StartsEmptyWithAnEpollDescriptor) {
+  Selector sel;
+  EXPECT_GE(sel.fileno(), 0);
+  EXPECT_TRUE(testutil::fd_cloexec(sel.fileno()));
+  EXPECT_EQ(sel.size(), 0u);
+  EXPECT_TRUE(sel.select(0s).empty());
+}
+
+TEST(Selector, RegisterReturnsTheKeyWithDataAndGetKeyFindsIt) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int tag = 42;
+  const ss::SelectorKey& key = sel.register_(a, EVENT_READ, &tag);
+  EXPECT_EQ(key.fd, a.fileno());
+  EXPECT_EQ(key.events, EVENT_READ);
+  EXPECT_EQ(key.data, &tag);
+  EXPECT_TRUE(sel.contains(a.fileno()));
+  EXPECT_FALSE(sel.contains(b.fileno()));
+  EXPECT_EQ(sel.size(), 1u);
+  EXPECT_EQ(sel.get_key(a.fileno()).data, &tag);
+}
+
+TEST(Selector, SelectReportsReadableWithTheDataPointer) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int tag = 7;
+  sel.register_(a, EVENT_READ, &tag);
+  EXPECT_TRUE(sel.select(0s).empty()) << "nothing to read yet";
+  b.sendall("x");
+  const auto& ready = sel.select(5s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].first.fd, a.fileno());
+  EXPECT_EQ(ready[0].first.data, &tag);
+  EXPECT_EQ(ready[0].second, EVENT_READ);
+  EXPECT_EQ(a.recv(10), "x");
+  EXPECT_TRUE(sel.select(0s).empty()) << "data consumed: no longer readable";
+}
+
+TEST(Selector, ShortTimeoutReturnsEmptyAfterWaiting) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  sel.register_(a, EVENT_READ);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(sel.select(50ms).empty());
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 45ms) << "a 50 ms select must wait (rounded up, never down to a spin)";
+  EXPECT_LT(waited, 5s);
+}
+
+TEST(Selector, SubMillisecondTimeoutStillWaits) {
+  // A timeout below 1 ms must not be rounded down to a non-blocking poll (busy loops).
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  sel.register_(a, EVENT_READ);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(sel.select(std::chrono::microseconds(100)).empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2ms);
+}
+
+TEST(Selector, WriteEventsAndModify) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int t1 = 1;
+  int t2 = 2;
+  sel.register_(a, EVENT_WRITE, &t1);
+  auto ready = sel.select(5s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].second, EVENT_WRITE);
+  EXPECT_EQ(ready[0].first.data, &t1);
+
+  const ss::SelectorKey& k = sel.modify(a, EVENT_READ, &t2);
+  EXPECT_EQ(k.events, EVENT_READ);
+  EXPECT_EQ(k.data, &t2);
+  EXPECT_TRUE(sel.select(0s).empty()) << "now only reading, and nothing to read";
+
+  b.sendall("y");
+  sel.modify(a, EVENT_READ | EVENT_WRITE, &t1);
+  ready = sel.select(5s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].second, EVENT_READ | EVENT_WRITE);
+  EXPECT_EQ(ready[0].first.data, &t1);
+
+  // modify with the same events changes only the data.
+  sel.modify(a, EVENT_READ | EVENT_WRITE, &t2);
+  EXPECT_EQ(sel.get_key(a.fileno()).data, &t2);
+  ASSERT_EQ(sel.select(0s).size(), 1u);
+  EXPECT_EQ(sel.select(0s)[0].first.data, &t2);
+}
+
+TEST(Selector, UnregisterReturnsTheKeyAndStopsReporting) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int tag = 3;
+  sel.register_(a, EVENT_READ, &tag);
+  b.sendall("z");
+  const ss::SelectorKey old = sel.unregister(a);
+  EXPECT_EQ(old.fd, a.fileno());
+  EXPECT_EQ(old.events, EVENT_READ);
+  EXPECT_EQ(old.data, &tag);
+  EXPECT_EQ(sel.size(), 0u);
+  EXPECT_FALSE(sel.contains(a.fileno()));
+  EXPECT_TRUE(sel.select(0s).empty());
+  // Registering again after unregister works.
+  sel.register_(a, EVENT_READ);
+  EXPECT_EQ(sel.select(5s).size(), 1u);
+}
+
+TEST(Selector, UnregisterAfterTheDescriptorWasClosedIsNotAnError) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  const int fd = a.fileno();
+  sel.register_(fd, EVENT_READ);
+  a.close();
+  EXPECT_NO_THROW(sel.unregister(fd));
+  EXPECT_EQ(sel.size(), 0u);
+}
+
+TEST(Selector, SeveralDescriptorsOnlyTheReadyOnesReported) {
+  Selector sel;
+  auto [a1, b1] = pair_with_timeout();
+  auto [a2, b2] = pair_with_timeout();
+  auto [a3, b3] = pair_with_timeout();
+  int d1 = 1, d2 = 2, d3 = 3;
+  sel.register_(a1, EVENT_READ, &d1);
+  sel.register_(a2, EVENT_READ, &d2);
+  sel.register_(a3, EVENT_READ, &d3);
+  EXPECT_EQ(sel.size(), 3u);
+  b1.sendall("1");
+  b3.sendall("3");
+  ASSERT_TRUE(stu::wait_until([&] { return sel.select(0s).size() == 2; }, 5s));
+  const auto& ready = sel.select(0s);
+  ASSERT_NE(find_ready(ready, a1.fileno()), nullptr);
+  ASSERT_NE(find_ready(ready, a3.fileno()), nullptr);
+  EXPECT_EQ(find_ready(ready, a2.fileno()), nullptr);
+  EXPECT_EQ(find_ready(ready, a1.fileno())->first.data, &d1);
+  EXPECT_EQ(find_ready(ready, a3.fileno())->first.data, &d3);
+}
+
+TEST(Selector, HangupIsReportedAsReadable) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  sel.register_(a, EVENT_READ);
+  b.close();
+  const auto& ready = sel.select(5s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_NE(ready[0].second & EVENT_READ, 0);
+  EXPECT_EQ(a.recv(10), "");
+}
+
+TEST(Selector, GetKeyOfUnregisteredThrowsOutOfRange) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  EXPECT_THROW((void)sel.get_key(a.fileno()), std::out_of_range);
+  EXPECT_THROW((void)sel.get_key(-1), std::out_of_range);
+  EXPECT_THROW((void)sel.get_key(100000), std::out_of_range);
+  EXPECT_THROW(sel.unregister(a), std::out_of_range);
+  EXPECT_THROW(sel.modify(a, EVENT_READ), std::out_of_range);
+}
+
+TEST(Selector, DoubleRegisterThrowsInvalidArgument) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int tag = 1;
+  sel.register_(a, EVENT_READ, &tag);
+  EXPECT_THROW(sel.register_(a, EVENT_WRITE), std::invalid_argument);
+  // The first registration is unchanged.
+  EXPECT_EQ(sel.get_key(a.fileno()).events, EVENT_READ);
+  EXPECT_EQ(sel.get_key(a.fileno()).data, &tag);
+  EXPECT_EQ(sel.size(), 1u);
+}
+
+TEST(Selector, BadEventsThrowInvalidArgument) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  EXPECT_THROW(sel.register_(a, 0), std::invalid_argument);
+  EXPECT_THROW(sel.register_(a, 4), std::invalid_argument);
+  EXPECT_THROW(sel.register_(a, -1), std::invalid_argument);
+  EXPECT_FALSE(sel.contains(a.fileno())) << "a failed register leaves nothing behind";
+  EXPECT_EQ(sel.size(), 0u);
+  sel.register_(a, EVENT_READ);
+  EXPECT_THROW(sel.modify(a, 0), std::invalid_argument);
+  EXPECT_THROW(sel.modify(a, EVENT_READ | 8), std::invalid_argument);
+  EXPECT_EQ(sel.get_key(a.fileno()).events, EVENT_READ) << "a failed modify changes nothing";
+}
+
+TEST(Selector, RegisterOfBadDescriptorThrows) {
+  Selector sel;
+  EXPECT_THROW(sel.register_(-1, EVENT_READ), std::invalid_argument);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_THROW(sel.register_(fds[0], EVENT_READ), ss::socket_error) << "EBADF from epoll_ctl";
+  EXPECT_EQ(sel.size(), 0u);
+}
+
+TEST(Selector, CloseReleasesTheDescriptorAndLaterCallsThrow) {
+  Selector sel;
+  const int fd = sel.fileno();
+  auto [a, b] = pair_with_timeout();
+  sel.register_(a, EVENT_READ);
+  sel.close();
+  EXPECT_EQ(sel.fileno(), -1);
+  EXPECT_FALSE(testutil::fd_is_open(fd));
+  EXPECT_EQ(sel.size(), 0u);
+  EXPECT_THROW(sel.select(0s), ss::socket_error);
+  EXPECT_THROW(sel.register_(a, EVENT_READ), ss::socket_error);
+  sel.close();  // idempotent
+}
+
+TEST(Selector, MoveTransfersTheRegistrations) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int tag = 9;
+  sel.register_(a, EVENT_READ, &tag);
+  const int epfd = sel.fileno();
+  Selector moved(std::move(sel));
+  EXPECT_EQ(moved.fileno(), epfd);
+  EXPECT_EQ(sel.fileno(), -1);  // NOLINT(bugprone-use-after-move): documented state
+  EXPECT_EQ(moved.size(), 1u);
+  b.sendall("m");
+  const auto& ready = moved.select(5s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].first.data, &tag);
+}
+
+TEST(Selector, EintrReturnsAnEmptyResult) {
+  testutil::SignalCounter counter(SIGUSR1);
+  ASSERT_TRUE(counter.ok());
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  sel.register_(a, EVENT_READ);
+  const pthread_t self = ::pthread_self();
+  std::thread killer([self] {
+    std::this_thread::sleep_for(100ms);
+    ::pthread_kill(self, SIGUSR1);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& ready = sel.select(10s);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  killer.join();
+  EXPECT_TRUE(ready.empty());
+  EXPECT_LT(waited, 5s) << "the signal must end the wait";
+}
+
+// ---- Waker ------------------------------------------------------------------------------------
+
+TEST(Waker, WakeMakesItReadableAndDrainClearsIt) {
+  Waker w;
+  ASSERT_GE(w.fileno(), 0);
+  EXPECT_TRUE(testutil::fd_cloexec(w.fileno()));
+  Selector sel;
+  sel.register_(w.fileno(), EVENT_READ);
+  EXPECT_TRUE(sel.select(0s).empty());
+  EXPECT_FALSE(w.drain()) << "nothing to drain before a wake";
+  w.wake();
+  w.wake();
+  w.wake();
+  ASSERT_EQ(sel.select(5s).size(), 1u);
+  EXPECT_TRUE(w.drain());
+  EXPECT_TRUE(sel.select(0s).empty()) << "several wakes are one wake-up";
+  EXPECT_FALSE(w.drain());
+}
+
+TEST(Waker, WakesASelectInAnotherThread) {
+  Waker w;
+  std::atomic<bool> woke{false};
+  std::atomic<long long> waited_ms{-1};
+  std::thread selecting([&] {
+    Selector sel;
+    sel.register_(w.fileno(), EVENT_READ);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto& ready = sel.select(std::chrono::hours(1));
+    waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
+    woke = ready.size() == 1 && ready[0].first.fd == w.fileno();
+    w.drain();
+  });
+  std::this_thread::sleep_for(50ms);
+  w.wake();
+  selecting.join();  // cannot hang past the wake
+  EXPECT_TRUE(woke.load());
+  EXPECT_LT(waited_ms.load(), 5000);
+}
+
+TEST(Waker, WakeBeforeSelectIsNotLost) {
+  Waker w;
+  w.wake();
+  Selector sel;
+  sel.register_(w.fileno(), EVENT_READ);
+  EXPECT_EQ(sel.select(5s).size(), 1u);
+}
+
+TEST(Waker, ManyWakesFromManyThreads) {
+  Waker w;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&w] {
+      for (int i = 0; i < 1000; ++i) w.wake();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(w.drain());
+  EXPECT_FALSE(w.drain());
+}
+
+TEST(Waker, MoveKeepsTheDescriptor) {
+  Waker w;
+  const int fd = w.fileno();
+  Waker moved(std::move(w));
+  EXPECT_EQ(moved.fileno(), fd);
+  EXPECT_EQ(w.fileno(), -1);  // NOLINT(bugprone-use-after-move)
+  moved.wake();
+  EXPECT_TRUE(moved.drain());
+}
