@@ -108,6 +108,10 @@ Address::Address(std::string_view host, int port) {
     sin6->sin6_scope_id = scope;
     length_ = sizeof(sockaddr_in6);
   } else {
+    if (!host.empty() && host.front() == '[') {
+      throw std::invalid_argument("'" + std::string(host) +
+                                  "': brackets hold an IPv6 address, as [::1]");
+    }
     // A host name (or "" = every interface), resolved later for the socket that uses it.
     name_ = std::string(unbracket(host));
     name_port_ = port;

@@ -114,11 +114,6 @@ Socket::Socket(int family, int type, int proto)
     throw_os_error(errno, "socket(family=" + std::to_string(family) +
                               ", type=" + std::to_string(type) + ")");
   }
-  if (proto_ == 0) {
-    int value = 0;
-    socklen_t len = sizeof value;
-    if (::getsockopt(fd_, SOL_SOCKET, SO_PROTOCOL, &value, &len) == 0) proto_ = value;
-  }
 }
 
 Socket::Socket(adopt_tag, int fd, int family, int type, int proto) noexcept

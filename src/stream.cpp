@@ -165,9 +165,7 @@ SocketFile::SocketFile(Socket& sock, std::string_view mode, std::optional<std::s
                                   "' (only r, w and b)");
     }
   }
-  if (!read && !write) {
-    throw std::invalid_argument("makefile: mode '" + std::string(mode) + "' has neither r nor w");
-  }
+  if (!write) read = true;  // as Python: "" and "b" mean reading
   if (read) reader_.emplace(sock, buffering.value_or(default_buffer_size));
   if (write) writer_.emplace(sock, buffering.value_or(default_buffer_size));
 }

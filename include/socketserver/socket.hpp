@@ -136,7 +136,7 @@ class Socket {
   [[nodiscard]] int type() const noexcept { return type_; }
   [[nodiscard]] int proto() const noexcept { return proto_; }
   /// Python's makefile(mode, buffering): a buffered file over this socket ("r", "w", "rw";
-  /// 'b' is accepted and ignored: bytes are std::string). `buffering` 0 makes writes
+  /// 'b' is accepted and ignored: bytes are std::string; without 'w' it reads, as Python). `buffering` 0 makes writes
   /// unbuffered. The file refers to this Socket, which must outlive it and not be moved.
   /// Defined in stream.cpp; include socketserver/stream.hpp to use it.
   [[nodiscard]] SocketFile makefile(std::string_view mode = "r",
