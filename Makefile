@@ -31,7 +31,7 @@ test: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
 
 run: samples
-	$(BUILD)/samples/tsTserv --host $(HOST) --port $(PORT)
+	$(BUILD)/samples/tsTservSS --host $(HOST) --port $(PORT)
 
 asan: deps
 	@$(call configure,$(BUILD)-asan,Debug,address)

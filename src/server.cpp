@@ -1,7 +1,8 @@
 // server.cpp — BaseServer's loop and the concrete servers.
 #include "socketserver/server.hpp"
 
-#include <cxxabi.h>
+#include "report.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,26 +19,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-// The demangled dynamic type of the exception being handled ("std::runtime_error").
-std::string current_exception_text() {
-  const std::exception_ptr current = std::current_exception();
-  if (!current) return "(no exception)";
-  std::string type_name = "unknown exception";
-  if (const std::type_info* type = abi::__cxa_current_exception_type()) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> demangled(
-        abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free);
-    type_name = status == 0 && demangled ? demangled.get() : type->name();
-  }
-  try {
-    std::rethrow_exception(current);
-  } catch (const std::exception& e) {
-    return type_name + ": " + e.what();
-  } catch (...) {
-    return type_name;
-  }
-}
-
 bool transient_accept_error(int err) {
   return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
@@ -50,7 +31,8 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
                        const ServerOptions& options)
     : server_address(std::move(server_address_)),
       request_handler_class(std::move(handler_class)),
-      timeout(options.timeout) {}
+      timeout(options.timeout),
+      reporter_(std::make_unique<detail::Reporter>()) {}
 
 BaseServer::~BaseServer() = default;
 
@@ -203,33 +185,14 @@ void BaseServer::close_request(Request&) {}
 void BaseServer::handle_error(Request&, const Address& client_address) {
   const std::string dashes(40, '-');
   const std::string text = dashes + "\nException occurred during processing of request from " +
-                           client_address.to_string() + "\n" + current_exception_text() + "\n" +
+                           client_address.to_string() + "\n" + detail::current_exception_text() + "\n" +
                            dashes + "\n";
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }
 
 void BaseServer::report(const char* kind, const std::string& line) {
-  std::lock_guard<std::mutex> lock(report_mu_);
-  ReportState* state = nullptr;
-  for (ReportState& s : report_state_) {
-    if (s.kind == kind) state = &s;
-  }
-  if (state == nullptr) state = &report_state_.emplace_back(ReportState{kind, {}, 0});
-  const auto now = steady::now();
-  if (state->last != steady::time_point{} && now - state->last < std::chrono::seconds(1)) {
-    ++state->suppressed;
-    return;
-  }
-  std::string text = line;
-  if (state->suppressed > 0) {
-    text += " [" + std::to_string(state->suppressed) + " similar messages suppressed]";
-  }
-  text += "\n";
-  state->last = now;
-  state->suppressed = 0;
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
+  reporter_->report(kind, line);
 }
 
 // ---- TCPServer ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +48,9 @@
 
 namespace socketserver {
 
+namespace detail {
+class Reporter;
+}
 class BaseServer;
 
 /// Python's `request`. Stream servers: `connection`, the accepted socket. Datagram servers:
@@ -165,13 +169,7 @@ class BaseServer {
   // then, so an error it cannot clear does not become a busy loop.
   std::chrono::steady_clock::time_point accept_resume_{};
   std::chrono::milliseconds accept_backoff_{0};
-  std::mutex report_mu_;
-  struct ReportState {
-    std::string kind;
-    std::chrono::steady_clock::time_point last{};
-    std::size_t suppressed = 0;
-  };
-  std::vector<ReportState> report_state_;
+  std::unique_ptr<detail::Reporter> reporter_;
 };
 
 /// Python's socketserver.TCPServer. Owns `socket`; closes it in server_close and the destructor.

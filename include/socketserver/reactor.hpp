@@ -1,0 +1,421 @@
+// reactor.hpp — the core of Twisted in C++: one event loop serving many connections.
+//
+//   Twisted                                          C++ (namespace socketserver)
+//   from twisted.internet import reactor             Reactor reactor;
+//   class Echo(protocol.Protocol):                   struct Echo : Protocol {
+//       def dataReceived(self, data):                  void data_received(std::string_view data) override {
+//           self.transport.write(data)                   transport().write(data);
+//                                                      }
+//                                                    };
+//   factory = protocol.Factory()                     auto factory = Factory::for_protocol<Echo>();
+//   factory.protocol = Echo
+//   reactor.listenTCP(21567, factory)                reactor.listen_tcp(21567, factory);
+//   reactor.callLater(2.5, f)                        reactor.call_later(2.5s, f);
+//   reactor.run()                                    reactor.run();
+//
+// The loop: a Selector (epoll) waits on the listening sockets, the connections, a Waker and the
+// earliest timer; ready descriptors are served in turn; timers run in deadline order.
+// Design for speed: no thread per connection; received bytes are read into one buffer shared by
+// the whole reactor and handed to data_received as a view (a protocol copies only what it
+// keeps); writes are tried at once and queued only when the socket is full; write interest is
+// registered only while output is pending; timers live in a heap.
+//
+// Exceptions thrown by a protocol's callbacks are caught at the callback, reported once on
+// stderr with the peer's address; that connection is closed and every other one is served as
+// before.
+//
+// Thread-safety (muduo's rule): a Reactor and everything it owns belong to the thread that
+// calls run(); every method must be called from that thread (or before run()), except
+// call_from_thread() and stop(), which are safe from any thread (stop() also from a signal
+// handler through run()'s own handlers). For more than one core, run one Reactor per thread
+// (ReactorGroup below): each connection belongs to exactly one reactor thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "socketserver/address.hpp"
+#include "socketserver/selector.hpp"
+#include "socketserver/socket.hpp"
+
+namespace socketserver {
+
+class Reactor;
+class Factory;
+class ClientFactory;
+class Connector;
+struct ReactorImpl;
+
+/// Why a connection ended (Twisted's Failure of ConnectionDone or ConnectionLost).
+struct Reason {
+  bool clean = true;    ///< ConnectionDone: closed in order; false: ConnectionLost (reset, error)
+  int error = 0;        ///< errno when there was one
+  std::string message;  ///< "Connection was closed cleanly.", "Connection reset by peer", ...
+  /// Twisted's reason.check(ConnectionDone).
+  [[nodiscard]] bool is_clean() const noexcept { return clean; }
+  /// The message.
+  [[nodiscard]] const std::string& what() const noexcept { return message; }
+};
+
+/// Twisted's ITransport for a stream (TCP, Unix, standard input/output). Owned by the reactor;
+/// valid from connection_made() until connection_lost() returns.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Queues `data` for the peer: sent at once when the socket takes it, else buffered. Never
+  /// blocks. Ignored after lose_connection/abort_connection.
+  virtual void write(std::string_view data) = 0;
+  /// Twisted's writeSequence: the pieces in order.
+  virtual void write_sequence(const std::vector<std::string>& parts) {
+    for (const std::string& part : parts) write(part);
+  }
+  /// Closes after everything buffered has been sent (connection_lost then reports clean).
+  virtual void lose_connection() = 0;
+  /// Closes now, dropping what is buffered.
+  virtual void abort_connection() = 0;
+  /// Half-close: sends what is buffered, then shuts down the writing side; reading goes on.
+  virtual void lose_write_connection() = 0;
+  /// The peer's and our address (Twisted's getPeer/getHost).
+  [[nodiscard]] virtual Address get_peer() const = 0;
+  [[nodiscard]] virtual Address get_host() const = 0;
+  /// TCP_NODELAY / SO_KEEPALIVE (no-ops where they do not apply).
+  virtual void set_tcp_nodelay(bool enabled) = 0;
+  virtual void set_tcp_keepalive(bool enabled) = 0;
+  /// Twisted's pauseProducing/resumeProducing: stop and restart reading from the peer.
+  virtual void pause_producing() = 0;
+  virtual void resume_producing() = 0;
+  /// Bytes written but not yet taken by the kernel.
+  [[nodiscard]] virtual std::size_t write_buffer_size() const = 0;
+  /// The write-buffer marks: above `high` the protocol's pause_writing() is called, below
+  /// `low` its resume_writing(). Defaults: 1 MiB and 256 KiB.
+  virtual void set_write_buffer_limits(std::size_t high, std::size_t low) = 0;
+  /// The reactor this transport belongs to.
+  [[nodiscard]] virtual Reactor& reactor() const = 0;
+};
+
+/// Twisted's Protocol: one per connection, built by a Factory. Override the callbacks.
+class Protocol {
+ public:
+  virtual ~Protocol() = default;
+  /// The connection is up; transport() is valid.
+  virtual void connection_made() {}
+  /// Bytes arrived. `data` is valid only during the call (copy what you keep).
+  virtual void data_received(std::string_view data) { (void)data; }
+  /// The peer closed its writing side (end of stream). The default closes after sending what
+  /// is buffered, so everything the peer sent is answered first (Twisted without
+  /// IHalfCloseableProtocol, but losing nothing).
+  virtual void read_connection_lost();
+  /// The connection is gone; transport() is still valid during the call, not after.
+  virtual void connection_lost(const Reason& reason) { (void)reason; }
+  /// The write buffer passed its high-water mark: stop producing (Twisted's producer
+  /// pauseProducing). The default stops reading from the peer, which stops a request/response
+  /// protocol from producing more.
+  virtual void pause_writing();
+  /// The write buffer drained below the low-water mark: produce again. Default: read again.
+  virtual void resume_writing();
+
+  /// The transport (valid between connection_made and the end of connection_lost).
+  [[nodiscard]] Transport& transport() const;
+  /// The factory that built this protocol (nullptr for one attached by hand, e.g. StandardIO).
+  [[nodiscard]] Factory* factory() const noexcept { return factory_; }
+  /// True while connected.
+  [[nodiscard]] bool connected() const noexcept { return transport_ != nullptr; }
+
+ private:
+  friend struct ReactorImpl;
+  friend class StandardIO;
+  Transport* transport_ = nullptr;
+  Factory* factory_ = nullptr;
+};
+
+/// Twisted's Factory: builds a Protocol for each connection of a listening port.
+/// Shared with the reactor (std::shared_ptr): it lives as long as a port or connection uses it.
+class Factory {
+ public:
+  virtual ~Factory() = default;
+  /// Twisted's buildProtocol(addr): a new protocol for a connection from `addr`; nullptr
+  /// refuses the connection. The default calls `protocol`.
+  virtual std::unique_ptr<Protocol> build_protocol(const Address& addr);
+  /// Twisted's startFactory/stopFactory: before the first port starts and after the last
+  /// one stops.
+  virtual void start_factory() {}
+  virtual void stop_factory() {}
+  /// Twisted's Factory.protocol: what the default build_protocol calls.
+  std::function<std::unique_ptr<Protocol>()> protocol;
+
+  /// Twisted's Factory.forProtocol(P, args...): a factory whose protocols are P(args...).
+  template <class P, class F = Factory, class... Args>
+  static std::shared_ptr<F> for_protocol(Args... args) {
+    auto factory = std::make_shared<F>();
+    factory->protocol = [args...]() -> std::unique_ptr<Protocol> {
+      return std::make_unique<P>(args...);
+    };
+    return factory;
+  }
+
+ private:
+  friend struct ReactorImpl;
+  int ports_ = 0;  // Twisted's numPorts: start/stop_factory bookkeeping
+};
+
+/// Twisted's ClientFactory: a Factory told how outgoing connections fare.
+class ClientFactory : public Factory {
+ public:
+  /// Twisted's startedConnecting(connector).
+  virtual void started_connecting(Connector& connector) { (void)connector; }
+  /// Twisted's clientConnectionFailed(connector, reason): refused, unreachable, timed out.
+  virtual void client_connection_failed(Connector& connector, const Reason& reason) {
+    (void)connector;
+    (void)reason;
+  }
+  /// Twisted's clientConnectionLost(connector, reason): an established connection ended.
+  virtual void client_connection_lost(Connector& connector, const Reason& reason) {
+    (void)connector;
+    (void)reason;
+  }
+};
+
+/// Twisted's IConnector: one outgoing connection attempt (and its connection). Owned by the
+/// reactor; the reference connect_tcp returns stays valid as long as the reactor.
+class Connector {
+ public:
+  /// Twisted's connect(): tries again (e.g. from client_connection_failed).
+  void connect();
+  /// Twisted's stopConnecting(): gives up an attempt in progress.
+  void stop_connecting();
+  /// Twisted's disconnect(): stops connecting or closes the connection.
+  void disconnect();
+  /// Twisted's getDestination().
+  [[nodiscard]] const Address& get_destination() const noexcept { return destination_; }
+  /// "connecting", "connected" or "disconnected" (Twisted's state).
+  [[nodiscard]] const char* state() const noexcept;
+
+ private:
+  friend struct ReactorImpl;
+  Connector(ReactorImpl& impl, Address destination, std::shared_ptr<ClientFactory> factory,
+            Timeout timeout);
+  ReactorImpl* impl_;
+  Address destination_;
+  std::shared_ptr<ClientFactory> factory_;
+  Timeout timeout_;
+  void* attempt_ = nullptr;     // the pending connect (internal), or nullptr
+  void* connection_ = nullptr;  // the established connection (internal), or nullptr
+};
+
+/// Twisted's DatagramProtocol: datagram_received(data, addr); transport().write(data, addr).
+class DatagramProtocol {
+ public:
+  /// Twisted's DatagramProtocol.transport.
+  class Transport {
+   public:
+    virtual ~Transport() = default;
+    /// Sends one datagram to `addr` (dropped with a report when the socket is full, as UDP).
+    virtual void write(std::string_view data, const Address& addr) = 0;
+    [[nodiscard]] virtual Address get_host() const = 0;
+    /// Closes the port (Twisted's loseConnection / stopListening).
+    virtual void lose_connection() = 0;
+  };
+
+  virtual ~DatagramProtocol() = default;
+  /// Twisted's startProtocol / stopProtocol.
+  virtual void start_protocol() {}
+  virtual void stop_protocol() {}
+  /// One datagram arrived; `data` is valid only during the call.
+  virtual void datagram_received(std::string_view data, const Address& addr) {
+    (void)data;
+    (void)addr;
+  }
+  [[nodiscard]] Transport& transport() const;
+
+ private:
+  friend struct ReactorImpl;
+  Transport* transport_ = nullptr;
+};
+
+/// Twisted's LineReceiver: splits the stream into lines on `delimiter`.
+class LineReceiver : public Protocol {
+ public:
+  /// Twisted's delimiter ("\r\n") and MAX_LENGTH (16384).
+  std::string delimiter = "\r\n";
+  std::size_t max_length = 16384;
+
+  /// One line, without its delimiter.
+  virtual void line_received(std::string_view line) { (void)line; }
+  /// Raw mode: the bytes as they come (after set_raw_mode).
+  virtual void raw_data_received(std::string_view data) { (void)data; }
+  /// A line (or the unterminated buffer) passed max_length: the default closes the connection.
+  virtual void line_length_exceeded(std::string_view line);
+  /// Writes `line` followed by the delimiter.
+  void send_line(std::string_view line);
+  /// Twisted's setRawMode / setLineMode(extra): switch modes; `extra` is fed back through
+  /// the new mode first.
+  void set_raw_mode();
+  void set_line_mode(std::string_view extra = {});
+  /// Twisted's clearLineBuffer(): drops buffered bytes and returns them.
+  std::string clear_line_buffer();
+
+  void data_received(std::string_view data) override;
+
+ private:
+  std::string buffer_;  // an unfinished line
+  bool raw_ = false;
+  bool paused_in_callback_ = false;
+};
+
+/// Twisted's DelayedCall: a handle on a call_later. Copyable (all copies refer to one call).
+class DelayedCall {
+ public:
+  DelayedCall() = default;
+  /// Cancels the call (no effect when it already ran or was cancelled).
+  void cancel();
+  /// Twisted's reset(seconds): runs `delay` from now instead.
+  void reset(std::chrono::duration<double> delay);
+  /// Twisted's delay(seconds): postpones by `delay` more.
+  void delay(std::chrono::duration<double> delay);
+  /// True until it has run or been cancelled.
+  [[nodiscard]] bool active() const noexcept;
+  /// Seconds from now until it runs (negative when overdue; 0 when inactive).
+  [[nodiscard]] double get_time() const;
+
+ private:
+  friend struct ReactorImpl;
+  struct State;
+  explicit DelayedCall(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+/// A listening TCP/Unix port or a UDP port (Twisted's IListeningPort). Owned by the reactor.
+class ListeningPort {
+ public:
+  /// The bound address (the real port when 0 was asked).
+  [[nodiscard]] const Address& get_host() const noexcept { return host_; }
+  /// Twisted's stopListening(): closes the port (connections already made go on).
+  void stop_listening();
+
+ private:
+  friend struct ReactorImpl;
+  ListeningPort(ReactorImpl& impl, Address host) : impl_(&impl), host_(std::move(host)) {}
+  ReactorImpl* impl_;
+  Address host_;
+  void* port_ = nullptr;  // internal
+};
+
+/// Options of listen_tcp beyond Twisted's (port, factory, backlog, interface).
+struct ListenOptions {
+  int backlog = SOMAXCONN;  ///< Twisted's backlog (50 there)
+  std::string interface{};  ///< "" = every interface, as Twisted; "127.0.0.1", "::1", ...
+  bool reuse_port = false;  ///< SO_REUSEPORT: several reactors (threads) on one port
+};
+
+/// Twisted's reactor. Move-less; one per thread.
+class Reactor {
+ public:
+  Reactor();
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  /// Twisted's listenTCP(port, factory, backlog, interface). Throws socket_error
+  /// (address_in_use_error, ...) naming the address.
+  ListeningPort& listen_tcp(int port, std::shared_ptr<Factory> factory,
+                            const ListenOptions& options = {});
+  /// Twisted's connectTCP(host, port, factory, timeout): connects in the background; the
+  /// factory hears client_connection_failed (with the reason) or gets a protocol. Default
+  /// timeout 30 s, as Twisted. The host is resolved now (numeric hosts and /etc/hosts names
+  /// resolve without blocking on the network).
+  Connector& connect_tcp(std::string_view host, int port, std::shared_ptr<ClientFactory> factory,
+                         Timeout timeout = std::chrono::duration<double>(30));
+  /// Twisted's listenUNIX / connectUNIX (a path; a leading '\0' or Address::abstract for an
+  /// abstract name). listen_unix removes the socket file when the port stops.
+  ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
+                             int backlog = SOMAXCONN);
+  Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
+                          Timeout timeout = std::chrono::duration<double>(30));
+  /// Twisted's listenUDP(port, protocol, interface, maxPacketSize). A datagram longer than
+  /// max_packet_size is dropped and reported, never cut.
+  ListeningPort& listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,
+                            std::string_view interface = "",
+                            std::size_t max_packet_size = 8192);
+
+  /// Twisted's callLater(delay, f): runs `fn` once after `delay` (in the reactor thread).
+  DelayedCall call_later(std::chrono::duration<double> delay, std::function<void()> fn);
+  /// Twisted's callFromThread(f): the one thread-safe entry; wakes a blocked loop.
+  void call_from_thread(std::function<void()> fn);
+  /// Twisted's callWhenRunning(f): now if running, else as soon as run() starts.
+  void call_when_running(std::function<void()> fn);
+  /// Twisted's addSystemEventTrigger(phase, "shutdown", f) for phase "before" or "after":
+  /// "before" runs when stop() ends run(), while connections are still open; "after" last.
+  void add_shutdown_trigger(std::string_view phase, std::function<void()> fn);
+
+  /// Twisted's run(): serves until stop(). With install_signal_handlers, SIGINT and SIGTERM
+  /// stop it cleanly (the previous handlers come back when run() returns). A stopped reactor
+  /// may run again (Twisted cannot). Throws std::logic_error when already running.
+  void run(bool install_signal_handlers = true);
+  /// Twisted's stop(): ends run() after the current callback. Idempotent (Twisted raises on a
+  /// second call); a no-op when not running. Thread-safe and async-signal-safe.
+  void stop() noexcept;
+  /// True while run() runs.
+  [[nodiscard]] bool running() const noexcept;
+  /// Seconds since an arbitrary epoch, on the clock timers use (Twisted's seconds()).
+  [[nodiscard]] double seconds() const;
+
+  /// Open connections (incoming and outgoing) and the signal, if any, that stopped run().
+  [[nodiscard]] std::size_t connection_count() const noexcept;
+  [[nodiscard]] int stopped_by_signal() const noexcept;
+
+ private:
+  friend class StandardIO;
+  std::unique_ptr<ReactorImpl> impl_;
+};
+
+/// Twisted's stdio.StandardIO: standard input and output as a transport, so an interactive
+/// client reads the keyboard without blocking the loop. data_received gets what stdin gives;
+/// transport().write goes to stdout; end of input calls read_connection_lost (default: close,
+/// then connection_lost). Only one per process.
+class StandardIO {
+ public:
+  StandardIO(std::unique_ptr<Protocol> protocol, Reactor& reactor, int stdin_fd = 0,
+             int stdout_fd = 1);
+  ~StandardIO();
+  StandardIO(const StandardIO&) = delete;
+  StandardIO& operator=(const StandardIO&) = delete;
+  [[nodiscard]] Protocol& protocol() const noexcept;
+
+ private:
+  void* io_ = nullptr;  // internal, owned by the reactor
+  Reactor* reactor_;
+};
+
+/// More than one core: N reactors, one per thread, each with its own listening socket on the
+/// same port (SO_REUSEPORT; the kernel spreads connections), each connection owned by exactly
+/// one reactor thread. `setup(reactor, index)` runs in each thread before its loop and calls
+/// listen_tcp(port, factory, {.reuse_port = true}) (a factory per thread, or one that is
+/// thread-safe). Twisted cannot do this.
+class ReactorGroup {
+ public:
+  explicit ReactorGroup(std::size_t threads);
+  ~ReactorGroup();  ///< stops and joins
+  ReactorGroup(const ReactorGroup&) = delete;
+  ReactorGroup& operator=(const ReactorGroup&) = delete;
+  /// Starts the threads; returns when every setup() has returned (rethrows the first error).
+  void start(std::function<void(Reactor&, std::size_t)> setup);
+  /// Stops every reactor and joins the threads. Idempotent; safe from any thread.
+  void stop();
+  /// Blocks until SIGINT or SIGTERM (or stop()), then stops everything.
+  void run_until_signal();
+  [[nodiscard]] std::size_t size() const noexcept { return reactors_.size(); }
+  [[nodiscard]] Reactor& reactor(std::size_t i) { return *reactors_.at(i); }
+
+ private:
+  std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace socketserver

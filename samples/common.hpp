@@ -1,0 +1,282 @@
+// common.hpp — what every sample needs and the book's Python gets for free.
+//
+// Only the samples use this file; it is not part of the library. It holds:
+//   parse_args()   --host, --port, --timeout (tsUclnt), --help; a bad value ends the program
+//   ctime_now()    Python's time.ctime(): "Fri Nov 27 12:05:44 2026" (24 characters)
+//   input()        Python's input(prompt), "" at the end of input
+//   py_repr()      an address printed as Python prints the tuple: ('127.0.0.1', 40000)
+//   StopSignals    Ctrl-C (SIGINT) and SIGTERM as something poll() can wait for, so that a
+//                  server waiting in accept() or recv() ends cleanly with exit status 0
+//                  (the raw-socket servers; the SocketServer ones use the library's
+//                  socketserver::StopOnSignals instead)
+//   strip()        Python's bytes.strip(): surrounding whitespace removed
+//   print_line()   one console line from any thread (the threaded servers' handlers)
+//   clients()      "1 client", "3 clients"
+//   readline_or_stop()  rfile.readline() that Ctrl-C can end (a single-threaded server)
+//   stop_signal_name()  "SIGINT" or "SIGTERM": what StopOnSignals caught
+//
+// Console lines are written with std::endl, which flushes: each line appears as it happens,
+// also when stdout is a pipe or a file rather than a terminal.
+#pragma once
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <socketserver/socketserver.hpp>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace samples {
+
+/// What a sample tells parse_args() about itself (for --help and the defaults).
+struct Program {
+  const char* name;          ///< "tsTserv"
+  const char* summary;       ///< what the program is, which example of the book (for --help)
+  const char* default_host;  ///< "localhost" or "::1"
+  bool server = false;       ///< servers listen on --host; clients connect to it
+  bool has_timeout = false;  ///< accepts --timeout SECONDS (tsUclnt)
+};
+
+/// The command line, after parse_args().
+struct Options {
+  std::string host;      ///< HOST
+  int port = 21567;      ///< PORT
+  double timeout = 5.0;  ///< seconds to wait for a reply (tsUclnt)
+};
+
+inline void print_help(const Program& p) {
+  std::cout << "usage: " << p.name << " [--host HOST] [--port PORT]"
+            << (p.has_timeout ? " [--timeout SECONDS]" : "") << "\n\n"
+            << p.summary << "\n\n";
+  if (p.server) {
+    std::cout << "  --host HOST   address to listen on (default: " << p.default_host << ";\n"
+              << "                --host '' listens on every interface, as the book does)\n"
+              << "  --port PORT   port to listen on, 0-65535 (default: 21567; 0 picks a free\n"
+              << "                port). The address listened on is printed on stderr.\n";
+  } else {
+    std::cout << "  --host HOST   server to talk to (default: " << p.default_host << ")\n"
+              << "  --port PORT   server's port, 1-65535 (default: 21567)\n";
+  }
+  if (p.has_timeout) {
+    std::cout << "  --timeout SECONDS\n"
+              << "                give up when no reply comes within SECONDS (default: 5)\n";
+  }
+  std::cout << "  --help        show this help and exit\n";
+}
+
+/// Ends the program: a one-line error naming the bad argument, exit status 2 (a usage error).
+[[noreturn]] inline void usage_error(const Program& p, const std::string& message) {
+  std::cerr << p.name << ": " << message << " (try --help)" << std::endl;
+  std::exit(2);
+}
+
+/// Reads --host, --port, --timeout and --help ("--port 80" or "--port=80").
+inline Options parse_args(int argc, char* argv[], const Program& p) {
+  Options opts;
+  opts.host = p.default_host;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      print_help(p);
+      std::exit(0);
+    }
+    std::string_view name = arg;
+    std::string_view value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);  // "--port=80"
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    const bool known =
+        name == "--host" || name == "--port" || (p.has_timeout && name == "--timeout");
+    if (!known) usage_error(p, "unknown argument '" + std::string(arg) + "'");
+    if (!has_value) {  // "--port 80"
+      if (i + 1 >= argc) usage_error(p, std::string(name) + " needs a value");
+      value = argv[++i];
+    }
+
+    if (name == "--host") {
+      opts.host = value;  // may be "": every interface (servers)
+    } else if (name == "--port") {
+      // from_chars accepts digits only: "abc", "80x", "-1" and "" all fail here.
+      int port = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+      const int lowest = p.server ? 0 : 1;  // a server may ask for "any free port" (0)
+      if (ec != std::errc{} || end != value.data() + value.size() || port < lowest ||
+          port > 65535) {
+        usage_error(p, "invalid --port '" + std::string(value) + "': not a port number " +
+                           std::to_string(lowest) + "-65535");
+      }
+      opts.port = port;
+    } else {  // --timeout
+      double seconds = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (ec != std::errc{} || end != value.data() + value.size() || !std::isfinite(seconds) ||
+          seconds <= 0) {
+        usage_error(
+            p, "invalid --timeout '" + std::string(value) + "': not a positive number of seconds");
+      }
+      opts.timeout = seconds;
+    }
+  }
+  return opts;
+}
+
+/// Python's time.ctime(): the local time as "Fri Nov 27 12:05:44 2026" — always 24 characters
+/// (the day of the month is padded with a space: "Sun Jun  7"), no newline.
+inline std::string ctime_now() {
+  // tzset() once, then localtime_r: the thread-safe localtime (it does not itself promise
+  // to read the TZ variable, hence the tzset).
+  static const bool tz_ready = (tzset(), true);
+  (void)tz_ready;
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[64];
+  std::size_t n = std::strftime(text, sizeof text, "%a %b %e %H:%M:%S %Y", &local);
+  return std::string(text, n);
+}
+
+/// An address as Python prints the tuple accept() and recvfrom() return:
+/// ('127.0.0.1', 40000) for IPv4, ('::1', 40000, 0, 0) for IPv6 (flowinfo, scope id).
+inline std::string py_repr(const socketserver::Address& a) {
+  std::string s = "('" + a.host() + "', " + std::to_string(a.port());
+  if (a.family() == AF_INET6) {
+    s += ", " + std::to_string(a.flowinfo()) + ", " + std::to_string(a.scope_id());
+  }
+  return s + ")";
+}
+
+/// Python's input(prompt): writes the prompt (no newline, flushed so it shows at once) and
+/// reads one line from stdin, without its '\n'. At the end of input (Ctrl-D, or the end of a
+/// file or pipe) it returns "" — where Python raises EOFError — so that a client's
+/// `if (data.empty()) break;` stops there too.
+inline std::string input(std::string_view prompt) {
+  std::cout << prompt << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) {
+    std::cout << std::endl;  // end the prompt's line, so the shell's prompt starts on its own
+    return "";
+  }
+  return line;
+}
+
+/// Ctrl-C and SIGTERM, made into a descriptor a server can poll() together with its socket.
+///
+/// Why not simply a signal handler? The library retries a blocking call that a signal
+/// interrupts (EINTR), as Python does, so a handler alone would never get the server out of
+/// accept() or recv(). Instead the two signals are blocked — the kernel holds them instead of
+/// killing the process — and a signalfd turns them into bytes to read. A server waits with
+/// wait_readable(), which returns false when a signal has come.
+///
+/// Make it first thing in main(), before the program's socket exists: from then on, SIGINT and
+/// SIGTERM always reach it. Single-threaded programs only (the mask is the calling thread's).
+class StopSignals {
+ public:
+  StopSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) fail("sigprocmask");
+    fd_ = signalfd(-1, &set, SFD_CLOEXEC);
+    if (fd_ < 0) fail("signalfd");
+  }
+  ~StopSignals() { ::close(fd_); }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  /// Waits until `sock` has something to read (a connection to accept, data, or the end of
+  /// the stream): true. Returns false as soon as SIGINT or SIGTERM arrives.
+  bool wait_readable(const socketserver::Socket& sock) {
+    pollfd fds[2] = {{sock.fileno(), POLLIN, 0}, {fd_, POLLIN, 0}};
+    for (;;) {
+      int n = ::poll(fds, 2, -1);             // -1: no timeout, no busy loop
+      if (n < 0 && errno == EINTR) continue;  // e.g. SIGSTOP/SIGCONT (Ctrl-Z, fg)
+      if (n < 0) fail("poll");
+      if (fds[1].revents != 0) {
+        signalfd_siginfo info{};
+        if (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          signo_ = static_cast<int>(info.ssi_signo);
+        }
+        return false;
+      }
+      if (fds[0].revents != 0) return true;
+    }
+  }
+
+  /// The signal that stopped the wait: "SIGINT" or "SIGTERM".
+  [[nodiscard]] const char* name() const noexcept {
+    return signo_ == SIGTERM ? "SIGTERM" : "SIGINT";
+  }
+
+ private:
+  [[noreturn]] static void fail(const char* what) {
+    throw std::system_error(errno, std::system_category(), what);
+  }
+  int fd_ = -1;
+  int signo_ = 0;
+};
+
+/// Python's bytes.strip(): `s` without the whitespace (" \t\n\r\v\f") at either end.
+inline std::string strip(std::string_view s) {
+  constexpr std::string_view space = " \t\n\r\v\f";
+  const auto first = s.find_first_not_of(space);
+  if (first == std::string_view::npos) return "";
+  return std::string(s.substr(first, s.find_last_not_of(space) - first + 1));
+}
+
+/// Prints one line on stdout (adding the '\n', flushed), whole, from any thread: the handlers
+/// of a threaded server print at the same time, and two lines must never mix.
+inline void print_line(const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::cout << line << std::endl;
+}
+
+/// "1 client", "3 clients".
+inline std::string clients(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " client" : " clients");
+}
+
+/// A handler's rfile.readline() for a server with one thread (tsTservSS), which also returns
+/// "" — as at the end of the stream — once SIGINT or SIGTERM has asked the server to stop
+/// (socketserver::StopOnSignals).
+///
+/// Why: while the only thread waits here for a quiet client, the loop cannot see the stop
+/// request, and the library retries a read that a signal interrupts (as Python does). So the
+/// wait wakes every 200 ms to look; bytes of a line already received stay in rfile's buffer.
+/// Threaded servers need none of this: their close_deadline ends the waits of quiet clients.
+inline std::string readline_or_stop(socketserver::StreamRequestHandler& h) {
+  h.connection.settimeout(std::chrono::milliseconds(200));
+  std::string line;
+  for (;;) {
+    try {
+      line = h.rfile.readline();
+      break;
+    } catch (const socketserver::timeout_error&) {  // no whole line yet
+      if (socketserver::StopOnSignals::received() != 0) break;
+    }
+  }
+  h.connection.settimeout(h.timeout);  // the handler's own timeout again (none by default)
+  return line;
+}
+
+/// The name of the signal StopOnSignals caught: "SIGINT" or "SIGTERM".
+inline const char* stop_signal_name() {
+  return socketserver::StopOnSignals::received() == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+}  // namespace samples

@@ -1,0 +1,78 @@
+// tsTserv.cpp — Example 2-1, the TCP timestamp server (tsTserv.py), line for line.
+//
+// It waits for a client, then answers every message with "[<time>] <message>" until the
+// client closes; then it waits for the next one (one client at a time, as in the book).
+// Try it:  tsTserv            then, in another terminal:  tsTclnt
+//
+// What it does better than the Python: --host/--port/--help; Ctrl-C (or SIGTERM) ends it
+// cleanly with exit status 0; a client that vanishes (connection reset) does not kill it.
+#include <iostream>
+#include <string>
+
+#include "common.hpp"
+
+namespace ss = socketserver;
+
+int main(int argc, char* argv[]) {
+  const samples::Options opts = samples::parse_args(
+      argc, argv,
+      {.name = "tsTserv",
+       .summary = "Example 2-1: the TCP timestamp server. Answers each message with\n"
+                  "\"[<ctime>] <message>\", one client at a time.",
+       .default_host = "localhost",
+       .server = true});
+  samples::StopSignals stop;  // before any socket: Ctrl-C must always find it (common.hpp)
+
+  try {
+    const std::string HOST = opts.host;    // HOST = ''  (the book: every interface)
+    const int PORT = opts.port;            // PORT = 21567
+    constexpr std::size_t BUFSIZE = 1024;  // BUFSIZ = 1024  (BUFSIZ is already a C macro)
+    const ss::Address ADDR{HOST, PORT};    // ADDR = (HOST, PORT)
+
+    ss::Socket tcpSerSock(AF_INET, SOCK_STREAM);  // tcpSerSock = socket(AF_INET, SOCK_STREAM)
+    // Not in the book: without SO_REUSEADDR a restarted server fails with "Address already
+    // in use" for a minute while the last connections linger in TIME_WAIT.
+    tcpSerSock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    tcpSerSock.bind(ADDR);  // tcpSerSock.bind(ADDR)
+    // tcpSerSock.listen(5): the default backlog, SOMAXCONN, does not refuse a burst of
+    // clients while the server is busy with one.
+    tcpSerSock.listen();
+    // Not the book's console (that is stdout): where we listen, useful with --port 0.
+    std::cerr << "listening on " << tcpSerSock.getsockname() << std::endl;
+
+    bool stopped = false;
+    while (!stopped) {                                        // while True:
+      std::cout << "waiting for connection..." << std::endl;  // print('waiting for connection...')
+      // Sleep until a client knocks, or Ctrl-C: accept() itself would not return on a signal.
+      if (!stop.wait_readable(tcpSerSock)) break;
+      try {
+        auto [tcpCliSock, addr] = tcpSerSock.accept();  // tcpCliSock, addr = tcpSerSock.accept()
+        // print('...connected from:', addr) — addr printed as Python prints the tuple
+        std::cout << "...connected from: " << samples::py_repr(addr) << std::endl;
+
+        while (true) {                            // while True:
+          if (!stop.wait_readable(tcpCliSock)) {  // (Ctrl-C while the client is quiet)
+            stopped = true;
+            break;
+          }
+          std::string data = tcpCliSock.recv(BUFSIZE);  // data = tcpCliSock.recv(BUFSIZ)
+          if (data.empty()) break;                      // if not data: break
+          // tcpCliSock.send('[%s] %s' % (ctime(), data)) — sendall: send() may send only part.
+          tcpCliSock.sendall("[" + samples::ctime_now() + "] " + data);
+        }
+        tcpCliSock.close();  // tcpCliSock.close()  (on an exception the destructor closes it)
+      } catch (const ss::connection_error& e) {
+        // The client reset the connection (or hung up while we answered): its problem, not
+        // the server's. Python would die here with a ConnectionResetError traceback.
+        std::cerr << "tsTserv: " << e.what() << std::endl;
+      }
+    }
+    tcpSerSock.close();  // tcpSerSock.close()
+    std::cerr << "tsTserv: " << stop.name() << " received, server closed" << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    // e.g. "bind to 127.0.0.1:21567: Address already in use"
+    std::cerr << "tsTserv: " << e.what() << std::endl;
+    return 1;
+  }
+}
