@@ -12,7 +12,6 @@
 //   strip()        Python's bytes.strip(): surrounding whitespace removed
 //   print_line()   one console line from any thread (the threaded servers' handlers)
 //   clients()      "1 client", "3 clients"
-//   readline_or_stop()  rfile.readline() that Ctrl-C can end (a single-threaded server)
 //   stop_signal_name()  "SIGINT" or "SIGTERM": what StopOnSignals caught
 //
 // Console lines are written with std::endl, which flushes: each line appears as it happens,
@@ -249,29 +248,6 @@ inline void print_line(const std::string& line) {
 /// "1 client", "3 clients".
 inline std::string clients(std::size_t n) {
   return std::to_string(n) + (n == 1 ? " client" : " clients");
-}
-
-/// A handler's rfile.readline() for a server with one thread (tsTservSS), which also returns
-/// "" — as at the end of the stream — once SIGINT or SIGTERM has asked the server to stop
-/// (socketserver::StopOnSignals).
-///
-/// Why: while the only thread waits here for a quiet client, the loop cannot see the stop
-/// request, and the library retries a read that a signal interrupts (as Python does). So the
-/// wait wakes every 200 ms to look; bytes of a line already received stay in rfile's buffer.
-/// Threaded servers need none of this: their close_deadline ends the waits of quiet clients.
-inline std::string readline_or_stop(socketserver::StreamRequestHandler& h) {
-  h.connection.settimeout(std::chrono::milliseconds(200));
-  std::string line;
-  for (;;) {
-    try {
-      line = h.rfile.readline();
-      break;
-    } catch (const socketserver::timeout_error&) {  // no whole line yet
-      if (socketserver::StopOnSignals::received() != 0) break;
-    }
-  }
-  h.connection.settimeout(h.timeout);  // the handler's own timeout again (none by default)
-  return line;
 }
 
 /// The name of the signal StopOnSignals caught: "SIGINT" or "SIGTERM".

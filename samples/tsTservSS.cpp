@@ -23,8 +23,9 @@ struct MyRequestHandler : ss::StreamRequestHandler {
   void handle() override {  // def handle(self):
     // print('...connected from:', self.client_address)
     std::cout << "...connected from: " << samples::py_repr(client_address) << std::endl;
-    // self.rfile.readline() — which Ctrl-C can interrupt (common.hpp says why)
-    const std::string line = samples::readline_or_stop(*this);
+    // self.rfile.readline() — Ctrl-C ends the wait: StopOnSignals closes the reading side of
+    // the request being served, so readline() returns what arrived so far ("" if nothing).
+    const std::string line = rfile.readline();
     if (line.empty()) return;  // the client left (or Ctrl-C): nobody to answer
     // self.wfile.write('[%s] %s' % (ctime(), self.rfile.readline()))
     wfile.write("[" + samples::ctime_now() + "] " + line);

@@ -41,6 +41,13 @@ void BaseServer::request_shutdown() noexcept {
   waker_.wake();
 }
 
+void BaseServer::interrupt_inline_request() noexcept {
+  // The loop clears the descriptor before the request is closed, so the number cannot have
+  // been reused while it is stored here.
+  const int fd = inline_request_fd_.load();
+  if (fd >= 0) ::shutdown(fd, SHUT_RD);
+}
+
 void BaseServer::shutdown() {
   request_shutdown();
   std::unique_lock<std::mutex> lock(mu_);
@@ -156,9 +163,13 @@ void BaseServer::handle_request_noblock() {
   Request& request = got.first;
   const Address& client_address = got.second;
   if (verify_request(request, client_address)) {
+    const bool inline_request = requests_run_inline();
+    if (inline_request) inline_request_fd_.store(request.connection.fileno());
     try {
       process_request(request, client_address);
+      inline_request_fd_.store(-1);
     } catch (...) {
+      inline_request_fd_.store(-1);
       handle_error(request, client_address);
       shutdown_request(request);
     }
@@ -366,7 +377,10 @@ struct sigaction g_old_term {};
 
 extern "C" void stop_on_signal(int signo) {
   g_signal_received.store(signo);
-  if (BaseServer* server = g_signal_server.load()) server->request_shutdown();
+  if (BaseServer* server = g_signal_server.load()) {
+    server->request_shutdown();
+    server->interrupt_inline_request();  // a handler waiting for its client returns now
+  }
 }
 }  // namespace
 

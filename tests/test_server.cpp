@@ -606,3 +606,29 @@ void stop_on_signal_case(int sig, bool use_raise) {
 TEST(StopOnSignals, SigtermToTheProcessStopsServeForever) { stop_on_signal_case(SIGTERM, false); }
 
 TEST(StopOnSignals, RaisedSigintStopsServeForever) { stop_on_signal_case(SIGINT, true); }
+
+TEST(StopOnSignals, EndsTheRequestInProgressOfASingleThreadedServer) {
+  // The only thread is in a handler waiting for a quiet client: the signal must still stop the
+  // server, by ending that request's input (its handler sees end of input and returns).
+  testutil::SignalCounter old_int(SIGINT);
+  ASSERT_TRUE(old_int.ok());
+  std::atomic<bool> handler_saw_eof{false};
+  TCPServer server(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
+                     self.wfile.write("ready\n");
+                     const std::string line = self.rfile.readline();  // the client never sends
+                     handler_saw_eof.store(line.empty());
+                   }));
+  {
+    ss::StopOnSignals guard(server);
+    ServerThread t(server, std::chrono::hours(1));
+    Socket quiet = stu::stream_client(server.server_address);
+    EXPECT_EQ(stu::read_line(quiet), "ready\n");
+    ::kill(::getpid(), SIGINT);
+    const bool stopped = stu::wait_until([&] { return t.returned(); }, 5s);
+    EXPECT_TRUE(stopped) << "a handler blocked on a quiet client kept the server from stopping";
+    if (!stopped) quiet.close();  // let the handler return so the test ends either way
+    t.join();
+    EXPECT_TRUE(handler_saw_eof.load());
+  }
+  server.server_close();
+}

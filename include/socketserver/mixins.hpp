@@ -107,6 +107,7 @@ class ThreadingMixIn : public Server {
   }
 
  protected:
+  [[nodiscard]] bool requests_run_inline() const override { return false; }
   [[nodiscard]] bool accepting() const override {
     if (max_threads == 0) return true;
     std::lock_guard<std::mutex> lock(mu_);
@@ -130,10 +131,12 @@ class ThreadingMixIn : public Server {
     }
     {
       // Forget the descriptor before it is closed, so the close deadline never shuts down a
-      // descriptor number that was reused.
+      // descriptor number that was reused; the slot is free from here on.
       std::lock_guard<std::mutex> lock(mu_);
       self->fd = -1;
+      --live_;
     }
+    done_.notify_all();
     try {
       this->shutdown_request(request);
     } catch (...) {  // closing cannot usefully fail; never let it end the process
@@ -141,9 +144,7 @@ class ThreadingMixIn : public Server {
     {
       std::lock_guard<std::mutex> lock(mu_);
       self->done = true;
-      --live_;
     }
-    done_.notify_all();
     this->wake_loop();  // a slot is free: the loop may accept again
   }
 
@@ -161,21 +162,29 @@ class ThreadingMixIn : public Server {
     for (Worker& w : finished) w.thread.join();
   }
 
-  // Waits for every thread; after `deadline`, shuts down the connections still open.
+  // Waits for every thread. After `deadline`, the connections still open are shut down for
+  // reading (a handler blocked in a read sees the end of input and can still reply); after
+  // another `deadline`, for writing too (a handler blocked writing to a client that never
+  // reads gets an error).
   void join_threads(Timeout deadline) {
+    WorkerList all;
     {
       std::unique_lock<std::mutex> lock(mu_);
       const auto all_done = [this] { return live_ == 0; };
-      if (deadline) {
-        if (!done_.wait_for(lock, *deadline, all_done)) {
-          for (Worker& w : workers_) {
-            if (w.fd >= 0) ::shutdown(w.fd, SHUT_RDWR);
-          }
-        }
+      if (deadline && !done_.wait_for(lock, *deadline, all_done)) {
+        shutdown_open_connections(SHUT_RD);
+        if (!done_.wait_for(lock, *deadline, all_done)) shutdown_open_connections(SHUT_RDWR);
       }
       done_.wait(lock, all_done);
+      all.splice(all.end(), workers_);
     }
-    reap();
+    for (Worker& w : all) w.thread.join();  // each is past its handler; join waits for its tail
+  }
+
+  void shutdown_open_connections(int how) {  // with mu_ held
+    for (Worker& w : workers_) {
+      if (w.fd >= 0) ::shutdown(w.fd, how);
+    }
   }
 
   mutable std::mutex mu_;
@@ -260,6 +269,7 @@ class ForkingMixIn : public Server {
   }
 
  protected:
+  [[nodiscard]] bool requests_run_inline() const override { return false; }
   [[nodiscard]] bool accepting() const override { return active_children.size() < max_children; }
 };
 

@@ -137,6 +137,10 @@ class BaseServer {
 
   /// Requests a stop without waiting: async-signal-safe (an atomic store and an eventfd write).
   void request_shutdown() noexcept;
+  /// Ends the request the loop thread is serving itself, if any (no mixin): its connection's
+  /// reading side is shut down, so a handler blocked in a read sees the end of input and
+  /// returns (its reply can still be written). Async-signal-safe; StopOnSignals calls it.
+  void interrupt_inline_request() noexcept;
   /// True while serve_forever runs.
   [[nodiscard]] bool serving() const noexcept { return serving_.load(); }
 
@@ -147,6 +151,9 @@ class BaseServer {
   /// Mixins return false to pause accepting (a limit reached); the loop then waits on the waker
   /// and polls service_actions until they return true. Called from the loop thread.
   [[nodiscard]] virtual bool accepting() const { return true; }
+  /// True when process_request serves the request in the loop thread (BaseServer's own);
+  /// the mixins, which hand it to a thread or a child, return false.
+  [[nodiscard]] virtual bool requests_run_inline() const { return true; }
   /// The listening socket's own timeout, which handle_request folds in (TCPServer: socket's).
   [[nodiscard]] virtual Timeout socket_timeout() const { return std::nullopt; }
   /// Wakes the loop (from any thread), e.g. when a worker finished and accepting() changed.
@@ -162,6 +169,7 @@ class BaseServer {
   Waker waker_;
   std::atomic<bool> shutdown_request_{false};
   std::atomic<bool> serving_{false};
+  std::atomic<int> inline_request_fd_{-1};  // the connection served in the loop thread now
   std::thread::id loop_thread_;
   std::mutex mu_;
   std::condition_variable stopped_;
