@@ -96,6 +96,8 @@ class Transport {
   /// The write-buffer marks: above `high` the protocol's pause_writing() is called, below
   /// `low` its resume_writing(). Defaults: 1 MiB and 256 KiB.
   virtual void set_write_buffer_limits(std::size_t high, std::size_t low) = 0;
+  /// Twisted's transport.disconnecting: lose_connection (or a close) is under way.
+  [[nodiscard]] virtual bool disconnecting() const = 0;
   /// The reactor this transport belongs to.
   [[nodiscard]] virtual Reactor& reactor() const = 0;
 };
@@ -131,9 +133,12 @@ class Protocol {
  private:
   friend struct ReactorImpl;
   friend class StandardIO;
+  friend class StreamConnection;
   Transport* transport_ = nullptr;
   Factory* factory_ = nullptr;
 };
+
+class StreamConnection;
 
 /// Twisted's Factory: builds a Protocol for each connection of a listening port.
 /// Shared with the reactor (std::shared_ptr): it lives as long as a port or connection uses it.
@@ -199,6 +204,7 @@ class Connector {
 
  private:
   friend struct ReactorImpl;
+  friend class Reactor;
   Connector(ReactorImpl& impl, Address destination, std::shared_ptr<ClientFactory> factory,
             Timeout timeout);
   ReactorImpl* impl_;
@@ -207,6 +213,7 @@ class Connector {
   Timeout timeout_;
   void* attempt_ = nullptr;     // the pending connect (internal), or nullptr
   void* connection_ = nullptr;  // the established connection (internal), or nullptr
+  bool started_ = false;        // counted in the factory's start/stop bookkeeping
 };
 
 /// Twisted's DatagramProtocol: datagram_received(data, addr); transport().write(data, addr).
@@ -266,7 +273,6 @@ class LineReceiver : public Protocol {
  private:
   std::string buffer_;  // an unfinished line
   bool raw_ = false;
-  bool paused_in_callback_ = false;
 };
 
 /// Twisted's DelayedCall: a handle on a call_later. Copyable (all copies refer to one call).
@@ -284,9 +290,10 @@ class DelayedCall {
   /// Seconds from now until it runs (negative when overdue; 0 when inactive).
   [[nodiscard]] double get_time() const;
 
+  struct State;  ///< internal (reactor.cpp)
+
  private:
   friend struct ReactorImpl;
-  struct State;
   explicit DelayedCall(std::shared_ptr<State> state) : state_(std::move(state)) {}
   std::shared_ptr<State> state_;
 };
@@ -301,6 +308,7 @@ class ListeningPort {
 
  private:
   friend struct ReactorImpl;
+  friend class Reactor;
   ListeningPort(ReactorImpl& impl, Address host) : impl_(&impl), host_(std::move(host)) {}
   ReactorImpl* impl_;
   Address host_;
@@ -389,8 +397,11 @@ class StandardIO {
   [[nodiscard]] Protocol& protocol() const noexcept;
 
  private:
-  void* io_ = nullptr;  // internal, owned by the reactor
+  friend class StreamConnection;
+  friend class Reactor;
   Reactor* reactor_;
+  std::unique_ptr<Protocol> protocol_;
+  void* io_ = nullptr;  // the connection (internal, owned by the reactor) until it ends
 };
 
 /// More than one core: N reactors, one per thread, each with its own listening socket on the

@@ -13,6 +13,8 @@
 //                 StreamRequestHandler, DatagramRequestHandler
 //   mixins.hpp    ThreadingMixIn<S>, ForkingMixIn<S>   ThreadingMixIn, ForkingMixIn
 //                 and ThreadingTCPServer, ForkingUDPServer, ... (the aliases)
+//   reactor.hpp   Reactor, Protocol, Factory,          twisted.internet: reactor, protocol,
+//                 LineReceiver, DatagramProtocol, ...  basic.LineReceiver, stdio.StandardIO
 //
 // How the SocketServer pieces compose, as in Python: a server owns the listening socket and
 // the loop; for each request it builds a handler (your subclass of StreamRequestHandler or
@@ -56,3 +58,4 @@
 #include "socketserver/server.hpp"
 #include "socketserver/handler.hpp"
 #include "socketserver/mixins.hpp"
+#include "socketserver/reactor.hpp"

@@ -1,0 +1,101 @@
+// protocol.cpp — Protocol's defaults, Factory, DatagramProtocol, LineReceiver.
+#include <stdexcept>
+
+#include "socketserver/reactor.hpp"
+
+namespace socketserver {
+
+// ---- Protocol ------------------------------------------------------------------------------
+
+Transport& Protocol::transport() const {
+  if (transport_ == nullptr) throw std::logic_error("Protocol::transport(): not connected");
+  return *transport_;
+}
+
+void Protocol::read_connection_lost() { transport().lose_connection(); }
+
+void Protocol::pause_writing() { transport().pause_producing(); }
+
+void Protocol::resume_writing() { transport().resume_producing(); }
+
+std::unique_ptr<Protocol> Factory::build_protocol(const Address& /*addr*/) {
+  if (!protocol) throw std::logic_error("Factory::build_protocol: no `protocol` set");
+  return protocol();
+}
+
+DatagramProtocol::Transport& DatagramProtocol::transport() const {
+  if (transport_ == nullptr) throw std::logic_error("DatagramProtocol::transport(): not listening");
+  return *transport_;
+}
+
+// ---- LineReceiver --------------------------------------------------------------------------
+
+void LineReceiver::data_received(std::string_view data) {
+  if (raw_) {
+    raw_data_received(data);
+    return;
+  }
+  // Work on a local buffer: a callback may clear or refill buffer_ (set_line_mode).
+  std::string local;
+  std::string_view view = data;
+  if (!buffer_.empty()) {
+    local = std::move(buffer_);
+    buffer_.clear();
+    local.append(data);
+    view = local;
+  }
+  std::size_t pos = 0;
+  while (!raw_ && connected() && !transport().disconnecting()) {
+    const std::size_t end = view.find(delimiter, pos);
+    if (end == std::string_view::npos) break;
+    const std::string_view line = view.substr(pos, end - pos);
+    pos = end + delimiter.size();
+    if (line.size() > max_length) {
+      line_length_exceeded(line);
+      return;
+    }
+    line_received(line);
+  }
+  const std::string_view rest = view.substr(pos);
+  if (rest.empty() || !connected()) return;
+  if (raw_) {
+    raw_data_received(rest);
+    return;
+  }
+  if (transport().disconnecting()) return;
+  if (buffer_.size() + rest.size() > max_length) {  // no delimiter within max_length bytes
+    std::string over = std::move(buffer_);
+    over.append(rest);
+    buffer_.clear();
+    line_length_exceeded(over);
+    return;
+  }
+  buffer_.insert(0, rest);  // before anything a callback may have queued
+}
+
+void LineReceiver::line_length_exceeded(std::string_view /*line*/) {
+  transport().lose_connection();
+}
+
+void LineReceiver::send_line(std::string_view line) {
+  std::string out;
+  out.reserve(line.size() + delimiter.size());
+  out.append(line);
+  out.append(delimiter);
+  transport().write(out);
+}
+
+void LineReceiver::set_raw_mode() { raw_ = true; }
+
+void LineReceiver::set_line_mode(std::string_view extra) {
+  raw_ = false;
+  if (!extra.empty()) data_received(extra);
+}
+
+std::string LineReceiver::clear_line_buffer() {
+  std::string out = std::move(buffer_);
+  buffer_.clear();
+  return out;
+}
+
+}  // namespace socketserver

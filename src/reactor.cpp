@@ -1,0 +1,865 @@
+// reactor.cpp — the loop, timers, thread calls, listening ports, connectors, UDP ports and the
+// reactor group. Stream connections are in reactor_io.cpp; protocols in protocol.cpp.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <exception>
+#include <stdexcept>
+
+#include "reactor_impl.hpp"
+
+namespace socketserver {
+
+// ---- ownership and the selector ----------------------------------------------------------
+
+Handler* ReactorImpl::adopt(std::unique_ptr<Handler> handler) {
+  Handler* raw = handler.get();
+  owned.emplace(raw, std::move(handler));
+  return raw;
+}
+
+void ReactorImpl::retire(Handler* handler) {
+  handler->dead = true;
+  auto it = owned.find(handler);
+  if (it != owned.end()) {
+    graveyard.push_back(std::move(it->second));
+    owned.erase(it);
+  }
+}
+
+void ReactorImpl::process_pending_closes() {
+  // finalize() may run protocol code that closes more connections: take them in rounds.
+  while (!pending_closes.empty()) {
+    std::vector<StreamConnection*> round;
+    round.swap(pending_closes);
+    for (StreamConnection* c : round) c->finalize();
+  }
+}
+
+void ReactorImpl::set_interest(int fd, Handler* handler, int wanted, int& current) {
+  if (wanted == current || fd < 0) return;
+  if (current == 0) {
+    selector.register_(fd, wanted, handler);
+  } else if (wanted == 0) {
+    selector.unregister(fd);
+  } else {
+    selector.modify(fd, wanted, handler);
+  }
+  current = wanted;
+}
+
+void ReactorImpl::report_exception(const char* where, const std::string& peer) {
+  reporter.report("exception", std::string("Unhandled exception in ") + where +
+                                   (peer.empty() ? "" : " (peer " + peer + ")") + ": " +
+                                   detail::current_exception_text());
+}
+
+// ---- timers and calls --------------------------------------------------------------------
+
+DelayedCall ReactorImpl::schedule(std::chrono::duration<double> delay, std::function<void()> fn) {
+  auto state = std::make_shared<DelayedCall::State>();
+  state->impl = this;
+  state->fn = std::move(fn);
+  state->when = steady::now() + std::chrono::duration_cast<steady::duration>(delay);
+  push_timer(state);
+  return DelayedCall(state);
+}
+
+void ReactorImpl::push_timer(const std::shared_ptr<DelayedCall::State>& state) {
+  timers.push(TimerEntry{state->when, timer_seq++, state->generation, state});
+}
+
+void ReactorImpl::run_due_timers() {
+  const auto now = steady::now();
+  while (!timers.empty() && timers.top().when <= now) {
+    TimerEntry entry = timers.top();
+    timers.pop();
+    DelayedCall::State& state = *entry.state;
+    if (!state.active || state.generation != entry.generation) continue;  // cancelled or moved
+    state.active = false;
+    std::function<void()> fn = std::move(state.fn);
+    try {
+      fn();
+    } catch (...) {
+      report_exception("call_later", "");
+    }
+    process_pending_closes();
+  }
+}
+
+void ReactorImpl::run_thread_calls() {
+  std::vector<std::function<void()>> calls;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu);
+    calls.swap(thread_calls);
+  }
+  for (auto& fn : calls) {
+    try {
+      fn();
+    } catch (...) {
+      report_exception("call_from_thread", "");
+    }
+    process_pending_closes();
+  }
+}
+
+Timeout ReactorImpl::next_wait() {
+  if (!always_ready.empty() || !pending_closes.empty()) return Timeout(0);
+  {
+    std::lock_guard<std::mutex> lock(calls_mu);
+    if (!thread_calls.empty()) return Timeout(0);
+  }
+  while (!timers.empty()) {  // drop cancelled heads so they do not shorten the wait
+    const TimerEntry& top = timers.top();
+    if (top.state->active && top.state->generation == top.generation) break;
+    timers.pop();
+  }
+  if (timers.empty()) return std::nullopt;
+  const auto left = timers.top().when - steady::now();
+  if (left <= steady::duration::zero()) return Timeout(0);
+  return std::chrono::duration<double>(left);
+}
+
+// ---- listening ports ---------------------------------------------------------------------
+
+namespace {
+
+/// A listening stream socket: accepts in bursts, builds a protocol per connection. On EMFILE
+/// it uses a spare descriptor to accept and drop the client (so the kernel's queue cannot make
+/// the loop spin) and reports at a bounded rate.
+class StreamPort final : public Handler {
+ public:
+  StreamPort(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
+             std::string unix_path)
+      : impl_(impl),
+        sock_(std::move(sock)),
+        factory_(std::move(factory)),
+        unix_path_(std::move(unix_path)),
+        spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+  ~StreamPort() override {
+    if (spare_fd_ >= 0) ::close(spare_fd_);
+  }
+
+  void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_); }
+
+  void on_ready(int /*events*/) override {
+    for (int i = 0; i < 64 && !dead; ++i) {  // a burst per wake-up; the rest next time
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      const int fd = ::accept4(sock_.fileno(), reinterpret_cast<sockaddr*>(&ss), &len,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        const int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) return;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+        if ((err == EMFILE || err == ENFILE) && spare_fd_ >= 0) {
+          ::close(spare_fd_);
+          const int victim = ::accept4(sock_.fileno(), nullptr, nullptr, SOCK_CLOEXEC);
+          if (victim >= 0) ::close(victim);
+          spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+        impl_.reporter.report("accept", "accept on " + sock_.getsockname().to_string() + ": " +
+                                            std::error_code(err, std::system_category()).message());
+        return;
+      }
+      Socket conn = Socket::adopt(fd);
+      const Address peer = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+      impl_.open_connection(std::move(conn), peer, *factory_, factory_, nullptr);
+    }
+  }
+
+  void stop() {
+    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    sock_.close();
+    if (!unix_path_.empty()) {
+      struct stat st {};
+      if (::lstat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(unix_path_.c_str());
+    }
+    impl_.stop_factory(*factory_);
+    impl_.retire(this);
+  }
+
+ private:
+  ReactorImpl& impl_;
+  Socket sock_;
+  std::shared_ptr<Factory> factory_;
+  std::string unix_path_;
+  int spare_fd_;
+  int registered_ = 0;
+};
+
+/// A UDP port: Twisted's DatagramProtocol transport.
+class UdpPort final : public Handler, public DatagramProtocol::Transport {
+ public:
+  UdpPort(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
+          std::size_t max_packet_size)
+      : impl_(impl),
+        sock_(std::move(sock)),
+        protocol_(std::move(protocol)),
+        max_packet_size_(max_packet_size) {}
+
+  void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_); }
+
+  void on_ready(int /*events*/) override {
+    if (impl_.scratch.size() < max_packet_size_ + 1) impl_.scratch.resize(max_packet_size_ + 1);
+    for (int i = 0; i < 64 && !dead; ++i) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      const ssize_t n = ::recvfrom(sock_.fileno(), impl_.scratch.data(), max_packet_size_ + 1,
+                                   MSG_TRUNC, reinterpret_cast<sockaddr*>(&ss), &len);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
+          impl_.reporter.report("udp", "recvfrom on " + get_host().to_string() + ": " +
+                                           std::error_code(errno, std::system_category()).message());
+        }
+        return;
+      }
+      const Address from = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+      if (static_cast<std::size_t>(n) > max_packet_size_) {
+        impl_.reporter.report("udp", "dropped a datagram of " + std::to_string(n) + " bytes from " +
+                                         from.to_string() + " (max_packet_size is " +
+                                         std::to_string(max_packet_size_) + ")");
+        continue;
+      }
+      try {
+        protocol_->datagram_received(
+            std::string_view(impl_.scratch.data(), static_cast<std::size_t>(n)), from);
+      } catch (...) {
+        impl_.report_exception("datagram_received", from.to_string());
+      }
+      impl_.process_pending_closes();
+    }
+  }
+
+  void write(std::string_view data, const Address& addr) override {
+    if (sock_.fileno() < 0) return;
+    const Address to = addr.resolve(sock_.family(), SOCK_DGRAM);
+    ssize_t n = 0;
+    do {
+      n = ::sendto(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL, to.sockaddr_ptr(),
+                   to.sockaddr_len());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      impl_.reporter.report("udp", "sendto " + to.to_string() + ": " +
+                                       std::error_code(errno, std::system_category()).message() +
+                                       " (datagram dropped)");
+    }
+  }
+
+  [[nodiscard]] Address get_host() const override {
+    if (sock_.fileno() < 0) return Address();
+    return sock_.getsockname();
+  }
+
+  void lose_connection() override { stop(); }
+
+  void stop() {
+    if (dead) return;
+    try {
+      protocol_->stop_protocol();
+    } catch (...) {
+      impl_.report_exception("stop_protocol", "");
+    }
+    ReactorImpl::set_transport(*protocol_, nullptr);
+    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    sock_.close();
+    impl_.retire(this);
+  }
+
+  void start() {
+    ReactorImpl::set_transport(*protocol_, this);
+    listen();
+    try {
+      protocol_->start_protocol();
+    } catch (...) {
+      impl_.report_exception("start_protocol", "");
+    }
+  }
+
+ private:
+  ReactorImpl& impl_;
+  Socket sock_;
+  std::shared_ptr<DatagramProtocol> protocol_;
+  std::size_t max_packet_size_;
+  int registered_ = 0;
+};
+
+/// One outgoing connect in progress (non-blocking connect, then writable, then SO_ERROR).
+class ConnectAttempt final : public Handler {
+ public:
+  ConnectAttempt(ReactorImpl& impl, Connector& connector, Socket sock)
+      : impl_(impl), connector_(connector), sock_(std::move(sock)) {}
+
+  void wait(Timeout timeout) {
+    impl_.set_interest(sock_.fileno(), this, EVENT_WRITE, registered_);
+    if (timeout) {
+      timer_ = impl_.schedule(*timeout, [this] {
+        fail(Reason{false, ETIMEDOUT, "User timeout caused connection failure."});
+      });
+    }
+  }
+
+  void on_ready(int /*events*/) override {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(sock_.fileno(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err != 0) {
+      fail(Reason{false, err, std::error_code(err, std::system_category()).message()});
+      return;
+    }
+    succeed();
+  }
+
+  /// Reports the outcome of a connect that finished (or failed) at once, from the loop.
+  void complete_soon(int err) {
+    timer_ = impl_.schedule(std::chrono::duration<double>(0), [this, err] {
+      if (err == 0) {
+        succeed();
+      } else {
+        fail(Reason{false, err, std::error_code(err, std::system_category()).message()});
+      }
+    });
+  }
+
+  void succeed() {
+    if (dead) return;
+    timer_.cancel();
+    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    ReactorImpl::attempt_of(connector_) = nullptr;
+    impl_.retire(this);
+    const Address peer = connector_.get_destination();
+    std::shared_ptr<Factory> factory = connector_factory();
+    StreamConnection* conn = impl_.open_connection(std::move(sock_), peer, *factory, factory,
+                                                   &connector_);
+    ReactorImpl::connection_of(connector_) = conn;
+    if (conn == nullptr) impl_.connector_finished(connector_);
+  }
+
+  void fail(const Reason& reason) {
+    if (dead) return;
+    timer_.cancel();
+    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    sock_.close();
+    ReactorImpl::attempt_of(connector_) = nullptr;
+    impl_.retire(this);
+    try {
+      ReactorImpl::factory_of(connector_).client_connection_failed(connector_, reason);
+    } catch (...) {
+      impl_.report_exception("client_connection_failed", connector_.get_destination().to_string());
+    }
+    impl_.connector_finished(connector_);
+  }
+
+ private:
+  // The connector's factory as a shared Factory, so that connections keep it alive.
+  std::shared_ptr<Factory> connector_factory() {
+    ClientFactory& f = ReactorImpl::factory_of(connector_);
+    return std::shared_ptr<Factory>(keep_, &f);
+  }
+
+ public:
+  std::shared_ptr<void> keep_;  // owner of the factory (aliased by connector_factory)
+
+ private:
+  ReactorImpl& impl_;
+  Connector& connector_;
+  Socket sock_;
+  DelayedCall timer_;
+  int registered_ = 0;
+};
+
+}  // namespace
+
+// ---- connections and factories -------------------------------------------------------------
+
+StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
+                                               Factory& factory,
+                                               const std::shared_ptr<Factory>& keep,
+                                               Connector* connector) {
+  std::unique_ptr<Protocol> protocol;
+  try {
+    protocol = factory.build_protocol(peer);
+  } catch (...) {
+    report_exception("build_protocol", peer.to_string());
+  }
+  if (!protocol) return nullptr;  // refused: the socket closes here
+  Protocol* raw = protocol.get();
+  auto conn = std::make_unique<StreamConnection>(*this, std::move(sock), peer, raw,
+                                                 std::move(protocol));
+  conn->factory_keep = keep;
+  conn->connector = connector;
+  raw->transport_ = conn.get();
+  raw->factory_ = &factory;
+  auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
+  c->start();
+  return c;
+}
+
+void ReactorImpl::start_factory(Factory& factory) {
+  if (factory.ports_++ == 0) factory.start_factory();
+}
+
+void ReactorImpl::stop_factory(Factory& factory) {
+  if (factory.ports_ > 0 && --factory.ports_ == 0) {
+    try {
+      factory.stop_factory();
+    } catch (...) {
+      report_exception("stop_factory", "");
+    }
+  }
+}
+
+void ReactorImpl::start_connecting(Connector& connector) {
+  if (attempt_of(connector) != nullptr || connection_of(connector) != nullptr) return;
+  if (!started_of(connector)) {
+    started_of(connector) = true;
+    start_factory(factory_of(connector));
+  }
+  const Address& to = connector.get_destination();
+  try {
+    factory_of(connector).started_connecting(connector);
+  } catch (...) {
+    report_exception("started_connecting", to.to_string());
+  }
+  Socket sock = Socket::none();
+  int err = 0;
+  try {
+    sock = Socket(to.family(), SOCK_STREAM);
+    sock.settimeout(std::chrono::duration<double>(0));
+    if (::connect(sock.fileno(), to.sockaddr_ptr(), to.sockaddr_len()) != 0) err = errno;
+  } catch (const socket_error& e) {  // no descriptor to be had: a failed connection
+    err = e.errno_value();
+  }
+  auto attempt = std::make_unique<ConnectAttempt>(*this, connector, std::move(sock));
+  attempt->keep_ = connector.factory_;
+  auto* a = static_cast<ConnectAttempt*>(adopt(std::move(attempt)));
+  attempt_of(connector) = a;
+  if (err == EINPROGRESS || err == EINTR) {
+    a->wait(timeout_of(connector));
+  } else {
+    a->complete_soon(err);  // reported from the loop, never inside connect_tcp (as Twisted)
+  }
+}
+
+void ReactorImpl::connector_finished(Connector& connector) {
+  // Called after client_connection_failed/lost: unless the callback connected again, the
+  // factory is done with this connector.
+  if (attempt_of(connector) == nullptr && connection_of(connector) == nullptr &&
+      started_of(connector)) {
+    started_of(connector) = false;
+    stop_factory(factory_of(connector));
+  }
+}
+
+// ---- Connector, ListeningPort, DelayedCall -------------------------------------------------
+
+Connector::Connector(ReactorImpl& impl, Address destination,
+                     std::shared_ptr<ClientFactory> factory, Timeout timeout)
+    : impl_(&impl),
+      destination_(std::move(destination)),
+      factory_(std::move(factory)),
+      timeout_(timeout) {}
+
+void Connector::connect() { impl_->start_connecting(*this); }
+
+void Connector::stop_connecting() {
+  if (attempt_ != nullptr) {
+    static_cast<ConnectAttempt*>(attempt_)->fail(
+        Reason{false, ECANCELED, "User aborted connection."});
+  }
+}
+
+void Connector::disconnect() {
+  stop_connecting();
+  if (connection_ != nullptr) static_cast<StreamConnection*>(connection_)->lose_connection();
+}
+
+const char* Connector::state() const noexcept {
+  if (connection_ != nullptr) return "connected";
+  if (attempt_ != nullptr) return "connecting";
+  return "disconnected";
+}
+
+void ListeningPort::stop_listening() {
+  if (port_ == nullptr) return;
+  Handler* h = static_cast<Handler*>(port_);
+  port_ = nullptr;
+  if (auto* stream = dynamic_cast<StreamPort*>(h)) {
+    stream->stop();
+  } else if (auto* udp = dynamic_cast<UdpPort*>(h)) {
+    udp->stop();
+  }
+}
+
+void DelayedCall::cancel() {
+  if (state_ && state_->active) {
+    state_->active = false;
+    state_->fn = nullptr;  // release what the call captured now
+  }
+}
+
+void DelayedCall::reset(std::chrono::duration<double> delay) {
+  if (!active()) throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
+  state_->when = steady::now() + std::chrono::duration_cast<steady::duration>(delay);
+  ++state_->generation;
+  if (state_->impl != nullptr) state_->impl->push_timer(state_);
+}
+
+void DelayedCall::delay(std::chrono::duration<double> delay) {
+  if (!active()) throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
+  state_->when += std::chrono::duration_cast<steady::duration>(delay);
+  ++state_->generation;
+  if (state_->impl != nullptr) state_->impl->push_timer(state_);
+}
+
+bool DelayedCall::active() const noexcept { return state_ && state_->active; }
+
+double DelayedCall::get_time() const {
+  if (!active()) return 0;
+  return std::chrono::duration<double>(state_->when - steady::now()).count();
+}
+
+// ---- Reactor -------------------------------------------------------------------------------
+
+namespace {
+std::atomic<ReactorImpl*> g_signal_reactor{nullptr};
+
+extern "C" void reactor_on_signal(int signo) {
+  if (ReactorImpl* impl = g_signal_reactor.load()) {
+    impl->stop_signal.store(signo);
+    impl->stop_requested.store(true);
+    impl->waker.wake();
+  }
+}
+
+Socket bound_listener(const Address& where, int type, bool reuse_address, bool reuse_port) {
+  Socket sock(where.family() == AF_UNSPEC ? AF_INET : where.family(), type);
+  if (reuse_address) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (reuse_port) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  sock.bind(where);
+  sock.settimeout(std::chrono::duration<double>(0));
+  return sock;
+}
+
+// Twisted's interface: "" is every IPv4 interface; an IPv6 literal picks IPv6.
+Address interface_address(std::string_view interface, int port) {
+  const Address a(interface, port);
+  return a.is_resolved() ? a : a.resolve(AF_INET, SOCK_STREAM);
+}
+}  // namespace
+
+Reactor::Reactor() : impl_(std::make_unique<ReactorImpl>(*this)) {
+  impl_->selector.register_(impl_->waker.fileno(), EVENT_READ, nullptr);
+}
+
+Reactor::~Reactor() {
+  // Everything closes without callbacks: protocols may refer to objects already destroyed.
+  for (auto& [raw, handler] : impl_->owned) {
+    if (auto* c = dynamic_cast<StreamConnection*>(raw)) {
+      if (c->stdio_owner != nullptr) c->stdio_owner->io_ = nullptr;
+    }
+  }
+  while (!impl_->timers.empty()) {
+    impl_->timers.top().state->impl = nullptr;
+    impl_->timers.pop();
+  }
+}
+
+ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
+                                   const ListenOptions& options) {
+  if (!factory) throw std::invalid_argument("listen_tcp: no factory");
+  const Address where = interface_address(options.interface, port);
+  Socket sock = bound_listener(where, SOCK_STREAM, true, options.reuse_port);
+  sock.listen(options.backlog);
+  Address host = sock.getsockname();
+  impl_->start_factory(*factory);
+  auto handler = std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory), "");
+  auto* raw = static_cast<StreamPort*>(impl_->adopt(std::move(handler)));
+  raw->listen();
+  auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
+  lp->port_ = raw;
+  return *lp;
+}
+
+ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory> factory,
+                                    int backlog) {
+  if (!factory) throw std::invalid_argument("listen_unix: no factory");
+  if (path.family() != AF_UNIX) throw std::invalid_argument("listen_unix: not a Unix address");
+  Socket sock = bound_listener(path, SOCK_STREAM, false, false);
+  sock.listen(backlog);
+  impl_->start_factory(*factory);
+  const std::string file = path.is_abstract() ? std::string() : path.path();
+  auto handler = std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory), file);
+  auto* raw = static_cast<StreamPort*>(impl_->adopt(std::move(handler)));
+  raw->listen();
+  auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, path));
+  lp->port_ = raw;
+  return *lp;
+}
+
+ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,
+                                   std::string_view interface, std::size_t max_packet_size) {
+  if (!protocol) throw std::invalid_argument("listen_udp: no protocol");
+  const Address where = interface_address(interface, port);
+  Socket sock = bound_listener(where, SOCK_DGRAM, false, false);
+  Address host = sock.getsockname();
+  auto handler = std::make_unique<UdpPort>(*impl_, std::move(sock), std::move(protocol),
+                                           max_packet_size);
+  auto* raw = static_cast<UdpPort*>(impl_->adopt(std::move(handler)));
+  raw->start();
+  auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
+  lp->port_ = raw;
+  return *lp;
+}
+
+Connector& Reactor::connect_tcp(std::string_view host, int port,
+                                std::shared_ptr<ClientFactory> factory, Timeout timeout) {
+  if (!factory) throw std::invalid_argument("connect_tcp: no factory");
+  const Address to = Address(host, port).resolve(AF_UNSPEC, SOCK_STREAM);
+  auto& c = impl_->connectors.emplace_back(new Connector(*impl_, to, std::move(factory), timeout));
+  c->connect();
+  return *c;
+}
+
+Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
+                                 Timeout timeout) {
+  if (!factory) throw std::invalid_argument("connect_unix: no factory");
+  if (path.family() != AF_UNIX) throw std::invalid_argument("connect_unix: not a Unix address");
+  auto& c = impl_->connectors.emplace_back(new Connector(*impl_, path, std::move(factory), timeout));
+  c->connect();
+  return *c;
+}
+
+DelayedCall Reactor::call_later(std::chrono::duration<double> delay, std::function<void()> fn) {
+  if (std::isnan(delay.count()) || delay.count() < 0) {
+    throw std::invalid_argument("call_later: delay must be a non-negative number of seconds");
+  }
+  return impl_->schedule(delay, std::move(fn));
+}
+
+void Reactor::call_from_thread(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->calls_mu);
+    impl_->thread_calls.push_back(std::move(fn));
+  }
+  impl_->waker.wake();
+}
+
+void Reactor::call_when_running(std::function<void()> fn) {
+  if (impl_->running.load()) {
+    fn();
+  } else {
+    impl_->startup_calls.push_back(std::move(fn));
+  }
+}
+
+void Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()> fn) {
+  if (phase == "before") {
+    impl_->before_shutdown.push_back(std::move(fn));
+  } else if (phase == "after" || phase == "during") {
+    impl_->after_shutdown.push_back(std::move(fn));
+  } else {
+    throw std::invalid_argument("add_shutdown_trigger: phase must be 'before', 'during' or 'after'");
+  }
+}
+
+void Reactor::run(bool install_signal_handlers) {
+  ReactorImpl& r = *impl_;
+  if (r.running.exchange(true)) throw std::logic_error("Reactor::run: already running");
+  r.stop_requested.store(false);
+  r.stop_signal.store(0);
+  r.loop_thread = std::this_thread::get_id();
+
+  struct sigaction old_int {};
+  struct sigaction old_term {};
+  bool installed = false;
+  if (install_signal_handlers) {
+    ReactorImpl* expected = nullptr;
+    if (g_signal_reactor.compare_exchange_strong(expected, &r)) {
+      struct sigaction sa {};
+      sa.sa_handler = reactor_on_signal;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESTART;
+      ::sigaction(SIGINT, &sa, &old_int);
+      ::sigaction(SIGTERM, &sa, &old_term);
+      installed = true;
+    }
+  }
+
+  const auto run_list = [&r](std::vector<std::function<void()>> calls, const char* what) {
+    for (auto& fn : calls) {
+      try {
+        fn();
+      } catch (...) {
+        r.report_exception(what, "");
+      }
+      r.process_pending_closes();
+    }
+  };
+  run_list(std::exchange(r.startup_calls, {}), "call_when_running");
+
+  while (!r.stop_requested.load()) {
+    const Timeout wait = r.next_wait();
+    for (const auto& [key, events] : r.selector.select(wait)) {
+      if (key.data == nullptr) {  // the waker
+        r.waker.drain();
+        continue;
+      }
+      auto* handler = static_cast<Handler*>(key.data);
+      if (!handler->dead) handler->on_ready(events);
+      r.process_pending_closes();
+    }
+    for (std::size_t i = 0; i < r.always_ready.size(); ++i) {
+      Handler* handler = r.always_ready[i];
+      if (!handler->dead) handler->on_ready(EVENT_READ);
+      r.process_pending_closes();
+    }
+    r.run_due_timers();
+    r.run_thread_calls();
+    r.graveyard.clear();
+  }
+
+  run_list(r.before_shutdown, "before-shutdown trigger");
+  run_list(r.after_shutdown, "after-shutdown trigger");
+  r.graveyard.clear();
+  if (installed) {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    g_signal_reactor.store(nullptr);
+  }
+  r.loop_thread = {};
+  r.running.store(false);
+}
+
+void Reactor::stop() noexcept {
+  if (!impl_->running.load()) return;
+  impl_->stop_requested.store(true);
+  impl_->waker.wake();
+}
+
+bool Reactor::running() const noexcept { return impl_->running.load(); }
+
+double Reactor::seconds() const {
+  return std::chrono::duration<double>(steady::now().time_since_epoch()).count();
+}
+
+std::size_t Reactor::connection_count() const noexcept { return impl_->connections; }
+
+int Reactor::stopped_by_signal() const noexcept { return impl_->stop_signal.load(); }
+
+// ---- StandardIO ----------------------------------------------------------------------------
+
+StandardIO::StandardIO(std::unique_ptr<Protocol> protocol, Reactor& reactor, int stdin_fd,
+                       int stdout_fd)
+    : reactor_(&reactor), protocol_(std::move(protocol)) {
+  if (!protocol_) throw std::invalid_argument("StandardIO: no protocol");
+  ReactorImpl& r = *reactor.impl_;
+  auto conn = std::make_unique<StreamConnection>(r, stdin_fd, stdout_fd, protocol_.get());
+  conn->stdio_owner = this;
+  protocol_->transport_ = conn.get();
+  auto* c = static_cast<StreamConnection*>(r.adopt(std::move(conn)));
+  io_ = c;
+  // A regular file (or /dev/null) cannot be watched by epoll: it is always readable.
+  struct stat st {};
+  if (::fstat(stdin_fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)) &&
+      !::isatty(stdin_fd)) {
+    c->always_ready = true;
+    r.always_ready.push_back(c);
+  }
+  c->start();
+}
+
+StandardIO::~StandardIO() {
+  if (io_ != nullptr) static_cast<StreamConnection*>(io_)->discard();
+}
+
+Protocol& StandardIO::protocol() const noexcept { return *protocol_; }
+
+// ---- ReactorGroup --------------------------------------------------------------------------
+
+ReactorGroup::ReactorGroup(std::size_t threads) {
+  if (threads == 0) throw std::invalid_argument("ReactorGroup: at least one thread");
+  for (std::size_t i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<Reactor>());
+}
+
+ReactorGroup::~ReactorGroup() { stop(); }
+
+void ReactorGroup::start(std::function<void(Reactor&, std::size_t)> setup) {
+  if (!threads_.empty()) throw std::logic_error("ReactorGroup::start: already started");
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t ready = 0;
+  std::exception_ptr first_error;
+  for (std::size_t i = 0; i < reactors_.size(); ++i) {
+    threads_.emplace_back([&, i] {
+      Reactor& r = *reactors_[i];
+      bool ok = true;
+      try {
+        setup(r, i);
+      } catch (...) {
+        ok = false;
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first_error) first_error = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++ready;
+      }
+      cv.notify_all();
+      if (ok) r.run(false);
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return ready == reactors_.size(); });
+  if (first_error) {
+    lock.unlock();
+    stop();
+    std::rethrow_exception(first_error);
+  }
+}
+
+void ReactorGroup::stop() {
+  for (auto& r : reactors_) {
+    // run() may not have started yet in a thread: ask until it has returned.
+    r->call_from_thread([rp = r.get()] { rp->stop(); });
+    r->stop();
+  }
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void ReactorGroup::run_until_signal() {
+  Waker wake;
+  static std::atomic<Waker*> g_group_waker{nullptr};
+  g_group_waker.store(&wake);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    if (Waker* w = g_group_waker.load()) w->wake();
+  };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  struct sigaction old_int {};
+  struct sigaction old_term {};
+  ::sigaction(SIGINT, &sa, &old_int);
+  ::sigaction(SIGTERM, &sa, &old_term);
+  Selector selector;  // NOLINT: waits for the waker only
+  selector.register_(wake.fileno(), EVENT_READ);
+  while (selector.select(std::nullopt).empty()) {
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  g_group_waker.store(nullptr);
+  stop();
+}
+
+}  // namespace socketserver

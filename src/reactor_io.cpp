@@ -1,0 +1,292 @@
+// reactor_io.cpp — stream connections (TCP, Unix, stdio): reading, buffered writing with
+// high/low-water marks, half-close, and the deferred close that reports connection_lost.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "reactor_impl.hpp"
+
+namespace socketserver {
+
+namespace {
+Reason lost_reason(int err) {
+  return Reason{false, err, std::error_code(err, std::system_category()).message()};
+}
+const Reason& clean_reason() {
+  static const Reason reason{true, 0, "Connection was closed cleanly."};
+  return reason;
+}
+}  // namespace
+
+StreamConnection::StreamConnection(ReactorImpl& impl, Socket sock, Address peer,
+                                   Protocol* protocol, std::unique_ptr<Protocol> owned_protocol)
+    : impl_(impl),
+      sock_(std::move(sock)),
+      in_fd_(sock_.fileno()),
+      out_fd_(sock_.fileno()),
+      is_socket_(true),
+      peer_(std::move(peer)),
+      protocol_(protocol),
+      owned_protocol_(std::move(owned_protocol)) {}
+
+StreamConnection::StreamConnection(ReactorImpl& impl, int in_fd, int out_fd, Protocol* protocol)
+    : impl_(impl),
+      sock_(Socket::none()),
+      in_fd_(in_fd),
+      out_fd_(out_fd),
+      is_socket_(false),
+      protocol_(protocol) {}
+
+template <class Fn>
+bool StreamConnection::call_protocol(const char* what, Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (...) {
+    const std::string text = detail::current_exception_text();
+    impl_.report_exception(what, peer_.to_string());
+    begin_close(Reason{false, 0, std::string("exception in ") + what + ": " + text});
+    return false;
+  }
+}
+
+void StreamConnection::start() {
+  ++impl_.connections;
+  update_interest();
+  call_protocol("connection_made", [this] { protocol_->connection_made(); });
+}
+
+void StreamConnection::update_interest() {
+  if (always_ready) return;
+  const bool want_read = reading_ && !read_closed_ && !disconnecting_ && !closing_;
+  const bool want_write = is_socket_ && pending_output() && !closing_;
+  const int wanted = (want_read ? EVENT_READ : 0) | (want_write ? EVENT_WRITE : 0);
+  impl_.set_interest(in_fd_, this, wanted, registered_);
+}
+
+void StreamConnection::on_ready(int events) {
+  if (closing_) return;
+  if ((events & EVENT_WRITE) != 0) flush();
+  if (closing_) return;
+  if ((events & EVENT_READ) != 0 && reading_ && !read_closed_ && !disconnecting_) do_read();
+}
+
+void StreamConnection::do_read() {
+  ssize_t n = 0;
+  do {
+    n = is_socket_ ? ::recv(in_fd_, impl_.scratch.data(), impl_.scratch.size(), 0)
+                   : ::read(in_fd_, impl_.scratch.data(), impl_.scratch.size());
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    const std::string_view data(impl_.scratch.data(), static_cast<std::size_t>(n));
+    call_protocol("data_received", [&] { protocol_->data_received(data); });
+    return;
+  }
+  if (n == 0) {  // the peer will send no more; what we owe it is still sent
+    read_closed_ = true;
+    if (always_ready) {
+      always_ready = false;
+      std::erase(impl_.always_ready, static_cast<Handler*>(this));
+    }
+    update_interest();
+    call_protocol("read_connection_lost", [this] { protocol_->read_connection_lost(); });
+    return;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+  begin_close(lost_reason(errno));
+}
+
+void StreamConnection::write(std::string_view data) {
+  if (closing_ || disconnecting_ || write_shut_ || shut_write_pending_ || data.empty()) return;
+  if (!is_socket_) {
+    // Standard output stays blocking (other writers share it); a terminal or pipe takes it.
+    while (!data.empty()) {
+      const ssize_t n = ::write(out_fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        begin_close(lost_reason(errno));
+        return;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return;
+  }
+  if (!pending_output()) {  // nothing queued: try the kernel first, queue only the rest
+    ssize_t n = 0;
+    do {
+      n = ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        begin_close(lost_reason(errno));
+        return;
+      }
+      n = 0;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+    if (data.empty()) return;
+    out_.clear();
+    out_pos_ = 0;
+  }
+  out_.append(data);
+  after_output_change();
+}
+
+void StreamConnection::flush() {
+  while (pending_output()) {
+    const ssize_t n =
+        ::send(out_fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      begin_close(lost_reason(errno));
+      return;
+    }
+    out_pos_ += static_cast<std::size_t>(n);
+  }
+  if (!pending_output()) {
+    if (out_.capacity() > (1u << 20)) {
+      std::string().swap(out_);  // a burst's buffer is not kept for an idle connection
+    } else {
+      out_.clear();
+    }
+    out_pos_ = 0;
+  } else if (out_pos_ > (64u << 10) && out_pos_ > out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+  after_output_change();
+}
+
+void StreamConnection::after_output_change() {
+  if (closing_) return;
+  const std::size_t pending = write_buffer_size();
+  if (!writing_paused_ && pending > high_water_) {
+    writing_paused_ = true;
+    call_protocol("pause_writing", [this] { protocol_->pause_writing(); });
+  } else if (writing_paused_ && pending <= low_water_) {
+    writing_paused_ = false;
+    call_protocol("resume_writing", [this] { protocol_->resume_writing(); });
+  }
+  if (closing_) return;
+  if (!pending_output()) {
+    if (shut_write_pending_ && !write_shut_) {
+      shut_write_pending_ = false;
+      write_shut_ = true;
+      ::shutdown(out_fd_, SHUT_WR);
+    }
+    if (disconnecting_) {
+      begin_close(clean_reason());
+      return;
+    }
+  }
+  update_interest();
+}
+
+void StreamConnection::lose_connection() {
+  if (closing_ || disconnecting_) return;
+  disconnecting_ = true;
+  after_output_change();  // closes now when nothing is queued
+}
+
+void StreamConnection::abort_connection() {
+  if (closing_) return;
+  out_.clear();
+  out_pos_ = 0;
+  begin_close(Reason{false, ECONNABORTED, "Connection was aborted locally."});
+}
+
+void StreamConnection::lose_write_connection() {
+  if (closing_ || write_shut_ || shut_write_pending_) return;
+  if (!is_socket_) return;
+  shut_write_pending_ = true;
+  after_output_change();
+}
+
+Address StreamConnection::get_host() const {
+  if (!is_socket_ || sock_.fileno() < 0) return Address();
+  try {
+    return sock_.getsockname();
+  } catch (const socket_error&) {
+    return Address();
+  }
+}
+
+void StreamConnection::set_tcp_nodelay(bool enabled) {
+  if (is_socket_ && sock_.fileno() >= 0 && sock_.family() != AF_UNIX) {
+    sock_.setsockopt(IPPROTO_TCP, TCP_NODELAY, enabled ? 1 : 0);
+  }
+}
+
+void StreamConnection::set_tcp_keepalive(bool enabled) {
+  if (is_socket_ && sock_.fileno() >= 0 && sock_.family() != AF_UNIX) {
+    sock_.setsockopt(SOL_SOCKET, SO_KEEPALIVE, enabled ? 1 : 0);
+  }
+}
+
+void StreamConnection::pause_producing() {
+  reading_ = false;
+  update_interest();
+}
+
+void StreamConnection::resume_producing() {
+  reading_ = true;
+  update_interest();
+}
+
+void StreamConnection::set_write_buffer_limits(std::size_t high, std::size_t low) {
+  high_water_ = high;
+  low_water_ = low < high ? low : high;
+  after_output_change();
+}
+
+void StreamConnection::begin_close(Reason reason) {
+  if (closing_) return;
+  closing_ = true;
+  reason_ = std::move(reason);
+  impl_.pending_closes.push_back(this);
+}
+
+void StreamConnection::finalize() {
+  impl_.set_interest(in_fd_, this, 0, registered_);
+  if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
+  sock_.close();  // stdio descriptors are not ours to close
+  --impl_.connections;
+  if (stdio_owner != nullptr) stdio_owner->io_ = nullptr;
+  try {
+    protocol_->connection_lost(reason_);
+  } catch (...) {
+    impl_.report_exception("connection_lost", peer_.to_string());
+  }
+  protocol_->transport_ = nullptr;
+  if (connector != nullptr) {
+    Connector* c = connector;
+    connector = nullptr;
+    ReactorImpl::connection_of(*c) = nullptr;
+    try {
+      ReactorImpl::factory_of(*c).client_connection_lost(*c, reason_);
+    } catch (...) {
+      impl_.report_exception("client_connection_lost", peer_.to_string());
+    }
+    impl_.connector_finished(*c);
+  }
+  impl_.retire(this);
+}
+
+void StreamConnection::discard() {
+  if (!closing_) {
+    closing_ = true;
+    impl_.set_interest(in_fd_, this, 0, registered_);
+    if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
+    --impl_.connections;
+    protocol_->transport_ = nullptr;
+    impl_.retire(this);
+  }
+  std::erase(impl_.pending_closes, this);
+}
+
+}  // namespace socketserver
