@@ -751,7 +751,7 @@ double Reactor::seconds() const {
   return std::chrono::duration<double>(steady::now().time_since_epoch()).count();
 }
 
-std::size_t Reactor::connection_count() const noexcept { return impl_->connections; }
+std::size_t Reactor::connection_count() const noexcept { return impl_->connections.load(); }
 
 int Reactor::stopped_by_signal() const noexcept { return impl_->stop_signal.load(); }
 
@@ -810,10 +810,12 @@ void ReactorGroup::start(std::function<void(Reactor&, std::size_t)> setup) {
         if (!first_error) first_error = std::current_exception();
       }
       {
+        // Notify under the lock: once it is released, start() may return and these locals
+        // (mu, cv, ready) are gone; this thread touches none of them afterwards.
         std::lock_guard<std::mutex> lock(mu);
         ++ready;
+        cv.notify_all();
       }
-      cv.notify_all();
       if (ok) r.run(false);
     });
   }

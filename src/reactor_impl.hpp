@@ -79,7 +79,7 @@ struct ReactorImpl {
   std::vector<Handler*> always_ready;  // descriptors epoll cannot watch (a regular-file stdin)
   std::vector<std::unique_ptr<ListeningPort>> ports;
   std::vector<std::unique_ptr<Connector>> connectors;
-  std::size_t connections = 0;
+  std::atomic<std::size_t> connections{0};  // read from any thread (connection_count)
   detail::Reporter reporter;
 
   // ---- ownership -----------------------------------------------------------------------

@@ -375,6 +375,7 @@ class Reactor {
   [[nodiscard]] double seconds() const;
 
   /// Open connections (incoming and outgoing) and the signal, if any, that stopped run().
+  /// Both may be read from any thread.
   [[nodiscard]] std::size_t connection_count() const noexcept;
   [[nodiscard]] int stopped_by_signal() const noexcept;
 
