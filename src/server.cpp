@@ -160,22 +160,37 @@ void BaseServer::handle_request_noblock() {
     return;
   }
   accept_backoff_ = std::chrono::milliseconds(0);
+  total_requests_.fetch_add(1, std::memory_order_relaxed);
   Request& request = got.first;
   const Address& client_address = got.second;
   if (verify_request(request, client_address)) {
     const bool inline_request = requests_run_inline();
-    if (inline_request) inline_request_fd_.store(request.connection.fileno());
+    if (inline_request) {
+      inline_request_fd_.store(request.connection.fileno());
+      note_request_started();
+    }
     try {
       process_request(request, client_address);
-      inline_request_fd_.store(-1);
     } catch (...) {
       inline_request_fd_.store(-1);
       handle_error(request, client_address);
       shutdown_request(request);
     }
+    if (inline_request) {
+      inline_request_fd_.store(-1);
+      note_request_finished();
+    }
   } else {
+    refused_requests_.fetch_add(1, std::memory_order_relaxed);
     shutdown_request(request);
   }
+}
+
+ServerCounters BaseServer::counters() const {
+  return ServerCounters{current_requests_.load(std::memory_order_relaxed),
+                        total_requests_.load(std::memory_order_relaxed),
+                        queued_requests_.load(std::memory_order_relaxed),
+                        refused_requests_.load(std::memory_order_relaxed)};
 }
 
 bool BaseServer::verify_request(Request&, const Address&) { return true; }

@@ -26,12 +26,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <set>
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "socketserver/server.hpp"
 
@@ -62,6 +64,7 @@ class ThreadingMixIn : public Server {
     it->fd = request.connection.fileno();
     ++live_;
     ++total_;
+    this->note_request_started();
     try {
       it->thread = std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request),
                                client_address, it);
@@ -69,6 +72,7 @@ class ThreadingMixIn : public Server {
       workers_.erase(it);
       --live_;
       --total_;
+      this->note_request_finished();
       throw;
     }
   }
@@ -136,6 +140,7 @@ class ThreadingMixIn : public Server {
       self->fd = -1;
       --live_;
     }
+    this->note_request_finished();
     done_.notify_all();
     try {
       this->shutdown_request(request);
@@ -225,6 +230,7 @@ class ForkingMixIn : public Server {
       } while (rc < 0 && errno == EINTR);
       if (rc == *it || (rc < 0 && errno == ECHILD)) {
         it = active_children.erase(it);
+        this->note_request_finished();
       } else {
         ++it;
       }
@@ -245,6 +251,7 @@ class ForkingMixIn : public Server {
     if (pid < 0) throw_os_error(errno, "fork for request from " + client_address.to_string());
     if (pid > 0) {
       active_children.insert(pid);
+      this->note_request_started();
       this->close_request(request);
       return;
     }
@@ -273,6 +280,180 @@ class ForkingMixIn : public Server {
   [[nodiscard]] bool accepting() const override { return active_children.size() < max_children; }
 };
 
+/// What ThreadPoolMixIn does with a request when every worker is busy and the queue is full.
+enum class Overload {
+  wait,    ///< stop accepting until a worker frees up: the kernel's listen backlog holds the rest
+  refuse,  ///< close the request at once (counted in counters().refused)
+  hook,    ///< call handle_overload(request, client_address)
+};
+
+/// A fixed pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
+/// Requests wait in a bounded, visible queue (counters().queued); beyond it the overload policy
+/// applies. Workers start with the first request and stop in server_close.
+template <class Server>
+class ThreadPoolMixIn : public Server {
+ public:
+  using Server::Server;
+  ~ThreadPoolMixIn() override { stop_workers(); }
+
+  std::size_t max_workers = 16;          ///< worker threads
+  std::size_t max_queued = 64;           ///< requests waiting for a busy pool, at most
+  Overload overload = Overload::wait;    ///< what to do beyond max_queued
+  bool block_on_close = true;            ///< server_close finishes queued and running requests
+  /// With block_on_close: how long server_close waits before shutting down the connections of
+  /// requests still running (their handlers then see end of input); nullopt: no limit.
+  Timeout close_deadline;
+
+  /// Called for Overload::hook when the queue is full; the default refuses (closes) the request.
+  virtual void handle_overload(Request& request, const Address& client_address) {
+    (void)client_address;
+    this->note_request_refused();
+    this->shutdown_request(request);
+  }
+
+  /// Queues the request for a worker (or applies the overload policy).
+  void process_request(Request& request, const Address& client_address) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (workers_.empty()) start_workers();
+    if (queue_full() && overload != Overload::wait) {
+      lock.unlock();
+      if (overload == Overload::refuse) {
+        this->note_request_refused();
+        this->shutdown_request(request);
+      } else {
+        handle_overload(request, client_address);
+      }
+      return;
+    }
+    queue_.push_back(Item{std::move(request), client_address});
+    this->note_request_queued(1);
+    lock.unlock();
+    work_.notify_one();
+  }
+
+  /// Python-style server_close(): closes the server, then (block_on_close) lets the workers
+  /// finish what is queued and running, and joins them. A datagram server waits first.
+  void server_close() override {
+    if constexpr (std::is_base_of_v<UDPServer, Server>) {
+      stop_workers();
+      Server::server_close();
+    } else {
+      Server::server_close();
+      stop_workers();
+    }
+  }
+
+  /// Worker threads started.
+  [[nodiscard]] std::size_t worker_count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return workers_.size();
+  }
+
+ protected:
+  [[nodiscard]] bool requests_run_inline() const override { return false; }
+  [[nodiscard]] bool accepting() const override {
+    if (overload != Overload::wait) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    return !queue_full();
+  }
+
+ private:
+  struct Item {
+    Request request;
+    Address client_address;
+  };
+
+  // With mu_ held: every idle worker has a request waiting for it and the queue is at its limit.
+  [[nodiscard]] bool queue_full() const {
+    const std::size_t idle = workers_.empty() ? (max_workers == 0 ? 1 : max_workers) - busy_
+                                              : workers_.size() - busy_;
+    return queue_.size() >= max_queued + idle;
+  }
+
+  void start_workers() {  // with mu_ held
+    const std::size_t n = max_workers == 0 ? 1 : max_workers;
+    busy_fds_.assign(n, -1);
+    for (std::size_t i = 0; i < n; ++i) workers_.emplace_back(&ThreadPoolMixIn::worker, this, i);
+  }
+
+  void worker(std::size_t index) {
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      if (stopping_ && !block_on_close) return;
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      busy_fds_[index] = item.request.connection.fileno();
+      ++busy_;
+      lock.unlock();
+      this->note_request_queued(-1);
+      this->note_request_started();
+      this->wake_loop();  // a queue slot is free: the loop may accept again
+      try {
+        this->finish_request(item.request, item.client_address);
+      } catch (...) {
+        this->handle_error(item.request, item.client_address);
+      }
+      lock.lock();
+      busy_fds_[index] = -1;  // forgotten before the close (no reused descriptor is touched)
+      --busy_;
+      lock.unlock();
+      try {
+        this->shutdown_request(item.request);
+      } catch (...) {
+      }
+      this->note_request_finished();
+      idle_.notify_all();
+      this->wake_loop();  // a worker is free: the loop may accept again
+    }
+  }
+
+  void stop_workers() {
+    std::vector<std::thread> workers;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      stopping_ = true;
+      work_.notify_all();
+      if (block_on_close && close_deadline) {
+        const auto drained = [this] {
+          if (!queue_.empty()) return false;
+          for (const int fd : busy_fds_) {
+            if (fd >= 0) return false;
+          }
+          return true;
+        };
+        if (!idle_.wait_for(lock, *close_deadline, drained)) {
+          for (const int fd : busy_fds_) {
+            if (fd >= 0) ::shutdown(fd, SHUT_RD);
+          }
+        }
+      }
+      workers.swap(workers_);
+    }
+    for (std::thread& t : workers) t.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Item& item : queue_) {  // not block_on_close: what never ran is closed
+      this->note_request_queued(-1);
+      try {
+        this->shutdown_request(item.request);
+      } catch (...) {
+      }
+    }
+    queue_.clear();
+    stopping_ = false;
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable work_;
+  std::condition_variable idle_;
+  std::deque<Item> queue_;
+  std::vector<std::thread> workers_;
+  std::vector<int> busy_fds_;
+  std::size_t busy_ = 0;  // workers running a request
+  bool stopping_ = false;
+};
+
 // With the four servers, the twelve server names of Python's module (the Unix threading and
 // forking ones exist there since Python 3.12).
 using ThreadingTCPServer = ThreadingMixIn<TCPServer>;
@@ -283,5 +464,10 @@ using ForkingTCPServer = ForkingMixIn<TCPServer>;
 using ForkingUDPServer = ForkingMixIn<UDPServer>;
 using ForkingUnixStreamServer = ForkingMixIn<UnixStreamServer>;
 using ForkingUnixDatagramServer = ForkingMixIn<UnixDatagramServer>;
+// Thread pools (no Python twin).
+using ThreadPoolTCPServer = ThreadPoolMixIn<TCPServer>;
+using ThreadPoolUDPServer = ThreadPoolMixIn<UDPServer>;
+using ThreadPoolUnixStreamServer = ThreadPoolMixIn<UnixStreamServer>;
+using ThreadPoolUnixDatagramServer = ThreadPoolMixIn<UnixDatagramServer>;
 
 }  // namespace socketserver

@@ -80,6 +80,15 @@ struct ServerOptions {
   Timeout timeout{};                         ///< handle_request's timeout (Python's `timeout`)
 };
 
+/// Counters every server keeps (Poco's TCPServer has the like; Python has none). A snapshot;
+/// readable from any thread.
+struct ServerCounters {
+  std::size_t current = 0;  ///< requests being served now
+  std::size_t total = 0;    ///< requests accepted since construction
+  std::size_t queued = 0;   ///< requests waiting for a worker (ThreadPoolMixIn)
+  std::size_t refused = 0;  ///< refused by verify_request or an overload policy
+};
+
 /// Python's socketserver.BaseServer: the loop and the hooks. Abstract (fileno, get_request).
 /// Thread-safety: serve_forever/handle_request run in one thread; shutdown() may be called
 /// from any thread, a handler and a signal handler (through StopOnSignals) included.
@@ -143,6 +152,8 @@ class BaseServer {
   void interrupt_inline_request() noexcept;
   /// True while serve_forever runs.
   [[nodiscard]] bool serving() const noexcept { return serving_.load(); }
+  /// The request counters (current, total, queued, refused). Thread-safe.
+  [[nodiscard]] ServerCounters counters() const;
 
  protected:
   /// Python's _handle_request_noblock(): get, verify, process one request; never throws
@@ -158,6 +169,13 @@ class BaseServer {
   [[nodiscard]] virtual Timeout socket_timeout() const { return std::nullopt; }
   /// Wakes the loop (from any thread), e.g. when a worker finished and accepting() changed.
   void wake_loop() noexcept { waker_.wake(); }
+  /// Counter upkeep for mixins that serve requests elsewhere (thread-safe).
+  void note_request_started() noexcept { current_requests_.fetch_add(1, std::memory_order_relaxed); }
+  void note_request_finished() noexcept { current_requests_.fetch_sub(1, std::memory_order_relaxed); }
+  void note_request_queued(std::ptrdiff_t delta) noexcept {
+    queued_requests_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
+  }
+  void note_request_refused() noexcept { refused_requests_.fetch_add(1, std::memory_order_relaxed); }
   /// Writes one line to stderr, at most once a second per `kind` (floods stay bounded); the
   /// next line says how many were suppressed. Thread-safe.
   void report(const char* kind, const std::string& line);
@@ -170,6 +188,10 @@ class BaseServer {
   std::atomic<bool> shutdown_request_{false};
   std::atomic<bool> serving_{false};
   std::atomic<int> inline_request_fd_{-1};  // the connection served in the loop thread now
+  std::atomic<std::size_t> current_requests_{0};
+  std::atomic<std::size_t> total_requests_{0};
+  std::atomic<std::size_t> queued_requests_{0};
+  std::atomic<std::size_t> refused_requests_{0};
   std::thread::id loop_thread_;
   std::mutex mu_;
   std::condition_variable stopped_;
