@@ -35,6 +35,7 @@ void LineReceiver::data_received(std::string_view data) {
     raw_data_received(data);
     return;
   }
+  if (delimiter.empty()) throw std::logic_error("LineReceiver: the delimiter is empty");
   // Work on a local buffer: a callback may clear or refill buffer_ (set_line_mode).
   std::string local;
   std::string_view view = data;
@@ -44,18 +45,27 @@ void LineReceiver::data_received(std::string_view data) {
     local.append(data);
     view = local;
   }
+  cleared_ = false;
   std::size_t pos = 0;
   while (!raw_ && connected() && !transport().disconnecting()) {
     const std::size_t end = view.find(delimiter, pos);
     if (end == std::string_view::npos) break;
     const std::string_view line = view.substr(pos, end - pos);
-    pos = end + delimiter.size();
-    if (line.size() > max_length) {
-      line_length_exceeded(line);
+    if (line.size() > max_length) {  // as Twisted: the line, its delimiter and all after it
+      const std::string exceeded(view.substr(pos));
+      unprocessed_ = {};
+      line_length_exceeded(exceeded);
       return;
     }
+    pos = end + delimiter.size();
+    unprocessed_ = view.substr(pos);
     line_received(line);
+    if (cleared_) {  // clear_line_buffer() took the rest
+      unprocessed_ = {};
+      return;
+    }
   }
+  unprocessed_ = {};
   const std::string_view rest = view.substr(pos);
   if (rest.empty() || !connected()) return;
   if (raw_) {
@@ -63,7 +73,8 @@ void LineReceiver::data_received(std::string_view data) {
     return;
   }
   if (transport().disconnecting()) return;
-  if (buffer_.size() + rest.size() > max_length) {  // no delimiter within max_length bytes
+  // A line of max_length may still be waiting for the last bytes of its delimiter.
+  if (buffer_.size() + rest.size() >= max_length + delimiter.size()) {
     std::string over = std::move(buffer_);
     over.append(rest);
     buffer_.clear();
@@ -93,8 +104,12 @@ void LineReceiver::set_line_mode(std::string_view extra) {
 }
 
 std::string LineReceiver::clear_line_buffer() {
-  std::string out = std::move(buffer_);
+  // Called from line_received: the rest of the current read is part of what is cleared.
+  std::string out(unprocessed_);
+  out += buffer_;
   buffer_.clear();
+  unprocessed_ = {};
+  cleared_ = true;
   return out;
 }
 

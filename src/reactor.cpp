@@ -76,13 +76,29 @@ void ReactorImpl::push_timer(const std::shared_ptr<DelayedCall::State>& state) {
   timers.push(TimerEntry{state->when, timer_seq++, state->generation, state});
 }
 
+void ReactorImpl::note_stale_timer() {
+  if (++stale_timers <= 64 || stale_timers <= timers.size() / 2) return;
+  std::vector<TimerEntry> live;
+  live.reserve(timers.size() - std::min(stale_timers, timers.size()));
+  while (!timers.empty()) {
+    const TimerEntry& top = timers.top();
+    if (top.state->active && top.state->generation == top.generation) live.push_back(top);
+    timers.pop();
+  }
+  timers = decltype(timers)(TimerLater{}, std::move(live));
+  stale_timers = 0;
+}
+
 void ReactorImpl::run_due_timers() {
   const auto now = steady::now();
   while (!timers.empty() && timers.top().when <= now) {
     TimerEntry entry = timers.top();
     timers.pop();
     DelayedCall::State& state = *entry.state;
-    if (!state.active || state.generation != entry.generation) continue;  // cancelled or moved
+    if (!state.active || state.generation != entry.generation) {  // cancelled or moved
+      if (stale_timers > 0) --stale_timers;
+      continue;
+    }
     state.active = false;
     std::function<void()> fn = std::move(state.fn);
     try {
@@ -120,6 +136,7 @@ Timeout ReactorImpl::next_wait() {
     const TimerEntry& top = timers.top();
     if (top.state->active && top.state->generation == top.generation) break;
     timers.pop();
+    if (stale_timers > 0) --stale_timers;
   }
   if (timers.empty()) return std::nullopt;
   const auto left = timers.top().when - steady::now();
@@ -136,6 +153,8 @@ namespace {
 /// the loop spin) and reports at a bounded rate.
 class StreamPort final : public Handler {
  public:
+  ListeningPort* owner = nullptr;  // its public handle (told when the port stops)
+
   StreamPort(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
              std::string unix_path)
       : impl_(impl),
@@ -145,6 +164,14 @@ class StreamPort final : public Handler {
         spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
   ~StreamPort() override {
     if (spare_fd_ >= 0) ::close(spare_fd_);
+    remove_socket_file();  // also when the reactor goes without stop_listening
+  }
+
+  void remove_socket_file() {
+    if (unix_path_.empty()) return;
+    struct stat st {};
+    if (::lstat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(unix_path_.c_str());
+    unix_path_.clear();
   }
 
   void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_); }
@@ -176,12 +203,11 @@ class StreamPort final : public Handler {
   }
 
   void stop() {
+    if (dead) return;
+    if (owner != nullptr) ReactorImpl::port_of(*owner) = nullptr;
     impl_.set_interest(sock_.fileno(), this, 0, registered_);
     sock_.close();
-    if (!unix_path_.empty()) {
-      struct stat st {};
-      if (::lstat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(unix_path_.c_str());
-    }
+    remove_socket_file();
     impl_.stop_factory(*factory_);
     impl_.retire(this);
   }
@@ -198,6 +224,8 @@ class StreamPort final : public Handler {
 /// A UDP port: Twisted's DatagramProtocol transport.
 class UdpPort final : public Handler, public DatagramProtocol::Transport {
  public:
+  ListeningPort* owner = nullptr;  // its public handle (told when the port stops)
+
   UdpPort(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
           std::size_t max_packet_size)
       : impl_(impl),
@@ -263,6 +291,7 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
 
   void stop() {
     if (dead) return;
+    if (owner != nullptr) ReactorImpl::port_of(*owner) = nullptr;
     try {
       protocol_->stop_protocol();
     } catch (...) {
@@ -503,6 +532,7 @@ void DelayedCall::cancel() {
   if (state_ && state_->active) {
     state_->active = false;
     state_->fn = nullptr;  // release what the call captured now
+    if (state_->impl != nullptr) state_->impl->note_stale_timer();
   }
 }
 
@@ -510,14 +540,20 @@ void DelayedCall::reset(std::chrono::duration<double> delay) {
   if (!active()) throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
   state_->when = steady::now() + std::chrono::duration_cast<steady::duration>(delay);
   ++state_->generation;
-  if (state_->impl != nullptr) state_->impl->push_timer(state_);
+  if (state_->impl != nullptr) {
+    state_->impl->push_timer(state_);
+    state_->impl->note_stale_timer();
+  }
 }
 
 void DelayedCall::delay(std::chrono::duration<double> delay) {
   if (!active()) throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
   state_->when += std::chrono::duration_cast<steady::duration>(delay);
   ++state_->generation;
-  if (state_->impl != nullptr) state_->impl->push_timer(state_);
+  if (state_->impl != nullptr) {
+    state_->impl->push_timer(state_);
+    state_->impl->note_stale_timer();
+  }
 }
 
 bool DelayedCall::active() const noexcept { return state_ && state_->active; }
@@ -586,6 +622,7 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
   raw->listen();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
   lp->port_ = raw;
+  raw->owner = lp.get();
   return *lp;
 }
 
@@ -602,6 +639,7 @@ ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory
   raw->listen();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, path));
   lp->port_ = raw;
+  raw->owner = lp.get();
   return *lp;
 }
 
@@ -617,6 +655,7 @@ ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> p
   raw->start();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
   lp->port_ = raw;
+  raw->owner = lp.get();
   return *lp;
 }
 
@@ -673,9 +712,12 @@ void Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()>
 
 void Reactor::run(bool install_signal_handlers) {
   ReactorImpl& r = *impl_;
-  if (r.running.exchange(true)) throw std::logic_error("Reactor::run: already running");
+  if (r.running.load()) throw std::logic_error("Reactor::run: already running");
+  // Cleared before `running` is set: a stop() from another thread that sees running() is
+  // never overwritten.
   r.stop_requested.store(false);
   r.stop_signal.store(0);
+  if (r.running.exchange(true)) throw std::logic_error("Reactor::run: already running");
   r.loop_thread = std::this_thread::get_id();
 
   struct sigaction old_int {};
@@ -693,6 +735,23 @@ void Reactor::run(bool install_signal_handlers) {
       installed = true;
     }
   }
+
+  // Whatever happens in the loop, the reactor ends up stopped and the handlers restored.
+  struct Restore {
+    ReactorImpl& r;
+    bool& installed;
+    struct sigaction& old_int;
+    struct sigaction& old_term;
+    ~Restore() {
+      if (installed) {
+        ::sigaction(SIGINT, &old_int, nullptr);
+        ::sigaction(SIGTERM, &old_term, nullptr);
+        g_signal_reactor.store(nullptr);
+      }
+      r.loop_thread = {};
+      r.running.store(false);
+    }
+  } restore{r, installed, old_int, old_term};
 
   const auto run_list = [&r](std::vector<std::function<void()>> calls, const char* what) {
     for (auto& fn : calls) {
@@ -730,13 +789,6 @@ void Reactor::run(bool install_signal_handlers) {
   run_list(r.before_shutdown, "before-shutdown trigger");
   run_list(r.after_shutdown, "after-shutdown trigger");
   r.graveyard.clear();
-  if (installed) {
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-    g_signal_reactor.store(nullptr);
-  }
-  r.loop_thread = {};
-  r.running.store(false);
 }
 
 void Reactor::stop() noexcept {

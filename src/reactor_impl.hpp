@@ -118,6 +118,12 @@ struct ReactorImpl {
   static void set_transport(DatagramProtocol& p, DatagramProtocol::Transport* t) {
     p.transport_ = t;
   }
+  static void*& port_of(ListeningPort& p) { return p.port_; }
+
+  /// A timer entry went stale (reset, delay, cancel): rebuild the heap when stale entries are
+  /// the majority, so resetting one call a million times does not grow memory.
+  void note_stale_timer();
+  std::size_t stale_timers = 0;
 };
 
 /// A stream (TCP, Unix, standard input/output): Twisted's transport for one connection.
@@ -189,6 +195,7 @@ class StreamConnection final : public Handler, public Transport {
   bool write_shut_ = false;
   bool writing_paused_ = false;  // the protocol was told pause_writing
   bool closing_ = false;         // begin_close called
+  bool finalized_ = false;       // finalize or discard ran
   Reason reason_;
 };
 

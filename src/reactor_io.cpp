@@ -13,6 +13,47 @@
 namespace socketserver {
 
 namespace {
+
+/// A lingering close: after a clean close, the socket's writing side is shut and whatever the
+/// peer still sends is read and dropped until it closes (or 2 s, or 4 MiB), so that the kernel
+/// never answers unread input with a reset that would destroy the reply in flight.
+class Drainer final : public Handler {
+ public:
+  Drainer(ReactorImpl& impl, Socket sock) : impl_(impl), sock_(std::move(sock)) {}
+  void start() {
+    impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_);
+    timer_ = impl_.schedule(std::chrono::seconds(2), [this] { finish(); });
+  }
+  void on_ready(int /*events*/) override {
+    for (;;) {
+      const ssize_t n = ::recv(sock_.fileno(), impl_.scratch.data(), impl_.scratch.size(), 0);
+      if (n > 0) {
+        drained_ += static_cast<std::size_t>(n);
+        if (drained_ > (4u << 20)) break;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      break;  // end of stream or an error: done
+    }
+    finish();
+  }
+  void finish() {
+    if (dead) return;
+    timer_.cancel();
+    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    sock_.close();
+    impl_.retire(this);
+  }
+
+ private:
+  ReactorImpl& impl_;
+  Socket sock_;
+  DelayedCall timer_;
+  int registered_ = 0;
+  std::size_t drained_ = 0;
+};
+
 Reason lost_reason(int err) {
   return Reason{false, err, std::error_code(err, std::system_category()).message()};
 }
@@ -252,8 +293,15 @@ void StreamConnection::begin_close(Reason reason) {
 }
 
 void StreamConnection::finalize() {
+  if (finalized_) return;
+  finalized_ = true;
   impl_.set_interest(in_fd_, this, 0, registered_);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
+  if (is_socket_ && reason_.clean && !read_closed_ && sock_.fileno() >= 0) {
+    ::shutdown(sock_.fileno(), SHUT_WR);  // the reply is complete; drain what the peer sends
+    auto drainer = std::make_unique<Drainer>(impl_, std::move(sock_));
+    static_cast<Drainer*>(impl_.adopt(std::move(drainer)))->start();
+  }
   sock_.close();  // stdio descriptors are not ours to close
   --impl_.connections;
   if (stdio_owner != nullptr) stdio_owner->io_ = nullptr;
@@ -278,15 +326,15 @@ void StreamConnection::finalize() {
 }
 
 void StreamConnection::discard() {
-  if (!closing_) {
-    closing_ = true;
-    impl_.set_interest(in_fd_, this, 0, registered_);
-    if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
-    --impl_.connections;
-    protocol_->transport_ = nullptr;
-    impl_.retire(this);
-  }
   std::erase(impl_.pending_closes, this);
+  if (finalized_) return;
+  finalized_ = true;
+  closing_ = true;
+  impl_.set_interest(in_fd_, this, 0, registered_);
+  if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
+  --impl_.connections;
+  protocol_->transport_ = nullptr;
+  impl_.retire(this);
 }
 
 }  // namespace socketserver

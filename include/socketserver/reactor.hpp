@@ -31,6 +31,7 @@
 // (ReactorGroup below): each connection belongs to exactly one reactor thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -167,7 +168,7 @@ class Factory {
 
  private:
   friend struct ReactorImpl;
-  int ports_ = 0;  // Twisted's numPorts: start/stop_factory bookkeeping
+  std::atomic<int> ports_{0};  // Twisted's numPorts: start/stop_factory bookkeeping
 };
 
 /// Twisted's ClientFactory: a Factory told how outgoing connections fare.
@@ -273,6 +274,9 @@ class LineReceiver : public Protocol {
  private:
   std::string buffer_;  // an unfinished line
   bool raw_ = false;
+  // While data_received delivers lines: the bytes not yet delivered (for clear_line_buffer).
+  std::string_view unprocessed_;
+  bool cleared_ = false;
 };
 
 /// Twisted's DelayedCall: a handle on a call_later. Copyable (all copies refer to one call).
