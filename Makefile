@@ -12,7 +12,7 @@ CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
 configure = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DSOCKETSERVER_WERROR=$(WERROR) \
             -DSOCKETSERVER_SANITIZE=$(3) $(CMAKE_FLAGS) >/dev/null
 
-.PHONY: all build deps test run samples asan tsan install clean help
+.PHONY: all build deps test run samples asan tsan install clean help bench
 
 all: build
 
@@ -47,6 +47,10 @@ tsan: deps
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+bench: deps
+	@sh bench/setup.sh
+	python3 bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
 
@@ -57,5 +61,7 @@ help:
 	@echo "make samples    build the chapter's sample programs ($(BUILD)/samples/)"
 	@echo "make asan       run the suite under AddressSanitizer + UBSan"
 	@echo "make tsan       run the suite under ThreadSanitizer"
+	@echo "make bench      run the benchmark against Python, Twisted, Poco, Asio (bench/README.md;"
+	@echo "                BENCH_ARGS='--quick', '--only raw_epoll,ss_reactor_1', '--reps 5' ...)"
 	@echo "make install    install into PREFIX (now $(PREFIX))"
 	@echo "make clean      remove the build trees"
