@@ -44,7 +44,8 @@ bool parse_inet6(std::string_view host, in6_addr& out, std::uint32_t& scope) {
   if (const auto pct = text.find('%'); pct != std::string::npos) {
     const std::string zone = text.substr(pct + 1);
     text.resize(pct);
-    if (zone.empty()) throw std::invalid_argument("empty IPv6 scope in '" + std::string(host) + "'");
+    if (zone.empty())
+      throw std::invalid_argument("empty IPv6 scope in '" + std::string(host) + "'");
     std::uint32_t number = 0;
     const auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), number);
     if (ec == std::errc() && end == zone.data() + zone.size()) {
@@ -198,10 +199,11 @@ Address Address::parse(std::string_view text) {
     }
   }
   int port = -1;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size()) {
-    throw std::invalid_argument("'" + std::string(text) + "': bad port '" +
-                                std::string(port_text) + "'");
+    throw std::invalid_argument("'" + std::string(text) + "': bad port '" + std::string(port_text) +
+                                "'");
   }
   return Address(host == "*" ? std::string_view() : host, port);
 }
@@ -362,8 +364,8 @@ std::ostream& operator<<(std::ostream& os, const Address& address) {
 
 // ---- resolution ------------------------------------------------------------------------
 
-std::vector<AddrInfo> getaddrinfo(std::string_view host, int port, int family, int type,
-                                  int proto, int flags) {
+std::vector<AddrInfo> getaddrinfo(std::string_view host, int port, int family, int type, int proto,
+                                  int flags) {
   check_port(port);
   return getaddrinfo(host, std::to_string(port), family, type, proto, flags | AI_NUMERICSERV);
 }
@@ -378,9 +380,9 @@ std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view servic
   const std::string host_text(unbracket(host));
   const std::string service_text(service);
   addrinfo* list = nullptr;
-  const int rc = ::getaddrinfo(host_text.empty() ? nullptr : host_text.c_str(),
-                               service_text.empty() ? nullptr : service_text.c_str(), &hints,
-                               &list);
+  const int rc =
+      ::getaddrinfo(host_text.empty() ? nullptr : host_text.c_str(),
+                    service_text.empty() ? nullptr : service_text.c_str(), &hints, &list);
   if (rc != 0) {
     const std::string what = "getaddrinfo " + (host_text.empty() ? "(none)" : host_text) +
                              (service_text.empty() ? "" : " port " + service_text);
@@ -405,8 +407,8 @@ std::pair<std::string, std::string> getnameinfo(const Address& address, int flag
   const Address resolved = address.resolve();
   char host[NI_MAXHOST] = {};
   char serv[NI_MAXSERV] = {};
-  const int rc = ::getnameinfo(resolved.sockaddr_ptr(), resolved.sockaddr_len(), host,
-                               sizeof host, serv, sizeof serv, flags);
+  const int rc = ::getnameinfo(resolved.sockaddr_ptr(), resolved.sockaddr_len(), host, sizeof host,
+                               serv, sizeof serv, flags);
   if (rc != 0) {
     if (rc == EAI_SYSTEM) throw_os_error(errno, "getnameinfo " + address.to_string());
     throw gai_error(rc, "getnameinfo " + address.to_string());

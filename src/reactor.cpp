@@ -245,8 +245,9 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
-          impl_.reporter.report("udp", "recvfrom on " + get_host().to_string() + ": " +
-                                           std::error_code(errno, std::system_category()).message());
+          impl_.reporter.report("udp",
+                                "recvfrom on " + get_host().to_string() + ": " +
+                                    std::error_code(errno, std::system_category()).message());
         }
         return;
       }
@@ -366,8 +367,8 @@ class ConnectAttempt final : public Handler {
     impl_.retire(this);
     const Address peer = connector_.get_destination();
     std::shared_ptr<Factory> factory = connector_factory();
-    StreamConnection* conn = impl_.open_connection(std::move(sock_), peer, *factory, factory,
-                                                   &connector_);
+    StreamConnection* conn =
+        impl_.open_connection(std::move(sock_), peer, *factory, factory, &connector_);
     ReactorImpl::connection_of(connector_) = conn;
     if (conn == nullptr) impl_.connector_finished(connector_);
   }
@@ -409,8 +410,7 @@ class ConnectAttempt final : public Handler {
 
 // ---- connections and factories -------------------------------------------------------------
 
-StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
-                                               Factory& factory,
+StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer, Factory& factory,
                                                const std::shared_ptr<Factory>& keep,
                                                Connector* connector) {
   std::unique_ptr<Protocol> protocol;
@@ -421,8 +421,8 @@ StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
   }
   if (!protocol) return nullptr;  // refused: the socket closes here
   Protocol* raw = protocol.get();
-  auto conn = std::make_unique<StreamConnection>(*this, std::move(sock), peer, raw,
-                                                 std::move(protocol));
+  auto conn =
+      std::make_unique<StreamConnection>(*this, std::move(sock), peer, raw, std::move(protocol));
   conn->factory_keep = keep;
   conn->connector = connector;
   raw->transport_ = conn.get();
@@ -490,8 +490,8 @@ void ReactorImpl::connector_finished(Connector& connector) {
 
 // ---- Connector, ListeningPort, DelayedCall -------------------------------------------------
 
-Connector::Connector(ReactorImpl& impl, Address destination,
-                     std::shared_ptr<ClientFactory> factory, Timeout timeout)
+Connector::Connector(ReactorImpl& impl, Address destination, std::shared_ptr<ClientFactory> factory,
+                     Timeout timeout)
     : impl_(&impl),
       destination_(std::move(destination)),
       factory_(std::move(factory)),
@@ -537,7 +537,8 @@ void DelayedCall::cancel() {
 }
 
 void DelayedCall::reset(std::chrono::duration<double> delay) {
-  if (!active()) throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
+  if (!active())
+    throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
   state_->when = steady::now() + std::chrono::duration_cast<steady::duration>(delay);
   ++state_->generation;
   if (state_->impl != nullptr) {
@@ -547,7 +548,8 @@ void DelayedCall::reset(std::chrono::duration<double> delay) {
 }
 
 void DelayedCall::delay(std::chrono::duration<double> delay) {
-  if (!active()) throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
+  if (!active())
+    throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
   state_->when += std::chrono::duration_cast<steady::duration>(delay);
   ++state_->generation;
   if (state_->impl != nullptr) {
@@ -649,8 +651,8 @@ ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> p
   const Address where = interface_address(interface, port);
   Socket sock = bound_listener(where, SOCK_DGRAM, false, false);
   Address host = sock.getsockname();
-  auto handler = std::make_unique<UdpPort>(*impl_, std::move(sock), std::move(protocol),
-                                           max_packet_size);
+  auto handler =
+      std::make_unique<UdpPort>(*impl_, std::move(sock), std::move(protocol), max_packet_size);
   auto* raw = static_cast<UdpPort*>(impl_->adopt(std::move(handler)));
   raw->start();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
@@ -672,7 +674,8 @@ Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFact
                                  Timeout timeout) {
   if (!factory) throw std::invalid_argument("connect_unix: no factory");
   if (path.family() != AF_UNIX) throw std::invalid_argument("connect_unix: not a Unix address");
-  auto& c = impl_->connectors.emplace_back(new Connector(*impl_, path, std::move(factory), timeout));
+  auto& c =
+      impl_->connectors.emplace_back(new Connector(*impl_, path, std::move(factory), timeout));
   c->connect();
   return *c;
 }
@@ -706,7 +709,8 @@ void Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()>
   } else if (phase == "after" || phase == "during") {
     impl_->after_shutdown.push_back(std::move(fn));
   } else {
-    throw std::invalid_argument("add_shutdown_trigger: phase must be 'before', 'during' or 'after'");
+    throw std::invalid_argument(
+        "add_shutdown_trigger: phase must be 'before', 'during' or 'after'");
   }
 }
 

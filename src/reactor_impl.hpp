@@ -100,7 +100,7 @@ struct ReactorImpl {
   // ---- connections ---------------------------------------------------------------------
   /// A connected socket becomes a connection with a protocol from `factory` (nullptr: refused).
   StreamConnection* open_connection(Socket sock, const Address& peer, Factory& factory,
-                                     const std::shared_ptr<Factory>& keep, Connector* connector);
+                                    const std::shared_ptr<Factory>& keep, Connector* connector);
   void start_factory(Factory& factory);
   void stop_factory(Factory& factory);
   void start_connecting(Connector& connector);

@@ -63,8 +63,8 @@ const Reason& clean_reason() {
 }
 }  // namespace
 
-StreamConnection::StreamConnection(ReactorImpl& impl, Socket sock, Address peer,
-                                   Protocol* protocol, std::unique_ptr<Protocol> owned_protocol)
+StreamConnection::StreamConnection(ReactorImpl& impl, Socket sock, Address peer, Protocol* protocol,
+                                   std::unique_ptr<Protocol> owned_protocol)
     : impl_(impl),
       sock_(std::move(sock)),
       in_fd_(sock_.fileno()),
@@ -179,8 +179,7 @@ void StreamConnection::write(std::string_view data) {
 
 void StreamConnection::flush() {
   while (pending_output()) {
-    const ssize_t n =
-        ::send(out_fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    const ssize_t n = ::send(out_fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;

@@ -85,14 +85,18 @@ bool Selector::contains(int fd) const noexcept {
 }
 
 const SelectorKey& Selector::get_key(int fd) const {
-  if (!contains(fd)) throw std::out_of_range("selector: fd " + std::to_string(fd) + " is not registered");
+  if (!contains(fd))
+    throw std::out_of_range("selector: fd " + std::to_string(fd) + " is not registered");
   return *keys_[fd];
 }
 
 const SelectorKey& Selector::register_(int fd, int events, void* data) {
-  if (epfd_ < 0) throw socket_error(std::error_code(EBADF, std::system_category()), "register on closed selector");
+  if (epfd_ < 0)
+    throw socket_error(std::error_code(EBADF, std::system_category()),
+                       "register on closed selector");
   if (fd < 0) throw std::invalid_argument("selector: invalid fd " + std::to_string(fd));
-  if (contains(fd)) throw std::invalid_argument("selector: fd " + std::to_string(fd) + " is already registered");
+  if (contains(fd))
+    throw std::invalid_argument("selector: fd " + std::to_string(fd) + " is already registered");
   epoll_event ev{};
   ev.events = to_epoll(events);
   ev.data.fd = fd;
@@ -132,7 +136,8 @@ const SelectorKey& Selector::modify(int fd, int events, void* data) {
 }
 
 const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {
-  if (epfd_ < 0) throw socket_error(std::error_code(EBADF, std::system_category()), "select on closed selector");
+  if (epfd_ < 0)
+    throw socket_error(std::error_code(EBADF, std::system_category()), "select on closed selector");
   if (timeout && (std::isnan(timeout->count()) || timeout->count() < 0)) timeout = Timeout(0);
   ready_.clear();
   const int max_events = static_cast<int>(count_ < 1 ? 1 : (count_ > 1024 ? 1024 : count_));

@@ -1,8 +1,6 @@
 // server.cpp — BaseServer's loop and the concrete servers.
 #include "socketserver/server.hpp"
 
-#include "report.hpp"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +10,8 @@
 #include <exception>
 #include <memory>
 #include <typeinfo>
+
+#include "report.hpp"
 
 namespace socketserver {
 
@@ -91,7 +91,8 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
     if (!listening) {
       const auto resume = accept_resume_ - steady::now();
       if (resume > steady::duration::zero() && resume < *wait) wait = resume;
-      if (!accepting() && *wait > std::chrono::milliseconds(20)) wait = std::chrono::milliseconds(20);
+      if (!accepting() && *wait > std::chrono::milliseconds(20))
+        wait = std::chrono::milliseconds(20);
     }
     bool listener_ready = false;
     for (const auto& [key, events] : selector.select(wait)) {
@@ -211,8 +212,8 @@ void BaseServer::close_request(Request&) {}
 void BaseServer::handle_error(Request&, const Address& client_address) {
   const std::string dashes(40, '-');
   const std::string text = dashes + "\nException occurred during processing of request from " +
-                           client_address.to_string() + "\n" + detail::current_exception_text() + "\n" +
-                           dashes + "\n";
+                           client_address.to_string() + "\n" + detail::current_exception_text() +
+                           "\n" + dashes + "\n";
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }
@@ -239,8 +240,7 @@ TCPServer::TCPServer(const Address& server_address_, RequestHandlerClass handler
 }
 
 TCPServer::TCPServer(const Address& server_address_, RequestHandlerClass handler_class,
-                     const ServerOptions& options, int family, int type,
-                     bool reuse_address_default)
+                     const ServerOptions& options, int family, int type, bool reuse_address_default)
     : BaseServer(server_address_, std::move(handler_class), options),
       address_family(family),
       socket_type(type),
@@ -343,8 +343,7 @@ void remove_socket_file(std::string& path) {
 }  // namespace
 
 UnixStreamServer::UnixStreamServer(const Address& server_address_,
-                                   RequestHandlerClass handler_class,
-                                   const ServerOptions& options)
+                                   RequestHandlerClass handler_class, const ServerOptions& options)
     : TCPServer(server_address_, std::move(handler_class), options,
                 options.address_family.value_or(AF_UNIX), SOCK_STREAM, false) {
   bind_and_activate(options);

@@ -7,8 +7,8 @@
 #include "socketserver/socket.hpp"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,8 +51,7 @@ bool wait_ready(int fd, short events, const deadline_t& deadline) {
       const auto left = *deadline - clock::now();
       if (left <= clock::duration::zero()) return false;
       // Round up so that a short remainder does not turn into a busy 0 ms poll.
-      wait_ms = static_cast<int>(
-          std::chrono::ceil<std::chrono::milliseconds>(left).count());
+      wait_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
     }
     pollfd p{fd, events, 0};
     const int rc = ::poll(&p, 1, wait_ms);
@@ -111,8 +110,8 @@ Socket::Socket(int family, int type, int proto)
   const int flags = SOCK_CLOEXEC | (timeout_ ? SOCK_NONBLOCK : 0);
   fd_ = ::socket(family, type | flags, proto);
   if (fd_ < 0) {
-    throw_os_error(errno, "socket(family=" + std::to_string(family) +
-                              ", type=" + std::to_string(type) + ")");
+    throw_os_error(
+        errno, "socket(family=" + std::to_string(family) + ", type=" + std::to_string(type) + ")");
   }
 }
 
@@ -172,11 +171,13 @@ std::string Socket::describe() const {
   std::string text = "fd " + std::to_string(fd_);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && len > sizeof(sa_family_t)) {
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      len > sizeof(sa_family_t)) {
     text += ", " + Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
   }
   len = sizeof ss;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && len > sizeof(sa_family_t)) {
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      len > sizeof(sa_family_t)) {
     text += " -> " + Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
   }
   return text;
@@ -263,7 +264,8 @@ void Socket::connect(const Address& address) {
   const int fd = require_open("connect");
   const Address resolved = address.resolve(family_, type_);
   const int err = connect_errno(fd, resolved, timeout_);
-  if (err == ETIMEDOUT && is_positive(timeout_)) throw timeout_error("connect to " + resolved.to_string());
+  if (err == ETIMEDOUT && is_positive(timeout_))
+    throw timeout_error("connect to " + resolved.to_string());
   if (err != 0) throw_os_error(err, "connect to " + resolved.to_string());
 }
 
@@ -311,7 +313,8 @@ void Socket::sendall(std::string_view data, int flags) {
     if (err == EINTR) continue;
     if (would_block(err) && timed) {
       // One deadline for the whole call, as Python's sendall.
-      if (!wait_ready(fd, POLLOUT, deadline)) throw timeout_error(peer_context(fd, "sendall", "to"));
+      if (!wait_ready(fd, POLLOUT, deadline))
+        throw timeout_error(peer_context(fd, "sendall", "to"));
       continue;
     }
     throw_os_error(err, peer_context(fd, "sendall", "to"));
@@ -333,8 +336,8 @@ std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, in
       fd, timeout_, POLLIN,
       [&] {
         len = sizeof ss;
-        return ::recvfrom(fd, buffer.data(), buffer.size(), flags,
-                          reinterpret_cast<sockaddr*>(&ss), &len);
+        return ::recvfrom(fd, buffer.data(), buffer.size(), flags, reinterpret_cast<sockaddr*>(&ss),
+                          &len);
       },
       [&] { return local_context(fd, "recvfrom"); });
   return {static_cast<std::size_t>(n),

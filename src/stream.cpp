@@ -19,8 +19,8 @@ SocketReader::SocketReader(Socket& sock, std::size_t bufsize, std::size_t max_li
 
 bool SocketReader::fill(std::size_t want) {
   if (eof_) return false;
-  const std::size_t chunk = bufsize_ == 0 ? std::max<std::size_t>(want, 1)
-                                          : std::max(bufsize_, std::min(want, max_fill));
+  const std::size_t chunk =
+      bufsize_ == 0 ? std::max<std::size_t>(want, 1) : std::max(bufsize_, std::min(want, max_fill));
   if (buf_.size() - end_ < chunk) {
     if (begin_ > 0) {  // slide the unread bytes to the front before growing
       std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);

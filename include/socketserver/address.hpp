@@ -96,7 +96,7 @@ class Address {
  private:
   sockaddr_storage storage_{};
   socklen_t length_ = 0;
-  std::string name_;  // host name awaiting resolution ("" = wildcard when port_ is set)
+  std::string name_;    // host name awaiting resolution ("" = wildcard when port_ is set)
   int name_port_ = -1;  // port of an unresolved name; -1 when the address is not a name
 };
 
@@ -117,8 +117,8 @@ struct AddrInfo {
 std::vector<AddrInfo> getaddrinfo(std::string_view host, int port, int family = 0, int type = 0,
                                   int proto = 0, int flags = 0);
 /// As above with a service name or numeric string ("http", "21567"; "" for none).
-std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service,
-                                  int family = 0, int type = 0, int proto = 0, int flags = 0);
+std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service, int family = 0,
+                                  int type = 0, int proto = 0, int flags = 0);
 /// Python's socket.getnameinfo(sockaddr, flags): (host, service). Throws gai_error.
 std::pair<std::string, std::string> getnameinfo(const Address& address, int flags = 0);
 /// Python's socket.gethostname().

@@ -2,7 +2,8 @@
 //
 //   Python                                          C++
 //   class H(socketserver.StreamRequestHandler):     struct H : ss::StreamRequestHandler {
-//                                                     using StreamRequestHandler::StreamRequestHandler;
+//                                                     using
+//                                                     StreamRequestHandler::StreamRequestHandler;
 //       def handle(self):                             void handle() override {
 //           line = self.rfile.readline()                std::string line = rfile.readline();
 //           self.wfile.write(line)                      wfile.write(line);
@@ -73,9 +74,9 @@ class StreamRequestHandler : public BaseRequestHandler {
   bool disable_nagle_algorithm = false;        ///< TCP_NODELAY (Python's name)
   std::size_t max_line = default_max_line;     ///< rfile.readline() bound (64 KiB)
 
-  Socket& connection;   ///< Python's self.connection (the request's socket)
-  SocketReader rfile;   ///< Python's self.rfile
-  SocketWriter wfile;   ///< Python's self.wfile
+  Socket& connection;  ///< Python's self.connection (the request's socket)
+  SocketReader rfile;  ///< Python's self.rfile
+  SocketWriter wfile;  ///< Python's self.wfile
 };
 
 /// Python's io.BytesIO over a received datagram: what DatagramRequestHandler::rfile is.
@@ -156,10 +157,10 @@ class LambdaHandler final : public Base {
 /// handle(). The lambda is shared by all requests (and threads, under ThreadingMixIn).
 template <class Fn>
 RequestHandlerClass handler(Fn fn) {
-  using Base = std::conditional_t<
-      std::is_invocable_v<Fn&, StreamRequestHandler&>, StreamRequestHandler,
-      std::conditional_t<std::is_invocable_v<Fn&, DatagramRequestHandler&>,
-                         DatagramRequestHandler, BaseRequestHandler>>;
+  using Base =
+      std::conditional_t<std::is_invocable_v<Fn&, StreamRequestHandler&>, StreamRequestHandler,
+                         std::conditional_t<std::is_invocable_v<Fn&, DatagramRequestHandler&>,
+                                            DatagramRequestHandler, BaseRequestHandler>>;
   static_assert(std::is_invocable_v<Fn&, Base&>,
                 "handler(fn): fn must take StreamRequestHandler&, DatagramRequestHandler& or "
                 "BaseRequestHandler&");

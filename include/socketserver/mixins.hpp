@@ -1,8 +1,9 @@
 // mixins.hpp — Python's ThreadingMixIn and ForkingMixIn as policy templates over a server.
 //
 //   Python                                                 C++
-//   class ThreadingTCPServer(ThreadingMixIn, TCPServer)    using ThreadingTCPServer = ThreadingMixIn<TCPServer>;
-//   class MyServer(ForkingMixIn, UDPServer): pass          using MyServer = ForkingMixIn<UDPServer>;
+//   class ThreadingTCPServer(ThreadingMixIn, TCPServer)    using ThreadingTCPServer =
+//   ThreadingMixIn<TCPServer>; class MyServer(ForkingMixIn, UDPServer): pass          using
+//   MyServer = ForkingMixIn<UDPServer>;
 //
 // Each mixin overrides what Python's does (process_request, server_close, service_actions /
 // handle_timeout) plus the loop's `accepting()` question, and nothing else.
@@ -219,7 +220,6 @@ class ForkingMixIn : public Server {
       (this->timeout = this->timeout.value_or(std::chrono::duration<double>(300)), true);
 
  public:
-
   /// Python's collect_children(): reaps this server's ended children (only its own pids,
   /// never waitpid(-1)); `blocking` waits for all of them.
   void collect_children(bool blocking = false) {
@@ -296,10 +296,10 @@ class ThreadPoolMixIn : public Server {
   using Server::Server;
   ~ThreadPoolMixIn() override { stop_workers(); }
 
-  std::size_t max_workers = 16;          ///< worker threads
-  std::size_t max_queued = 64;           ///< requests waiting for a busy pool, at most
-  Overload overload = Overload::wait;    ///< what to do beyond max_queued
-  bool block_on_close = true;            ///< server_close finishes queued and running requests
+  std::size_t max_workers = 16;        ///< worker threads
+  std::size_t max_queued = 64;         ///< requests waiting for a busy pool, at most
+  Overload overload = Overload::wait;  ///< what to do beyond max_queued
+  bool block_on_close = true;          ///< server_close finishes queued and running requests
   /// With block_on_close: how long server_close waits before shutting down the connections of
   /// requests still running (their handlers then see end of input); nullopt: no limit.
   Timeout close_deadline;
@@ -365,8 +365,8 @@ class ThreadPoolMixIn : public Server {
 
   // With mu_ held: every idle worker has a request waiting for it and the queue is at its limit.
   [[nodiscard]] bool queue_full() const {
-    const std::size_t idle = workers_.empty() ? (max_workers == 0 ? 1 : max_workers) - busy_
-                                              : workers_.size() - busy_;
+    const std::size_t idle =
+        workers_.empty() ? (max_workers == 0 ? 1 : max_workers) - busy_ : workers_.size() - busy_;
     return queue_.size() >= max_queued + idle;
   }
 

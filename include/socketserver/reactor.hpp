@@ -3,7 +3,8 @@
 //   Twisted                                          C++ (namespace socketserver)
 //   from twisted.internet import reactor             Reactor reactor;
 //   class Echo(protocol.Protocol):                   struct Echo : Protocol {
-//       def dataReceived(self, data):                  void data_received(std::string_view data) override {
+//       def dataReceived(self, data):                  void data_received(std::string_view data)
+//       override {
 //           self.transport.write(data)                   transport().write(data);
 //                                                      }
 //                                                    };
@@ -321,9 +322,9 @@ class ListeningPort {
 
 /// Options of listen_tcp beyond Twisted's (port, factory, backlog, interface).
 struct ListenOptions {
-  int backlog = SOMAXCONN;  ///< Twisted's backlog (50 there)
-  std::string interface{};  ///< "" = every interface, as Twisted; "127.0.0.1", "::1", ...
-  bool reuse_port = false;  ///< SO_REUSEPORT: several reactors (threads) on one port
+  int backlog = SOMAXCONN;   ///< Twisted's backlog (50 there)
+  std::string interface {};  ///< "" = every interface, as Twisted; "127.0.0.1", "::1", ...
+  bool reuse_port = false;   ///< SO_REUSEPORT: several reactors (threads) on one port
 };
 
 /// Twisted's reactor. Move-less; one per thread.
@@ -353,8 +354,7 @@ class Reactor {
   /// Twisted's listenUDP(port, protocol, interface, maxPacketSize). A datagram longer than
   /// max_packet_size is dropped and reported, never cut.
   ListeningPort& listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,
-                            std::string_view interface = "",
-                            std::size_t max_packet_size = 8192);
+                            std::string_view interface = "", std::size_t max_packet_size = 8192);
 
   /// Twisted's callLater(delay, f): runs `fn` once after `delay` (in the reactor thread).
   DelayedCall call_later(std::chrono::duration<double> delay, std::function<void()> fn);

@@ -71,13 +71,15 @@ using RequestHandlerClass = std::function<void(Request&, const Address&, BaseSer
 /// `TCPServer server(addr, handler<H>(), {.allow_reuse_port = true})`). Unset optionals take
 /// the class's default.
 struct ServerOptions {
-  bool bind_and_activate = true;             ///< bind and listen in the constructor
-  std::optional<bool> allow_reuse_address{}; ///< SO_REUSEADDR; default: true for TCP, false for UDP/Unix
-  bool allow_reuse_port = false;             ///< SO_REUSEPORT (IPv4/IPv6 only)
-  int request_queue_size = SOMAXCONN;        ///< listen backlog (Python: 5)
-  std::size_t max_packet_size = 8192;        ///< largest datagram UDPServer accepts
-  std::optional<int> address_family{};       ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
-  Timeout timeout{};                         ///< handle_request's timeout (Python's `timeout`)
+  bool bind_and_activate = true;  ///< bind and listen in the constructor
+  std::optional<bool>
+      allow_reuse_address{};           ///< SO_REUSEADDR; default: true for TCP, false for UDP/Unix
+  bool allow_reuse_port = false;       ///< SO_REUSEPORT (IPv4/IPv6 only)
+  int request_queue_size = SOMAXCONN;  ///< listen backlog (Python: 5)
+  std::size_t max_packet_size = 8192;  ///< largest datagram UDPServer accepts
+  std::optional<int>
+      address_family{};  ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
+  Timeout timeout{};     ///< handle_request's timeout (Python's `timeout`)
 };
 
 /// Counters every server keeps (Poco's TCPServer has the like; Python has none). A snapshot;
@@ -170,12 +172,18 @@ class BaseServer {
   /// Wakes the loop (from any thread), e.g. when a worker finished and accepting() changed.
   void wake_loop() noexcept { waker_.wake(); }
   /// Counter upkeep for mixins that serve requests elsewhere (thread-safe).
-  void note_request_started() noexcept { current_requests_.fetch_add(1, std::memory_order_relaxed); }
-  void note_request_finished() noexcept { current_requests_.fetch_sub(1, std::memory_order_relaxed); }
+  void note_request_started() noexcept {
+    current_requests_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void note_request_finished() noexcept {
+    current_requests_.fetch_sub(1, std::memory_order_relaxed);
+  }
   void note_request_queued(std::ptrdiff_t delta) noexcept {
     queued_requests_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
   }
-  void note_request_refused() noexcept { refused_requests_.fetch_add(1, std::memory_order_relaxed); }
+  void note_request_refused() noexcept {
+    refused_requests_.fetch_add(1, std::memory_order_relaxed);
+  }
   /// Writes one line to stderr, at most once a second per `kind` (floods stay bounded); the
   /// next line says how many were suppressed. Thread-safe.
   void report(const char* kind, const std::string& line);
@@ -220,12 +228,12 @@ class TCPServer : public BaseServer {
   void shutdown_request(Request& request) override;
   void close_request(Request& request) override;
 
-  int address_family;         ///< Python's address_family
-  int socket_type;            ///< Python's socket_type
-  bool allow_reuse_address;   ///< Python's allow_reuse_address (default true here)
-  bool allow_reuse_port;      ///< Python's allow_reuse_port
-  int request_queue_size;     ///< Python's request_queue_size (default SOMAXCONN here)
-  Socket socket;              ///< Python's socket: the listening socket
+  int address_family;        ///< Python's address_family
+  int socket_type;           ///< Python's socket_type
+  bool allow_reuse_address;  ///< Python's allow_reuse_address (default true here)
+  bool allow_reuse_port;     ///< Python's allow_reuse_port
+  int request_queue_size;    ///< Python's request_queue_size (default SOMAXCONN here)
+  Socket socket;             ///< Python's socket: the listening socket
 
  protected:
   /// For subclasses that fix the family and type (UDPServer, the Unix servers).

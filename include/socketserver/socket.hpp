@@ -136,9 +136,9 @@ class Socket {
   [[nodiscard]] int type() const noexcept { return type_; }
   [[nodiscard]] int proto() const noexcept { return proto_; }
   /// Python's makefile(mode, buffering): a buffered file over this socket ("r", "w", "rw";
-  /// 'b' is accepted and ignored: bytes are std::string; without 'w' it reads, as Python). `buffering` 0 makes writes
-  /// unbuffered. The file refers to this Socket, which must outlive it and not be moved.
-  /// Defined in stream.cpp; include socketserver/stream.hpp to use it.
+  /// 'b' is accepted and ignored: bytes are std::string; without 'w' it reads, as Python).
+  /// `buffering` 0 makes writes unbuffered. The file refers to this Socket, which must outlive it
+  /// and not be moved. Defined in stream.cpp; include socketserver/stream.hpp to use it.
   [[nodiscard]] SocketFile makefile(std::string_view mode = "r",
                                     std::optional<std::size_t> buffering = std::nullopt);
 
@@ -174,10 +174,10 @@ Socket create_connection(const Address& address, Timeout timeout,
 
 /// Options of create_server, with Python's defaults.
 struct CreateServerOptions {
-  int family = AF_INET;          ///< AF_INET, AF_INET6 or AF_UNIX
-  int backlog = SOMAXCONN;       ///< listen backlog
-  bool reuse_port = false;       ///< SO_REUSEPORT
-  bool dualstack_ipv6 = false;   ///< AF_INET6 socket that also accepts IPv4 (IPV6_V6ONLY off)
+  int family = AF_INET;         ///< AF_INET, AF_INET6 or AF_UNIX
+  int backlog = SOMAXCONN;      ///< listen backlog
+  bool reuse_port = false;      ///< SO_REUSEPORT
+  bool dualstack_ipv6 = false;  ///< AF_INET6 socket that also accepts IPv4 (IPV6_V6ONLY off)
 };
 /// Python's socket.create_server(address, family, backlog, reuse_port, dualstack_ipv6): a
 /// bound, listening TCP socket with SO_REUSEADDR set. Throws std::invalid_argument for

@@ -50,12 +50,12 @@
 // See README.md for the full table of Python calls and their C++ forms.
 #pragma once
 
-#include "socketserver/errors.hpp"
 #include "socketserver/address.hpp"
-#include "socketserver/socket.hpp"
-#include "socketserver/stream.hpp"
-#include "socketserver/selector.hpp"
-#include "socketserver/server.hpp"
+#include "socketserver/errors.hpp"
 #include "socketserver/handler.hpp"
 #include "socketserver/mixins.hpp"
 #include "socketserver/reactor.hpp"
+#include "socketserver/selector.hpp"
+#include "socketserver/server.hpp"
+#include "socketserver/socket.hpp"
+#include "socketserver/stream.hpp"
