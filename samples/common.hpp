@@ -13,6 +13,9 @@
 //   print_line()   one console line from any thread (the threaded servers' handlers)
 //   clients()      "1 client", "3 clients"
 //   stop_signal_name()  "SIGINT" or "SIGTERM": what StopOnSignals caught
+//   signal_name()  "SIGINT" or "SIGTERM" for a signal number (Reactor::stopped_by_signal())
+//   Keyboard       the keyboard as a reactor protocol, for stdio.StandardIO (the Twisted
+//                  clients): each line typed is handed to a callback, the loop never blocks
 //
 // Console lines are written with std::endl, which flushes: each line appears as it happens,
 // also when stdout is a pipe or a file rather than a terminal.
@@ -29,6 +32,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <socketserver/socketserver.hpp>
@@ -254,5 +258,50 @@ inline std::string clients(std::size_t n) {
 inline const char* stop_signal_name() {
   return socketserver::StopOnSignals::received() == SIGTERM ? "SIGTERM" : "SIGINT";
 }
+
+/// "SIGINT" or "SIGTERM": the name of a stop signal's number (Reactor::stopped_by_signal()).
+inline const char* signal_name(int signo) { return signo == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+/// The keyboard, read by the reactor: a LineReceiver for Twisted's stdio.StandardIO
+///
+///   stdio.StandardIO(Keyboard(), reactor)     socketserver::StandardIO stdio(
+///                                                 std::make_unique<samples::Keyboard>(on_line,
+///                                                                                    on_end),
+///                                                 reactor);
+///
+/// Python's input() would block the loop: no reply could arrive while it waits. Here the
+/// reactor watches standard input like any connection, and each line typed goes to `on_line`
+/// (without its "\n", and without a "\r" before it). The end of input (Ctrl-D, the end of a
+/// pipe or file) calls `on_end`, once, after a last line that had no "\n". A line longer than
+/// max_length (16 KiB) comes in pieces instead of closing the keyboard.
+class Keyboard : public socketserver::LineReceiver {
+ public:
+  Keyboard(std::function<void(std::string)> on_line, std::function<void()> on_end)
+      : on_line_(std::move(on_line)), on_end_(std::move(on_end)) {
+    delimiter = "\n";  // what the terminal sends at Enter
+  }
+
+  void line_received(std::string_view line) override {
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    on_line_(std::string(line));
+  }
+  void line_length_exceeded(std::string_view piece) override { on_line_(std::string(piece)); }
+  // End of input: a last line without "\n" still counts; then the default closes stdin.
+  void read_connection_lost() override {
+    if (std::string rest = clear_line_buffer(); !rest.empty()) line_received(rest);
+    LineReceiver::read_connection_lost();
+  }
+  void connection_lost(const socketserver::Reason& /*reason*/) override {
+    if (!ended_) {
+      ended_ = true;
+      on_end_();
+    }
+  }
+
+ private:
+  std::function<void(std::string)> on_line_;
+  std::function<void()> on_end_;
+  bool ended_ = false;
+};
 
 }  // namespace samples

@@ -664,7 +664,20 @@ ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> p
 Connector& Reactor::connect_tcp(std::string_view host, int port,
                                 std::shared_ptr<ClientFactory> factory, Timeout timeout) {
   if (!factory) throw std::invalid_argument("connect_tcp: no factory");
-  const Address to = Address(host, port).resolve(AF_UNSPEC, SOCK_STREAM);
+  // As Twisted's connectTCP: a host name means its IPv4 address (as listen_tcp's "" and names
+  // do), so that "localhost" finds a server on 127.0.0.1 even where ::1 is listed first; a
+  // name with no IPv4 address falls back to any family.
+  const Address named(host, port);
+  Address to;
+  if (named.is_resolved()) {
+    to = named;
+  } else {
+    try {
+      to = named.resolve(AF_INET, SOCK_STREAM);
+    } catch (const gai_error&) {
+      to = named.resolve(AF_UNSPEC, SOCK_STREAM);
+    }
+  }
   auto& c = impl_->connectors.emplace_back(new Connector(*impl_, to, std::move(factory), timeout));
   c->connect();
   return *c;

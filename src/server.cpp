@@ -1,9 +1,11 @@
 // server.cpp — BaseServer's loop and the concrete servers.
 #include "socketserver/server.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -103,7 +105,14 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
       }
     }
     if (shutdown_request_.load()) break;
-    if (listener_ready) handle_request_noblock();
+    if (listener_ready) {
+      // Datagram servers take what is already queued in one go (one wake-up for a burst);
+      // their get_request never blocks. Stream servers accept one per wake-up, as Python.
+      const int burst = requests_queue_up() ? 32 : 1;
+      for (int i = 0; i < burst && !shutdown_request_.load(); ++i) {
+        if (!handle_request_noblock() || !accepting()) break;
+      }
+    }
     service_actions();
   }
 }
@@ -152,13 +161,13 @@ void BaseServer::note_accept_error(const socket_error& error) {
   }
 }
 
-void BaseServer::handle_request_noblock() {
+bool BaseServer::handle_request_noblock() {
   std::pair<Request, Address> got;
   try {
     got = get_request();
   } catch (const socket_error& error) {
     note_accept_error(error);
-    return;
+    return false;
   }
   accept_backoff_ = std::chrono::milliseconds(0);
   total_requests_.fetch_add(1, std::memory_order_relaxed);
@@ -185,6 +194,7 @@ void BaseServer::handle_request_noblock() {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     shutdown_request(request);
   }
+  return true;
 }
 
 ServerCounters BaseServer::counters() const {
@@ -310,7 +320,21 @@ std::pair<Request, Address> UDPServer::get_request() {
   // One byte more than allowed, with MSG_TRUNC: a datagram longer than max_packet_size is seen
   // as such (the kernel reports its real length) and dropped whole instead of cut.
   buffer_.resize(max_packet_size + 1);
-  auto [n, from] = socket.recvfrom_into(std::span<char>(buffer_), MSG_TRUNC);
+  // MSG_DONTWAIT: the loop asks again after each datagram of a burst; when none is left this
+  // throws blocking_io_error, which the loop takes as "no request".
+  // (The system call itself, not Socket::recvfrom: a timeout the user set on the socket must
+  // not make the loop wait here.)
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ssize_t got_bytes = 0;
+  do {
+    len = sizeof ss;
+    got_bytes = ::recvfrom(socket.fileno(), buffer_.data(), buffer_.size(),
+                           MSG_TRUNC | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss), &len);
+  } while (got_bytes < 0 && errno == EINTR);
+  if (got_bytes < 0) throw_os_error(errno, "recvfrom on " + server_address.to_string());
+  const auto n = static_cast<std::size_t>(got_bytes);
+  Address from = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   if (n > max_packet_size) {
     report("datagram", "dropped a datagram of " + std::to_string(n) + " bytes from " +
                            from.to_string() + " (max_packet_size is " +

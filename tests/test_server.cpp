@@ -632,3 +632,21 @@ TEST(StopOnSignals, EndsTheRequestInProgressOfASingleThreadedServer) {
   }
   server.server_close();
 }
+
+TEST(ServerDatagram, ASocketTimeoutDoesNotStallTheLoopAfterABurst) {
+  // The loop drains queued datagrams without blocking: a timeout set on the server's socket
+  // must not make it wait (or report a timeout) once the queue is empty.
+  ss::UDPServer server(local0(), ss::handler<EchoDatagram>());
+  server.socket.settimeout(30s);
+  stu::StderrCapture err;
+  {
+    ServerThread t(server);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(stu::dgram_roundtrip(server.server_address), kTestStr);
+    const auto start = std::chrono::steady_clock::now();
+    t.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s) << "shutdown waited on the timeout";
+  }
+  const std::string text = err.stop();
+  EXPECT_EQ(text.find("timed out"), std::string::npos) << text;
+  server.server_close();
+}

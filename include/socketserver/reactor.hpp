@@ -286,7 +286,8 @@ class DelayedCall {
   DelayedCall() = default;
   /// Cancels the call (no effect when it already ran or was cancelled).
   void cancel();
-  /// Twisted's reset(seconds): runs `delay` from now instead.
+  /// Twisted's reset(seconds): runs `delay` from now instead. Throws std::logic_error once the
+  /// call has run or was cancelled (Twisted's AlreadyCalled / AlreadyCancelled); so does delay.
   void reset(std::chrono::duration<double> delay);
   /// Twisted's delay(seconds): postpones by `delay` more.
   void delay(std::chrono::duration<double> delay);
@@ -362,12 +363,15 @@ class Reactor {
   void call_from_thread(std::function<void()> fn);
   /// Twisted's callWhenRunning(f): now if running, else as soon as run() starts.
   void call_when_running(std::function<void()> fn);
-  /// Twisted's addSystemEventTrigger(phase, "shutdown", f) for phase "before" or "after":
-  /// "before" runs when stop() ends run(), while connections are still open; "after" last.
+  /// Twisted's addSystemEventTrigger(phase, "shutdown", f) for phase "before", "during" or
+  /// "after": "before" runs when stop() ends run(), while connections are still open;
+  /// "during" and "after" run next, in the order added. Throws std::invalid_argument otherwise.
   void add_shutdown_trigger(std::string_view phase, std::function<void()> fn);
 
   /// Twisted's run(): serves until stop(). With install_signal_handlers, SIGINT and SIGTERM
-  /// stop it cleanly (the previous handlers come back when run() returns). A stopped reactor
+  /// stop it cleanly (the previous handlers come back when run() returns); before run() they
+  /// keep their default action (end the process), as in Twisted — a program that prints
+  /// "listening" for a supervisor should print it from call_when_running. A stopped reactor
   /// may run again (Twisted cannot). Throws std::logic_error when already running.
   void run(bool install_signal_handlers = true);
   /// Twisted's stop(): ends run() after the current callback. Idempotent (Twisted raises on a

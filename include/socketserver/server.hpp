@@ -158,9 +158,13 @@ class BaseServer {
   [[nodiscard]] ServerCounters counters() const;
 
  protected:
-  /// Python's _handle_request_noblock(): get, verify, process one request; never throws
+  /// Python's _handle_request_noblock(): get, verify, process one request; never throws;
+  /// false when there was no request to get.
   /// (accept errors are reported at a bounded rate and back off the loop).
-  void handle_request_noblock();
+  bool handle_request_noblock();
+  /// True for servers whose get_request never blocks and may find several requests queued
+  /// (datagram servers): the loop then handles a burst per wake-up.
+  [[nodiscard]] virtual bool requests_queue_up() const { return false; }
   /// Mixins return false to pause accepting (a limit reached); the loop then waits on the waker
   /// and polls service_actions until they return true. Called from the loop thread.
   [[nodiscard]] virtual bool accepting() const { return true; }
@@ -254,6 +258,7 @@ class UDPServer : public TCPServer {
   /// Python's get_request(): one datagram of at most max_packet_size bytes. A larger one is
   /// dropped and reported (never silently cut); the call then throws, as for no request.
   std::pair<Request, Address> get_request() override;
+  [[nodiscard]] bool requests_queue_up() const override { return true; }
   /// Python's shutdown_request()/close_request(): nothing for datagrams.
   void shutdown_request(Request& request) override { close_request(request); }
   void close_request(Request&) override {}

@@ -1,0 +1,72 @@
+// tsTservTW.cpp — Example 2-10, the Twisted Reactor timestamp server (tsTservTW.py), line for
+// line.
+//
+// No accept loop and no thread per client: the reactor (one event loop) accepts every client
+// and calls the protocol's methods when something happens on its connection. Many clients are
+// served at once. Each chunk of bytes that arrives is answered with "[<time>] <chunk>".
+// Try it:  tsTservTW            then, in other terminals:  tsTclntTW  (or tsTclnt)
+//
+// What it does better than the Python: --host/--port/--help; Ctrl-C (or SIGTERM) ends it
+// cleanly with exit status 0 (run() installs the handlers); a port in use is one line on
+// stderr and exit status 1.
+#include <iostream>
+#include <string>
+
+#include "common.hpp"
+
+namespace ss = socketserver;
+
+// class TSServProtocol(protocol.Protocol):
+struct TSServProtocol : ss::Protocol {
+  std::string clnt;  // self.clnt
+
+  void connection_made() override {  // def connectionMade(self):
+    // clnt = self.clnt = self.transport.getPeer().host
+    clnt = transport().get_peer().host();
+    std::cout << "...connected from: " << clnt << std::endl;  // print('...connected from:', clnt)
+  }
+
+  void data_received(std::string_view data) override {  // def dataReceived(self, data):
+    // self.transport.write('[%s] %s' % (ctime(), data)) — write() never blocks: what the
+    // client does not take at once waits in the transport's buffer.
+    transport().write("[" + samples::ctime_now() + "] " + std::string(data));
+  }
+};
+
+int main(int argc, char* argv[]) {
+  const samples::Options opts = samples::parse_args(
+      argc, argv,
+      {.name = "tsTservTW",
+       .summary = "Example 2-10: the Twisted Reactor timestamp server. Answers each chunk\n"
+                  "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
+       .default_host = "localhost",
+       .server = true});
+
+  try {
+    const int PORT = opts.port;  // PORT = 21567
+    ss::Reactor reactor;         // from twisted.internet import reactor
+
+    // factory = protocol.Factory(); factory.protocol = TSServProtocol
+    auto factory = ss::Factory::for_protocol<TSServProtocol>();
+    // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
+    ss::ListeningPort& port = reactor.listen_tcp(PORT, factory, {.interface = opts.host});
+
+    // print('waiting for connection...') — the book prints it before listenTCP. Here it is
+    // printed once the reactor runs (callWhenRunning): run() has then installed its Ctrl-C
+    // and SIGTERM handlers, so whoever reads "listening on" may stop the server at once.
+    reactor.call_when_running([&port] {
+      // Not the book's console (that is stdout): where we listen, useful with --port 0.
+      std::cerr << "listening on " << port.get_host() << std::endl;
+      std::cout << "waiting for connection..." << std::endl;
+    });
+    reactor.run();  // reactor.run() — until Ctrl-C or SIGTERM
+
+    std::cerr << "tsTservTW: " << (reactor.stopped_by_signal() == SIGTERM ? "SIGTERM" : "SIGINT")
+              << " received, server closed" << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    // e.g. "bind to 127.0.0.1:21567: Address already in use"
+    std::cerr << "tsTservTW: " << e.what() << std::endl;
+    return 1;
+  }
+}
