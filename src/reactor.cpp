@@ -78,14 +78,7 @@ void ReactorImpl::push_timer(const std::shared_ptr<DelayedCall::State>& state) {
 
 void ReactorImpl::note_stale_timer() {
   if (++stale_timers <= 64 || stale_timers <= timers.size() / 2) return;
-  std::vector<TimerEntry> live;
-  live.reserve(timers.size() - std::min(stale_timers, timers.size()));
-  while (!timers.empty()) {
-    const TimerEntry& top = timers.top();
-    if (top.state->active && top.state->generation == top.generation) live.push_back(top);
-    timers.pop();
-  }
-  timers = decltype(timers)(TimerLater{}, std::move(live));
+  timers.prune();
   stale_timers = 0;
 }
 

@@ -2,6 +2,7 @@
 // ports) and reactor_io.cpp (stream connections, connectors, UDP, stdio).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -9,7 +10,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <queue>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -49,6 +49,33 @@ struct TimerLater {
   }
 };
 
+/// The timers: a binary heap on a vector (earliest first), which can drop its stale entries
+/// in place — no allocation, so resetting one call a million times costs no memory.
+class TimerHeap {
+ public:
+  void push(TimerEntry entry) {
+    heap_.push_back(std::move(entry));
+    std::push_heap(heap_.begin(), heap_.end(), TimerLater{});
+  }
+  [[nodiscard]] const TimerEntry& top() const { return heap_.front(); }
+  void pop() {
+    std::pop_heap(heap_.begin(), heap_.end(), TimerLater{});
+    heap_.pop_back();
+  }
+  [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
+  /// Removes the entries of cancelled calls and of calls moved by reset/delay.
+  void prune() {
+    std::erase_if(heap_, [](const TimerEntry& e) {
+      return !e.state->active || e.state->generation != e.generation;
+    });
+    std::make_heap(heap_.begin(), heap_.end(), TimerLater{});
+  }
+
+ private:
+  std::vector<TimerEntry> heap_;
+};
+
 class StreamConnection;
 
 struct ReactorImpl {
@@ -64,7 +91,7 @@ struct ReactorImpl {
 
   std::vector<char> scratch;  // every read lands here first: no buffer per connection
 
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, TimerLater> timers;
+  TimerHeap timers;
   std::uint64_t timer_seq = 0;
 
   std::mutex calls_mu;
