@@ -89,11 +89,10 @@ void LineReceiver::line_length_exceeded(std::string_view /*line*/) {
 }
 
 void LineReceiver::send_line(std::string_view line) {
-  std::string out;
-  out.reserve(line.size() + delimiter.size());
-  out.append(line);
-  out.append(delimiter);
-  transport().write(out);
+  // One write (one send when nothing is queued), built in a buffer kept across lines.
+  line_out_.assign(line);
+  line_out_.append(delimiter);
+  transport().write(line_out_);
 }
 
 void LineReceiver::set_raw_mode() { raw_ = true; }

@@ -11,8 +11,10 @@
 #include <condition_variable>
 #include <csignal>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 
+#include "posix_util.hpp"
 #include "reactor_impl.hpp"
 
 namespace socketserver {
@@ -157,14 +159,7 @@ class StreamPort final : public Handler {
         spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
   ~StreamPort() override {
     if (spare_fd_ >= 0) ::close(spare_fd_);
-    remove_socket_file();  // also when the reactor goes without stop_listening
-  }
-
-  void remove_socket_file() {
-    if (unix_path_.empty()) return;
-    struct stat st {};
-    if (::lstat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(unix_path_.c_str());
-    unix_path_.clear();
+    detail::remove_socket_file(unix_path_);  // also when the reactor goes without stop_listening
   }
 
   void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_); }
@@ -200,7 +195,7 @@ class StreamPort final : public Handler {
     if (owner != nullptr) ReactorImpl::port_of(*owner) = nullptr;
     impl_.set_interest(sock_.fileno(), this, 0, registered_);
     sock_.close();
-    remove_socket_file();
+    detail::remove_socket_file(unix_path_);
     impl_.stop_factory(*factory_);
     impl_.retire(this);
   }
@@ -730,38 +725,25 @@ void Reactor::run(bool install_signal_handlers) {
   if (r.running.exchange(true)) throw std::logic_error("Reactor::run: already running");
   r.loop_thread = std::this_thread::get_id();
 
-  struct sigaction old_int {};
-  struct sigaction old_term {};
-  bool installed = false;
-  if (install_signal_handlers) {
-    ReactorImpl* expected = nullptr;
-    if (g_signal_reactor.compare_exchange_strong(expected, &r)) {
-      struct sigaction sa {};
-      sa.sa_handler = reactor_on_signal;
-      sigemptyset(&sa.sa_mask);
-      sa.sa_flags = SA_RESTART;
-      ::sigaction(SIGINT, &sa, &old_int);
-      ::sigaction(SIGTERM, &sa, &old_term);
-      installed = true;
-    }
-  }
-
   // Whatever happens in the loop, the reactor ends up stopped and the handlers restored.
   struct Restore {
     ReactorImpl& r;
-    bool& installed;
-    struct sigaction& old_int;
-    struct sigaction& old_term;
+    std::optional<detail::StopSignalHandlers> handlers;
     ~Restore() {
-      if (installed) {
-        ::sigaction(SIGINT, &old_int, nullptr);
-        ::sigaction(SIGTERM, &old_term, nullptr);
+      if (handlers) {
+        handlers.reset();
         g_signal_reactor.store(nullptr);
       }
       r.loop_thread = {};
       r.running.store(false);
     }
-  } restore{r, installed, old_int, old_term};
+  } restore{r, std::nullopt};
+  if (install_signal_handlers) {
+    ReactorImpl* expected = nullptr;
+    if (g_signal_reactor.compare_exchange_strong(expected, &r)) {
+      restore.handlers.emplace(reactor_on_signal);
+    }
+  }
 
   const auto run_list = [&r](std::vector<std::function<void()>> calls, const char* what) {
     for (auto& fn : calls) {
@@ -906,22 +888,15 @@ void ReactorGroup::run_until_signal() {
   Waker wake;
   static std::atomic<Waker*> g_group_waker{nullptr};
   g_group_waker.store(&wake);
-  struct sigaction sa {};
-  sa.sa_handler = [](int) {
-    if (Waker* w = g_group_waker.load()) w->wake();
-  };
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  struct sigaction old_int {};
-  struct sigaction old_term {};
-  ::sigaction(SIGINT, &sa, &old_int);
-  ::sigaction(SIGTERM, &sa, &old_term);
-  Selector selector;  // NOLINT: waits for the waker only
-  selector.register_(wake.fileno(), EVENT_READ);
-  while (selector.select(std::nullopt).empty()) {
+  {
+    const detail::StopSignalHandlers handlers(+[](int) {
+      if (Waker* w = g_group_waker.load()) w->wake();
+    });
+    Selector selector;  // waits for the waker only
+    selector.register_(wake.fileno(), EVENT_READ);
+    while (selector.select(std::nullopt).empty()) {
+    }
   }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
   g_group_waker.store(nullptr);
   stop();
 }

@@ -2,7 +2,6 @@
 #include "socketserver/server.hpp"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,8 +10,10 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <typeinfo>
 
+#include "posix_util.hpp"
 #include "report.hpp"
 
 namespace socketserver {
@@ -358,12 +359,6 @@ std::string created_socket_file(const Address& bound) {
   return bound.path();
 }
 
-void remove_socket_file(std::string& path) {
-  if (path.empty()) return;
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-  path.clear();
-}
 }  // namespace
 
 UnixStreamServer::UnixStreamServer(const Address& server_address_,
@@ -373,7 +368,7 @@ UnixStreamServer::UnixStreamServer(const Address& server_address_,
   bind_and_activate(options);
 }
 
-UnixStreamServer::~UnixStreamServer() { remove_socket_file(created_path_); }
+UnixStreamServer::~UnixStreamServer() { detail::remove_socket_file(created_path_); }
 
 void UnixStreamServer::server_bind() {
   TCPServer::server_bind();
@@ -382,7 +377,7 @@ void UnixStreamServer::server_bind() {
 
 void UnixStreamServer::server_close() {
   TCPServer::server_close();
-  remove_socket_file(created_path_);
+  detail::remove_socket_file(created_path_);
 }
 
 UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
@@ -393,7 +388,7 @@ UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
   bind_and_activate(options);
 }
 
-UnixDatagramServer::~UnixDatagramServer() { remove_socket_file(created_path_); }
+UnixDatagramServer::~UnixDatagramServer() { detail::remove_socket_file(created_path_); }
 
 void UnixDatagramServer::server_bind() {
   UDPServer::server_bind();
@@ -402,7 +397,7 @@ void UnixDatagramServer::server_bind() {
 
 void UnixDatagramServer::server_close() {
   UDPServer::server_close();
-  remove_socket_file(created_path_);
+  detail::remove_socket_file(created_path_);
 }
 
 // ---- StopOnSignals --------------------------------------------------------------------------
@@ -410,8 +405,7 @@ void UnixDatagramServer::server_close() {
 namespace {
 std::atomic<BaseServer*> g_signal_server{nullptr};
 std::atomic<int> g_signal_received{0};
-struct sigaction g_old_int {};
-struct sigaction g_old_term {};
+std::optional<detail::StopSignalHandlers> g_signal_handlers;  // set while a guard lives
 
 extern "C" void stop_on_signal(int signo) {
   g_signal_received.store(signo);
@@ -428,17 +422,11 @@ StopOnSignals::StopOnSignals(BaseServer& server) {
     throw std::logic_error("StopOnSignals: another one is active in this process");
   }
   g_signal_received.store(0);
-  struct sigaction sa {};
-  sa.sa_handler = stop_on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;  // the loop is woken through its waker; other calls go on
-  ::sigaction(SIGINT, &sa, &g_old_int);
-  ::sigaction(SIGTERM, &sa, &g_old_term);
+  g_signal_handlers.emplace(stop_on_signal);
 }
 
 StopOnSignals::~StopOnSignals() {
-  ::sigaction(SIGINT, &g_old_int, nullptr);
-  ::sigaction(SIGTERM, &g_old_term, nullptr);
+  g_signal_handlers.reset();
   g_signal_server.store(nullptr);
 }
 

@@ -278,6 +278,7 @@ class LineReceiver : public Protocol {
   // While data_received delivers lines: the bytes not yet delivered (for clear_line_buffer).
   std::string_view unprocessed_;
   bool cleared_ = false;
+  std::string line_out_;  // send_line's buffer, reused
 };
 
 /// Twisted's DelayedCall: a handle on a call_later. Copyable (all copies refer to one call).
