@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
@@ -36,7 +37,7 @@ void ReactorImpl::retire(Handler* handler) {
   }
 }
 
-void ReactorImpl::process_pending_closes() {
+void ReactorImpl::finalize_pending_closes() {
   // finalize() may run protocol code that closes more connections: take them in rounds.
   while (!pending_closes.empty()) {
     std::vector<StreamConnection*> round;
@@ -45,16 +46,68 @@ void ReactorImpl::process_pending_closes() {
   }
 }
 
-void ReactorImpl::set_interest(int fd, Handler* handler, int wanted, int& current) {
-  if (wanted == current || fd < 0) return;
-  if (current == 0) {
-    selector.register_(fd, wanted, handler);
+void ReactorImpl::change_interest(int fd, Handler* handler, int wanted) {
+  if (handler->interest == 0) {
+    poller.add(fd, wanted, handler);
   } else if (wanted == 0) {
-    selector.unregister(fd);
+    poller.remove(fd);
   } else {
-    selector.modify(fd, wanted, handler);
+    poller.modify(fd, wanted, handler);
   }
-  current = wanted;
+  handler->interest = wanted;
+}
+
+// ---- the epoll set ---------------------------------------------------------------------------
+
+namespace {
+std::uint32_t to_epoll(int events) {
+  std::uint32_t mask = 0;
+  if ((events & EVENT_READ) != 0) mask |= EPOLLIN;
+  if ((events & EVENT_WRITE) != 0) mask |= EPOLLOUT;
+  return mask;
+}
+}  // namespace
+
+Poller::Poller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)), events_(1024) {
+  if (epfd_ < 0) throw_os_error(errno, "epoll_create1");
+}
+
+Poller::~Poller() {
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+void Poller::add(int fd, int events, void* data) {
+  epoll_event ev{};
+  ev.events = to_epoll(events);
+  ev.data.ptr = data;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    throw_os_error(errno, "register fd " + std::to_string(fd));
+  }
+}
+
+void Poller::modify(int fd, int events, void* data) {
+  epoll_event ev{};
+  ev.events = to_epoll(events);
+  ev.data.ptr = data;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) < 0) {
+    throw_os_error(errno, "modify fd " + std::to_string(fd));
+  }
+}
+
+void Poller::remove(int fd) {
+  // A descriptor closed before it is removed is already gone from the epoll set: not an error.
+  if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) < 0 && errno != EBADF && errno != ENOENT) {
+    throw_os_error(errno, "unregister fd " + std::to_string(fd));
+  }
+}
+
+int Poller::wait(int timeout_ms) {
+  const int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  if (n < 0) {
+    if (errno == EINTR) return 0;
+    throw_os_error(errno, "epoll_wait");
+  }
+  return n;
 }
 
 void ReactorImpl::report_exception(const char* where, const std::string& peer) {
@@ -84,7 +137,7 @@ void ReactorImpl::note_stale_timer() {
   stale_timers = 0;
 }
 
-void ReactorImpl::run_due_timers() {
+void ReactorImpl::run_timers() {
   const auto now = steady::now();
   while (!timers.empty() && timers.top().when <= now) {
     TimerEntry entry = timers.top();
@@ -105,11 +158,12 @@ void ReactorImpl::run_due_timers() {
   }
 }
 
-void ReactorImpl::run_thread_calls() {
+void ReactorImpl::run_calls() {
   std::vector<std::function<void()>> calls;
   {
     std::lock_guard<std::mutex> lock(calls_mu);
     calls.swap(thread_calls);
+    has_thread_calls.store(false, std::memory_order_relaxed);
   }
   for (auto& fn : calls) {
     try {
@@ -121,22 +175,21 @@ void ReactorImpl::run_thread_calls() {
   }
 }
 
-Timeout ReactorImpl::next_wait() {
-  if (!always_ready.empty() || !pending_closes.empty()) return Timeout(0);
-  {
-    std::lock_guard<std::mutex> lock(calls_mu);
-    if (!thread_calls.empty()) return Timeout(0);
-  }
+int ReactorImpl::next_wait_ms() {
+  if (!always_ready.empty() || !pending_closes.empty()) return 0;
+  if (has_thread_calls.load(std::memory_order_acquire)) return 0;
   while (!timers.empty()) {  // drop cancelled heads so they do not shorten the wait
     const TimerEntry& top = timers.top();
     if (top.state->active && top.state->generation == top.generation) break;
     timers.pop();
     if (stale_timers > 0) --stale_timers;
   }
-  if (timers.empty()) return std::nullopt;
+  if (timers.empty()) return -1;
   const auto left = timers.top().when - steady::now();
-  if (left <= steady::duration::zero()) return Timeout(0);
-  return std::chrono::duration<double>(left);
+  if (left <= steady::duration::zero()) return 0;
+  // Rounded up: a wait never ends just before its timer is due (no spinning).
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
 // ---- listening ports ---------------------------------------------------------------------
@@ -162,7 +215,7 @@ class StreamPort final : public Handler {
     detail::remove_socket_file(unix_path_);  // also when the reactor goes without stop_listening
   }
 
-  void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_); }
+  void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ); }
 
   void on_ready(int /*events*/) override {
     for (int i = 0; i < 64 && !dead; ++i) {  // a burst per wake-up; the rest next time
@@ -193,7 +246,7 @@ class StreamPort final : public Handler {
   void stop() {
     if (dead) return;
     if (owner != nullptr) ReactorImpl::port_of(*owner) = nullptr;
-    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    impl_.set_interest(sock_.fileno(), this, 0);
     sock_.close();
     detail::remove_socket_file(unix_path_);
     impl_.stop_factory(*factory_);
@@ -206,7 +259,6 @@ class StreamPort final : public Handler {
   std::shared_ptr<Factory> factory_;
   std::string unix_path_;
   int spare_fd_;
-  int registered_ = 0;
 };
 
 /// A UDP port: Twisted's DatagramProtocol transport.
@@ -221,7 +273,7 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
         protocol_(std::move(protocol)),
         max_packet_size_(max_packet_size) {}
 
-  void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_); }
+  void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ); }
 
   void on_ready(int /*events*/) override {
     if (impl_.scratch.size() < max_packet_size_ + 1) impl_.scratch.resize(max_packet_size_ + 1);
@@ -287,7 +339,7 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
       impl_.report_exception("stop_protocol", "");
     }
     ReactorImpl::set_transport(*protocol_, nullptr);
-    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    impl_.set_interest(sock_.fileno(), this, 0);
     sock_.close();
     impl_.retire(this);
   }
@@ -307,7 +359,6 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
   Socket sock_;
   std::shared_ptr<DatagramProtocol> protocol_;
   std::size_t max_packet_size_;
-  int registered_ = 0;
 };
 
 /// One outgoing connect in progress (non-blocking connect, then writable, then SO_ERROR).
@@ -317,7 +368,7 @@ class ConnectAttempt final : public Handler {
       : impl_(impl), connector_(connector), sock_(std::move(sock)) {}
 
   void wait(Timeout timeout) {
-    impl_.set_interest(sock_.fileno(), this, EVENT_WRITE, registered_);
+    impl_.set_interest(sock_.fileno(), this, EVENT_WRITE);
     if (timeout) {
       timer_ = impl_.schedule(*timeout, [this] {
         fail(Reason{false, ETIMEDOUT, "User timeout caused connection failure."});
@@ -350,7 +401,7 @@ class ConnectAttempt final : public Handler {
   void succeed() {
     if (dead) return;
     timer_.cancel();
-    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    impl_.set_interest(sock_.fileno(), this, 0);
     ReactorImpl::attempt_of(connector_) = nullptr;
     impl_.retire(this);
     const Address peer = connector_.get_destination();
@@ -364,7 +415,7 @@ class ConnectAttempt final : public Handler {
   void fail(const Reason& reason) {
     if (dead) return;
     timer_.cancel();
-    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    impl_.set_interest(sock_.fileno(), this, 0);
     sock_.close();
     ReactorImpl::attempt_of(connector_) = nullptr;
     impl_.retire(this);
@@ -391,7 +442,6 @@ class ConnectAttempt final : public Handler {
   Connector& connector_;
   Socket sock_;
   DelayedCall timer_;
-  int registered_ = 0;
 };
 
 }  // namespace
@@ -583,7 +633,7 @@ Address interface_address(std::string_view interface, int port) {
 }  // namespace
 
 Reactor::Reactor() : impl_(std::make_unique<ReactorImpl>(*this)) {
-  impl_->selector.register_(impl_->waker.fileno(), EVENT_READ, nullptr);
+  impl_->poller.add(impl_->waker.fileno(), EVENT_READ, nullptr);  // data nullptr: the waker
 }
 
 Reactor::~Reactor() {
@@ -692,6 +742,7 @@ void Reactor::call_from_thread(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(impl_->calls_mu);
     impl_->thread_calls.push_back(std::move(fn));
+    impl_->has_thread_calls.store(true, std::memory_order_release);
   }
   impl_->waker.wake();
 }
@@ -758,16 +809,8 @@ void Reactor::run(bool install_signal_handlers) {
   run_list(std::exchange(r.startup_calls, {}), "call_when_running");
 
   while (!r.stop_requested.load()) {
-    const Timeout wait = r.next_wait();
-    for (const auto& [key, events] : r.selector.select(wait)) {
-      if (key.data == nullptr) {  // the waker
-        r.waker.drain();
-        continue;
-      }
-      auto* handler = static_cast<Handler*>(key.data);
-      if (!handler->dead) handler->on_ready(events);
-      r.process_pending_closes();
-    }
+    const int n = r.poller.wait(r.next_wait_ms());
+    r.dispatch(r.poller.events(), n);
     for (std::size_t i = 0; i < r.always_ready.size(); ++i) {
       Handler* handler = r.always_ready[i];
       if (!handler->dead) handler->on_ready(EVENT_READ);
@@ -775,7 +818,7 @@ void Reactor::run(bool install_signal_handlers) {
     }
     r.run_due_timers();
     r.run_thread_calls();
-    r.graveyard.clear();
+    if (!r.graveyard.empty()) r.graveyard.clear();
   }
 
   run_list(r.before_shutdown, "before-shutdown trigger");

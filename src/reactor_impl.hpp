@@ -2,6 +2,9 @@
 // ports) and reactor_io.cpp (stream connections, connectors, UDP, stdio).
 #pragma once
 
+#include <sys/epoll.h>
+#include <sys/types.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,7 +29,43 @@ using steady = std::chrono::steady_clock;
 struct Handler {
   virtual ~Handler() = default;
   virtual void on_ready(int events) = 0;
-  bool dead = false;  // retired: the loop skips it until the graveyard is emptied
+  int interest = 0;        // the events registered in the reactor's epoll set (0: none)
+  bool dead = false;       // retired: the loop skips it until the graveyard is emptied
+  bool is_stream = false;  // a StreamConnection: the loop calls it without a virtual call
+};
+
+/// The reactor's epoll set. Like Selector, but each registration carries its Handler in epoll's
+/// data.ptr, so the loop dispatches straight from epoll_wait's buffer: no lookup by descriptor
+/// and no copy of the ready list per wake-up. Errors throw as Selector's do.
+class Poller {
+ public:
+  Poller();
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  void add(int fd, int events, void* data);
+  void modify(int fd, int events, void* data);
+  void remove(int fd);
+  /// Waits up to `timeout_ms` (-1: forever); returns how many events() are ready (0 on EINTR).
+  int wait(int timeout_ms);
+  [[nodiscard]] const epoll_event* events() const noexcept { return events_.data(); }
+
+  /// EVENT_READ / EVENT_WRITE for an epoll mask, limited to `wanted` (errors and hang-ups
+  /// report as both, so the next recv/send sees them), as Selector::select reports them.
+  static int ready_events(std::uint32_t mask, int wanted) noexcept {
+    static_assert(EPOLLIN == 1 && EPOLLOUT == 4 && EVENT_READ == 1 && EVENT_WRITE == 2);
+    int events = static_cast<int>((mask & EPOLLIN) | ((mask & EPOLLOUT) >> 1));
+    if ((mask & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) [[unlikely]] {
+      events |= EVENT_READ;
+      if ((mask & (EPOLLERR | EPOLLHUP)) != 0) events |= EVENT_WRITE;
+    }
+    return events & wanted;
+  }
+
+ private:
+  int epfd_ = -1;
+  std::vector<epoll_event> events_;  // epoll_wait's buffer, reused
 };
 
 struct DelayedCall::State {
@@ -82,7 +121,7 @@ struct ReactorImpl {
   explicit ReactorImpl(Reactor& owner) : owner(owner), scratch(64 * 1024) {}
 
   Reactor& owner;
-  Selector selector;
+  Poller poller;
   Waker waker;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
@@ -96,6 +135,7 @@ struct ReactorImpl {
 
   std::mutex calls_mu;
   std::vector<std::function<void()>> thread_calls;  // call_from_thread, under calls_mu
+  std::atomic<bool> has_thread_calls{false};  // thread_calls is not empty (set under calls_mu)
   std::vector<std::function<void()>> startup_calls;
   std::vector<std::function<void()>> before_shutdown;
   std::vector<std::function<void()>> after_shutdown;
@@ -112,17 +152,33 @@ struct ReactorImpl {
   // ---- ownership -----------------------------------------------------------------------
   Handler* adopt(std::unique_ptr<Handler> handler);
   void retire(Handler* handler);
-  void process_pending_closes();
+  /// Finalizes the connections that began closing (cheap when none did: once per event).
+  void process_pending_closes() {
+    if (!pending_closes.empty()) finalize_pending_closes();
+  }
+  void finalize_pending_closes();
 
-  // ---- selector helpers: `current` is the registered mask, updated ------------------------
-  void set_interest(int fd, Handler* handler, int wanted, int& current);
+  // ---- the epoll set: `handler->interest` is the registered mask, updated ------------------
+  void set_interest(int fd, Handler* handler, int wanted) {
+    if (wanted != handler->interest && fd >= 0) change_interest(fd, handler, wanted);
+  }
+  void change_interest(int fd, Handler* handler, int wanted);
 
   // ---- timers and calls ----------------------------------------------------------------
   DelayedCall schedule(std::chrono::duration<double> delay, std::function<void()> fn);
   void push_timer(const std::shared_ptr<DelayedCall::State>& state);
-  void run_due_timers();
-  void run_thread_calls();
-  Timeout next_wait();
+  void run_due_timers() {
+    if (!timers.empty()) run_timers();  // no clock read while there are no timers
+  }
+  void run_timers();
+  void run_thread_calls() {
+    if (has_thread_calls.load(std::memory_order_acquire)) run_calls();
+  }
+  void run_calls();
+  /// epoll_wait's timeout in milliseconds (-1: no timer, wait for an event).
+  int next_wait_ms();
+  /// Serves the `n` ready events of one epoll_wait (reactor_io.cpp).
+  void dispatch(const epoll_event* ready, int n);
 
   // ---- connections ---------------------------------------------------------------------
   /// A connected socket becomes a connection with a protocol from `factory` (nullptr: refused).
@@ -162,6 +218,8 @@ class StreamConnection final : public Handler, public Transport {
   StreamConnection(ReactorImpl& impl, int in_fd, int out_fd, Protocol* protocol);
 
   void on_ready(int events) override;
+  /// on_ready's body, which the loop's dispatch (reactor_io.cpp) calls without a virtual call.
+  void handle_events(int events);
 
   void write(std::string_view data) override;
   void lose_connection() override;
@@ -196,7 +254,11 @@ class StreamConnection final : public Handler, public Transport {
  private:
   template <class Fn>
   bool call_protocol(const char* what, Fn&& fn);
-  void do_read();
+  void protocol_failed(const char* what);  // reports the exception, closes (cold)
+  void read_failed(ssize_t n, int err);    // end of input, or an error (cold)
+  void write_slow(std::string_view data);  // write() when it cannot just send (cold)
+  void write_stdio(std::string_view data);
+  void write_rest(std::string_view data, ssize_t sent);  // after a short send (cold)
   void flush();
   void update_interest();
   void after_output_change();
@@ -214,7 +276,6 @@ class StreamConnection final : public Handler, public Transport {
   std::size_t out_pos_ = 0;
   std::size_t high_water_ = 1u << 20;
   std::size_t low_water_ = 256u << 10;
-  int registered_ = 0;
   bool reading_ = true;         // not paused by pause_producing
   bool read_closed_ = false;    // end of input seen
   bool disconnecting_ = false;  // lose_connection: close once the output drained
@@ -223,6 +284,12 @@ class StreamConnection final : public Handler, public Transport {
   bool writing_paused_ = false;  // the protocol was told pause_writing
   bool closing_ = false;         // begin_close called
   bool finalized_ = false;       // finalize or discard ran
+  // write() cannot just send: !is_socket_ || closing_ || disconnecting_ || write_shut_ ||
+  // shut_write_pending_, in one flag. Each of them only ever turns on (shut_write_pending_
+  // turns off as write_shut_ turns on).
+  bool direct_write_off_ = false;
+  // on_ready may read: reading_ && !read_closed_ && !disconnecting_, in one flag.
+  bool may_read_ = true;
   Reason reason_;
 };
 

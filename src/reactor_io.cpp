@@ -21,7 +21,7 @@ class Drainer final : public Handler {
  public:
   Drainer(ReactorImpl& impl, Socket sock) : impl_(impl), sock_(std::move(sock)) {}
   void start() {
-    impl_.set_interest(sock_.fileno(), this, EVENT_READ, registered_);
+    impl_.set_interest(sock_.fileno(), this, EVENT_READ);
     timer_ = impl_.schedule(std::chrono::seconds(2), [this] { finish(); });
   }
   void on_ready(int /*events*/) override {
@@ -41,7 +41,7 @@ class Drainer final : public Handler {
   void finish() {
     if (dead) return;
     timer_.cancel();
-    impl_.set_interest(sock_.fileno(), this, 0, registered_);
+    impl_.set_interest(sock_.fileno(), this, 0);
     sock_.close();
     impl_.retire(this);
   }
@@ -50,7 +50,6 @@ class Drainer final : public Handler {
   ReactorImpl& impl_;
   Socket sock_;
   DelayedCall timer_;
-  int registered_ = 0;
   std::size_t drained_ = 0;
 };
 
@@ -72,7 +71,9 @@ StreamConnection::StreamConnection(ReactorImpl& impl, Socket sock, Address peer,
       is_socket_(true),
       peer_(std::move(peer)),
       protocol_(protocol),
-      owned_protocol_(std::move(owned_protocol)) {}
+      owned_protocol_(std::move(owned_protocol)) {
+  is_stream = true;
+}
 
 StreamConnection::StreamConnection(ReactorImpl& impl, int in_fd, int out_fd, Protocol* protocol)
     : impl_(impl),
@@ -80,7 +81,10 @@ StreamConnection::StreamConnection(ReactorImpl& impl, int in_fd, int out_fd, Pro
       in_fd_(in_fd),
       out_fd_(out_fd),
       is_socket_(false),
-      protocol_(protocol) {}
+      protocol_(protocol) {
+  is_stream = true;
+  direct_write_off_ = true;  // standard output: write_stdio
+}
 
 template <class Fn>
 bool StreamConnection::call_protocol(const char* what, Fn&& fn) {
@@ -88,11 +92,15 @@ bool StreamConnection::call_protocol(const char* what, Fn&& fn) {
     fn();
     return true;
   } catch (...) {
-    const std::string text = detail::current_exception_text();
-    impl_.report_exception(what, peer_.to_string());
-    begin_close(Reason{false, 0, std::string("exception in ") + what + ": " + text});
+    protocol_failed(what);
     return false;
   }
+}
+
+void StreamConnection::protocol_failed(const char* what) {
+  const std::string text = detail::current_exception_text();
+  impl_.report_exception(what, peer_.to_string());
+  begin_close(Reason{false, 0, std::string("exception in ") + what + ": " + text});
 }
 
 void StreamConnection::start() {
@@ -106,29 +114,61 @@ void StreamConnection::update_interest() {
   const bool want_read = reading_ && !read_closed_ && !disconnecting_ && !closing_;
   const bool want_write = is_socket_ && pending_output() && !closing_;
   const int wanted = (want_read ? EVENT_READ : 0) | (want_write ? EVENT_WRITE : 0);
-  impl_.set_interest(in_fd_, this, wanted, registered_);
+  impl_.set_interest(in_fd_, this, wanted);
 }
 
-void StreamConnection::on_ready(int events) {
+// The hot path of a request: one read, straight into the protocol. The rare outcomes (end of
+// input, errors) are in read_failed, out of the way. Inlined into the loop's dispatch.
+[[gnu::always_inline]] inline void StreamConnection::handle_events(int events) {
   if (closing_) return;
-  if ((events & EVENT_WRITE) != 0) flush();
-  if (closing_) return;
-  if ((events & EVENT_READ) != 0 && reading_ && !read_closed_ && !disconnecting_) do_read();
-}
-
-void StreamConnection::do_read() {
+  if ((events & EVENT_WRITE) != 0) [[unlikely]] {
+    flush();
+    if (closing_) return;
+  }
+  if ((events & EVENT_READ) == 0 || !may_read_) return;
+  char* const buf = impl_.scratch.data();
+  const std::size_t size = impl_.scratch.size();
   ssize_t n = 0;
   do {
-    n = is_socket_ ? ::recv(in_fd_, impl_.scratch.data(), impl_.scratch.size(), 0)
-                   : ::read(in_fd_, impl_.scratch.data(), impl_.scratch.size());
+    n = is_socket_ ? ::recv(in_fd_, buf, size, 0) : ::read(in_fd_, buf, size);
   } while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    const std::string_view data(impl_.scratch.data(), static_cast<std::size_t>(n));
-    call_protocol("data_received", [&] { protocol_->data_received(data); });
+  if (n > 0) [[likely]] {
+    try {  // call_protocol, written out so that it is inlined
+      protocol_->data_received(std::string_view(buf, static_cast<std::size_t>(n)));
+    } catch (...) {
+      protocol_failed("data_received");
+    }
     return;
   }
+  read_failed(n, n < 0 ? errno : 0);
+}
+
+void StreamConnection::on_ready(int events) { handle_events(events); }
+
+void ReactorImpl::dispatch(const epoll_event* ready, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto* handler = static_cast<Handler*>(ready[i].data.ptr);
+    if (handler == nullptr) {  // the waker
+      waker.drain();
+      continue;
+    }
+    // A handler retired earlier in this round stays in the graveyard until the round ends.
+    if (handler->dead) continue;
+    const int events = Poller::ready_events(ready[i].events, handler->interest);
+    if (events == 0) continue;
+    if (handler->is_stream) {  // the common case, without a virtual call
+      static_cast<StreamConnection*>(handler)->handle_events(events);
+    } else {
+      handler->on_ready(events);
+    }
+    process_pending_closes();
+  }
+}
+
+void StreamConnection::read_failed(ssize_t n, int err) {
   if (n == 0) {  // the peer will send no more; what we owe it is still sent
     read_closed_ = true;
+    may_read_ = false;
     if (always_ready) {
       always_ready = false;
       std::erase(impl_.always_ready, static_cast<Handler*>(this));
@@ -137,42 +177,65 @@ void StreamConnection::do_read() {
     call_protocol("read_connection_lost", [this] { protocol_->read_connection_lost(); });
     return;
   }
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-  begin_close(lost_reason(errno));
+  if (err == EAGAIN || err == EWOULDBLOCK) return;
+  begin_close(lost_reason(err));
 }
 
+// The hot path of a reply: nothing queued, and the kernel takes it all in one send. Everything
+// else (standard output, a queue, a short send, an error) is handled out of line.
 void StreamConnection::write(std::string_view data) {
-  if (closing_ || disconnecting_ || write_shut_ || shut_write_pending_ || data.empty()) return;
-  if (!is_socket_) {
-    // Standard output stays blocking (other writers share it); a terminal or pipe takes it.
-    while (!data.empty()) {
-      const ssize_t n = ::write(out_fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        begin_close(lost_reason(errno));
-        return;
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
+  if (direct_write_off_ || pending_output() || data.empty()) [[unlikely]] {
+    write_slow(data);
     return;
   }
-  if (!pending_output()) {  // nothing queued: try the kernel first, queue only the rest
-    ssize_t n = 0;
-    do {
-      n = ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+  const ssize_t n = ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL);
+  if (n == static_cast<ssize_t>(data.size())) [[likely]]
+    return;
+  write_rest(data, n);  // errno is still send's
+}
+
+void StreamConnection::write_slow(std::string_view data) {
+  if (closing_ || disconnecting_ || write_shut_ || shut_write_pending_ || data.empty()) return;
+  if (!is_socket_) {
+    write_stdio(data);
+    return;
+  }
+  // Earlier output is still queued: keep the order.
+  out_.append(data);
+  after_output_change();
+}
+
+void StreamConnection::write_stdio(std::string_view data) {
+  // Standard output stays blocking (other writers share it); a terminal or pipe takes it.
+  while (!data.empty()) {
+    const ssize_t n = ::write(out_fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        begin_close(lost_reason(errno));
-        return;
-      }
-      n = 0;
+      begin_close(lost_reason(errno));
+      return;
     }
     data.remove_prefix(static_cast<std::size_t>(n));
-    if (data.empty()) return;
-    out_.clear();
-    out_pos_ = 0;
   }
+}
+
+void StreamConnection::write_rest(std::string_view data, ssize_t n) {
+  int err = n < 0 ? errno : 0;
+  while (n < 0 && err == EINTR) {
+    n = ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    err = n < 0 ? errno : 0;
+  }
+  if (n < 0) {
+    if (err != EAGAIN && err != EWOULDBLOCK) {
+      begin_close(lost_reason(err));
+      return;
+    }
+    n = 0;
+  }
+  data.remove_prefix(static_cast<std::size_t>(n));
+  if (data.empty()) return;
+  // Nothing was queued: the rest starts a new queue.
+  out_.clear();
+  out_pos_ = 0;
   out_.append(data);
   after_output_change();
 }
@@ -217,6 +280,7 @@ void StreamConnection::after_output_change() {
     if (shut_write_pending_ && !write_shut_) {
       shut_write_pending_ = false;
       write_shut_ = true;
+      direct_write_off_ = true;
       ::shutdown(out_fd_, SHUT_WR);
     }
     if (disconnecting_) {
@@ -230,6 +294,8 @@ void StreamConnection::after_output_change() {
 void StreamConnection::lose_connection() {
   if (closing_ || disconnecting_) return;
   disconnecting_ = true;
+  may_read_ = false;
+  direct_write_off_ = true;
   after_output_change();  // closes now when nothing is queued
 }
 
@@ -244,6 +310,7 @@ void StreamConnection::lose_write_connection() {
   if (closing_ || write_shut_ || shut_write_pending_) return;
   if (!is_socket_) return;
   shut_write_pending_ = true;
+  direct_write_off_ = true;
   after_output_change();
 }
 
@@ -270,11 +337,13 @@ void StreamConnection::set_tcp_keepalive(bool enabled) {
 
 void StreamConnection::pause_producing() {
   reading_ = false;
+  may_read_ = false;
   update_interest();
 }
 
 void StreamConnection::resume_producing() {
   reading_ = true;
+  may_read_ = !read_closed_ && !disconnecting_;
   update_interest();
 }
 
@@ -287,6 +356,7 @@ void StreamConnection::set_write_buffer_limits(std::size_t high, std::size_t low
 void StreamConnection::begin_close(Reason reason) {
   if (closing_) return;
   closing_ = true;
+  direct_write_off_ = true;
   reason_ = std::move(reason);
   impl_.pending_closes.push_back(this);
 }
@@ -294,7 +364,7 @@ void StreamConnection::begin_close(Reason reason) {
 void StreamConnection::finalize() {
   if (finalized_) return;
   finalized_ = true;
-  impl_.set_interest(in_fd_, this, 0, registered_);
+  impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   if (is_socket_ && reason_.clean && !read_closed_ && sock_.fileno() >= 0) {
     ::shutdown(sock_.fileno(), SHUT_WR);  // the reply is complete; drain what the peer sends
@@ -329,7 +399,8 @@ void StreamConnection::discard() {
   if (finalized_) return;
   finalized_ = true;
   closing_ = true;
-  impl_.set_interest(in_fd_, this, 0, registered_);
+  direct_write_off_ = true;
+  impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   --impl_.connections;
   protocol_->transport_ = nullptr;

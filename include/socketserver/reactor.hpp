@@ -14,7 +14,7 @@
 //   reactor.callLater(2.5, f)                        reactor.call_later(2.5s, f);
 //   reactor.run()                                    reactor.run();
 //
-// The loop: a Selector (epoll) waits on the listening sockets, the connections, a Waker and the
+// The loop: an epoll set waits on the listening sockets, the connections, a Waker and the
 // earliest timer; ready descriptors are served in turn; timers run in deadline order.
 // Design for speed: no thread per connection; received bytes are read into one buffer shared by
 // the whole reactor and handed to data_received as a view (a protocol copies only what it
@@ -125,8 +125,13 @@ class Protocol {
   /// The write buffer drained below the low-water mark: produce again. Default: read again.
   virtual void resume_writing();
 
-  /// The transport (valid between connection_made and the end of connection_lost).
-  [[nodiscard]] Transport& transport() const;
+  /// The transport (valid between connection_made and the end of connection_lost); throws
+  /// std::logic_error when not connected.
+  [[nodiscard]] Transport& transport() const {
+    if (transport_ == nullptr) [[unlikely]]
+      not_connected();
+    return *transport_;
+  }
   /// The factory that built this protocol (nullptr for one attached by hand, e.g. StandardIO).
   [[nodiscard]] Factory* factory() const noexcept { return factory_; }
   /// True while connected.
@@ -136,6 +141,7 @@ class Protocol {
   friend struct ReactorImpl;
   friend class StandardIO;
   friend class StreamConnection;
+  [[noreturn]] static void not_connected();
   Transport* transport_ = nullptr;
   Factory* factory_ = nullptr;
 };
@@ -273,7 +279,9 @@ class LineReceiver : public Protocol {
   void data_received(std::string_view data) override;
 
  private:
-  std::string buffer_;  // an unfinished line
+  void receive_lines(std::string_view view);  // splits `view`, keeps its unfinished end
+  void receive_slow(std::string_view data);   // raw mode, or a line already begun
+  std::string buffer_;                        // an unfinished line
   bool raw_ = false;
   // While data_received delivers lines: the bytes not yet delivered (for clear_line_buffer).
   std::string_view unprocessed_;
