@@ -217,10 +217,9 @@ Address Address::from_sockaddr(const sockaddr* sa, socklen_t len) {
   if (sa->sa_family == AF_UNIX) {
     // The kernel may count a trailing NUL in a path; keep the length canonical so that
     // equal paths compare equal.
-    const Address canonical = unix_path(a.path());
-    return canonical;
+    a = unix_path(a.path());
   }
-  return a;
+  return a;  // one named result: built in place (a datagram's sender costs no copy)
 }
 
 int Address::family() const noexcept { return storage_.ss_family; }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace socketserver {
@@ -67,13 +68,85 @@ std::vector<std::string> PacketReader::readlines() {
   return lines;
 }
 
+namespace detail {
+// The buffer a thread lends to one PacketWriter at a time. Owned by the thread's
+// ReplyBufferOwner; when the thread ends while it is lent out, the borrower deletes it.
+struct ReplyBuffer {
+  std::string data;
+  bool lent = false;
+  bool orphaned = false;
+};
+}  // namespace detail
+
+namespace {
+constexpr std::size_t kKeptReplyCapacity = 64 * 1024;
+
+struct ReplyBufferOwner {
+  detail::ReplyBuffer* buffer = nullptr;
+  ReplyBufferOwner() = default;
+  ReplyBufferOwner(const ReplyBufferOwner&) = delete;
+  ReplyBufferOwner& operator=(const ReplyBufferOwner&) = delete;
+  ~ReplyBufferOwner();
+};
+// A thread_local with a destructor is gone before objects of static duration are destroyed:
+// t_owner_gone (trivial, never destroyed) tells a late PacketWriter not to touch it.
+thread_local bool t_owner_gone = false;
+thread_local ReplyBufferOwner t_owner;
+
+ReplyBufferOwner::~ReplyBufferOwner() {
+  t_owner_gone = true;
+  if (buffer == nullptr) return;
+  if (buffer->lent) {
+    buffer->orphaned = true;
+  } else {
+    delete buffer;
+  }
+}
+}  // namespace
+
+PacketWriter::PacketWriter() noexcept {
+  if (t_owner_gone) return;
+  detail::ReplyBuffer*& buffer = t_owner.buffer;
+  if (buffer == nullptr) {
+    buffer = new (std::nothrow) detail::ReplyBuffer;
+    if (buffer == nullptr) return;
+  }
+  if (buffer->lent) return;  // another writer of this thread has it: use own_
+  buffer->lent = true;
+  lent_ = buffer;
+  data_ = &buffer->data;
+}
+
+PacketWriter::~PacketWriter() {
+  if (lent_ == nullptr) return;
+  if (lent_->orphaned) {
+    delete lent_;
+    return;
+  }
+  if (lent_->data.capacity() > kKeptReplyCapacity) {
+    std::string().swap(lent_->data);
+  } else {
+    lent_->data.clear();
+  }
+  lent_->lent = false;
+}
+
+PacketWriter::PacketWriter(const PacketWriter& other) : PacketWriter() {
+  data_->assign(*other.data_);
+}
+
+PacketWriter& PacketWriter::operator=(const PacketWriter& other) {
+  if (this != &other) data_->assign(*other.data_);
+  return *this;
+}
+
 std::size_t PacketWriter::write(std::string_view data) {
-  data_.append(data);
+  data_->append(data);
   return data.size();
 }
 
 void PacketWriter::writelines(const std::vector<std::string>& lines) {
-  for (const std::string& line : lines) data_.append(line);
+  for (const std::string& line : lines) data_->append(line);
 }
 
 namespace {

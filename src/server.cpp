@@ -20,13 +20,16 @@ namespace socketserver {
 
 using steady = std::chrono::steady_clock;
 
-namespace {
-
-bool transient_accept_error(int err) {
-  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+BaseServer::AcceptError BaseServer::classify_accept_error(int err) noexcept {
+  if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+    return AcceptError::back_off;
+  }
+  if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED || err == EPROTO ||
+      err == EMSGSIZE || err == 0) {
+    return AcceptError::retry;
+  }
+  return AcceptError::report;
 }
-
-}  // namespace
 
 // ---- BaseServer ---------------------------------------------------------------------------
 
@@ -67,6 +70,7 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
   struct Finally {
     BaseServer* self;
     ~Finally() {
+      self->loop_stopping();  // before shutdown() returns: nothing is accepted after it
       std::lock_guard<std::mutex> lock(self->mu_);
       self->shutdown_request_.store(false);
       self->serving_.store(false);
@@ -74,6 +78,7 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
       self->stopped_.notify_all();
     }
   } finally{this};
+  loop_started();
 
   Selector selector;
   selector.register_(waker_.fileno(), EVENT_READ);
@@ -94,7 +99,8 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
     if (!listening) {
       const auto resume = accept_resume_ - steady::now();
       if (resume > steady::duration::zero() && resume < *wait) wait = resume;
-      if (!accepting() && *wait > std::chrono::milliseconds(20))
+      // A mixin that does not wake the loop when it may accept again is asked every 20 ms.
+      if (!accepting() && !wakes_loop_to_accept() && *wait > std::chrono::milliseconds(20))
         wait = std::chrono::milliseconds(20);
     }
     bool listener_ready = false;
@@ -108,9 +114,12 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
     if (shutdown_request_.load()) break;
     if (listener_ready) {
       // Datagram servers take what is already queued in one go (one wake-up for a burst);
-      // their get_request never blocks. Stream servers accept one per wake-up, as Python.
+      // their get_request never blocks, and next_request_queued() ends the burst when the
+      // queue is empty without the exception get_request would throw. Stream servers accept
+      // one per wake-up, as Python.
       const int burst = requests_queue_up() ? 32 : 1;
       for (int i = 0; i < burst && !shutdown_request_.load(); ++i) {
+        if (i > 0 && !next_request_queued()) break;
         if (!handle_request_noblock() || !accepting()) break;
       }
     }
@@ -147,8 +156,8 @@ void BaseServer::handle_request() {
 }
 
 void BaseServer::note_accept_error(const socket_error& error) {
-  const int err = error.errno_value();
-  if (transient_accept_error(err)) {
+  const AcceptError kind = classify_accept_error(error.errno_value());
+  if (kind == AcceptError::back_off) {
     // Back off: 10 ms doubling to 1 s while the error lasts; accepting resumes after it.
     accept_backoff_ = accept_backoff_.count() == 0
                           ? std::chrono::milliseconds(10)
@@ -156,44 +165,48 @@ void BaseServer::note_accept_error(const socket_error& error) {
     accept_resume_ = steady::now() + accept_backoff_;
     report("accept", std::string(error.what()) + " (pausing accepts for " +
                          std::to_string(accept_backoff_.count()) + " ms)");
-  } else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED &&
-             err != EPROTO && err != EMSGSIZE && err != 0) {
+  } else if (kind == AcceptError::report) {
     report("accept", error.what());
   }
 }
 
 bool BaseServer::handle_request_noblock() {
-  std::pair<Request, Address> got;
+  // get_request's pair is built in place (no Request and Address moved per request). Only
+  // get_request's own socket_error means "no request"; one thrown later goes on to the caller.
+  bool got_request = false;
   try {
-    got = get_request();
-  } catch (const socket_error& error) {
-    note_accept_error(error);
-    return false;
-  }
-  accept_backoff_ = std::chrono::milliseconds(0);
-  total_requests_.fetch_add(1, std::memory_order_relaxed);
-  Request& request = got.first;
-  const Address& client_address = got.second;
-  if (verify_request(request, client_address)) {
-    const bool inline_request = requests_run_inline();
-    if (inline_request) {
-      inline_request_fd_.store(request.connection.fileno());
-      note_request_started();
-    }
-    try {
-      process_request(request, client_address);
-    } catch (...) {
-      inline_request_fd_.store(-1);
-      handle_error(request, client_address);
+    auto [request, client_address] = get_request();
+    got_request = true;
+    accept_backoff_ = std::chrono::milliseconds(0);
+    note_request_accepted();
+    if (verify_request(request, client_address)) {
+      const bool inline_request = requests_run_inline();
+      // A datagram has no connection of its own: nothing for interrupt_inline_request to
+      // shut down, and inline_request_fd_ stays -1.
+      const int fd = request.connection.fileno();
+      if (inline_request) {
+        if (fd >= 0) inline_request_fd_.store(fd);
+        note_request_started();
+      }
+      try {
+        process_request(request, client_address);
+      } catch (...) {
+        if (fd >= 0) inline_request_fd_.store(-1);
+        handle_error(request, client_address);
+        shutdown_request(request);
+      }
+      if (inline_request) {
+        if (fd >= 0) inline_request_fd_.store(-1);
+        note_request_finished();
+      }
+    } else {
+      refused_requests_.fetch_add(1, std::memory_order_relaxed);
       shutdown_request(request);
     }
-    if (inline_request) {
-      inline_request_fd_.store(-1);
-      note_request_finished();
-    }
-  } else {
-    refused_requests_.fetch_add(1, std::memory_order_relaxed);
-    shutdown_request(request);
+  } catch (const socket_error& error) {
+    if (got_request) throw;
+    note_accept_error(error);
+    return false;
   }
   return true;
 }
@@ -317,37 +330,58 @@ UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler
     : TCPServer(server_address_, std::move(handler_class), options, family, SOCK_DGRAM, false),
       max_packet_size(options.max_packet_size) {}
 
-std::pair<Request, Address> UDPServer::get_request() {
+std::span<char> UDPServer::receive_buffer() {
   // One byte more than allowed, with MSG_TRUNC: a datagram longer than max_packet_size is seen
   // as such (the kernel reports its real length) and dropped whole instead of cut.
   buffer_.resize(max_packet_size + 1);
-  // MSG_DONTWAIT: the loop asks again after each datagram of a burst; when none is left this
-  // throws blocking_io_error, which the loop takes as "no request".
-  // (The system call itself, not Socket::recvfrom: a timeout the user set on the socket must
-  // not make the loop wait here.)
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ssize_t got_bytes = 0;
-  do {
-    len = sizeof ss;
-    got_bytes = ::recvfrom(socket.fileno(), buffer_.data(), buffer_.size(),
-                           MSG_TRUNC | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss), &len);
-  } while (got_bytes < 0 && errno == EINTR);
-  if (got_bytes < 0) throw_os_error(errno, "recvfrom on " + server_address.to_string());
-  const auto n = static_cast<std::size_t>(got_bytes);
-  Address from = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  return std::span<char>(buffer_);
+}
+
+std::pair<Request, Address> UDPServer::get_request() {
+  got_here_ = true;
+  std::pair<Request, Address> got;
+  std::size_t n = 0;
+  if (ahead_held_) {  // received by next_request_queued(), in buffer_
+    ahead_held_ = false;
+    if (ahead_error_) std::rethrow_exception(std::exchange(ahead_error_, nullptr));
+    n = ahead_size_;
+    got.second = std::move(ahead_from_);
+  } else {
+    // One try, never a wait: the loop asks again after each datagram of a burst, and a timeout
+    // the user set on the socket must not make it wait here. None queued: blocking_io_error,
+    // which the loop takes as "no request".
+    const std::optional<std::size_t> received =
+        socket.try_recvfrom_into(receive_buffer(), got.second, MSG_TRUNC);
+    if (!received) throw_os_error(EAGAIN, "recvfrom on " + server_address.to_string());
+    n = *received;
+  }
   if (n > max_packet_size) {
     report("datagram", "dropped a datagram of " + std::to_string(n) + " bytes from " +
-                           from.to_string() + " (max_packet_size is " +
+                           got.second.to_string() + " (max_packet_size is " +
                            std::to_string(max_packet_size) + ")");
     throw socket_error(std::error_code(EMSGSIZE, std::system_category()),
-                       "recvfrom " + from.to_string());
+                       "recvfrom " + got.second.to_string());
   }
-  std::pair<Request, Address> got;
   got.first.packet.assign(buffer_.data(), n);
   got.first.socket = &socket;
-  got.second = std::move(from);
   return got;
+}
+
+bool UDPServer::next_request_queued() {
+  // The datagram received ahead is handed out by UDPServer::get_request only: when the last
+  // request did not come through it (an override that receives by other means), or did not
+  // take the one held, get_request is asked directly, as Python's loop would.
+  if (!std::exchange(got_here_, false) || ahead_held_) return true;
+  try {
+    const std::optional<std::size_t> received =
+        socket.try_recvfrom_into(receive_buffer(), ahead_from_, MSG_TRUNC);
+    if (!received) return false;
+    ahead_size_ = *received;
+  } catch (const socket_error&) {  // get_request throws it, as if it had met it itself
+    ahead_error_ = std::current_exception();
+  }
+  ahead_held_ = true;
+  return true;
 }
 
 // ---- Unix servers ---------------------------------------------------------------------------

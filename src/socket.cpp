@@ -344,16 +344,44 @@ std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, in
           Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
 }
 
-std::size_t Socket::sendto(std::string_view data, const Address& address, int flags) {
-  const int fd = require_open("sendto");
-  const Address to = address.resolve(family_, type_);
+std::optional<std::size_t> Socket::try_recvfrom_into(std::span<char> buffer, Address& from,
+                                                     int flags) {
+  const int fd = require_open("recvfrom");
+  sockaddr_storage ss;  // the kernel fills `len` bytes; only those are read
+  socklen_t len = 0;
+  ssize_t n = 0;
+  do {
+    len = sizeof ss;
+    n = ::recvfrom(fd, buffer.data(), buffer.size(), flags | MSG_DONTWAIT,
+                   reinterpret_cast<sockaddr*>(&ss), &len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    const int err = errno;
+    if (would_block(err)) return std::nullopt;
+    throw_os_error(err, local_context(fd, "recvfrom"));
+  }
+  from = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  return static_cast<std::size_t>(n);
+}
+
+namespace {
+std::size_t sendto_resolved(int fd, const Timeout& timeout, std::string_view data,
+                            const Address& to, int flags) {
   return static_cast<std::size_t>(run_io(
-      fd, timeout_, POLLOUT,
+      fd, timeout, POLLOUT,
       [&] {
         return ::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, to.sockaddr_ptr(),
                         to.sockaddr_len());
       },
       [&] { return "sendto " + to.to_string(); }));
+}
+}  // namespace
+
+std::size_t Socket::sendto(std::string_view data, const Address& address, int flags) {
+  const int fd = require_open("sendto");
+  // A resolved address (a reply to a sender) is used as it is: no copy per datagram.
+  if (address.is_resolved()) return sendto_resolved(fd, timeout_, data, address, flags);
+  return sendto_resolved(fd, timeout_, data, address.resolve(family_, type_), flags);
 }
 
 // ---- names and options -------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <typeinfo>
 #include <vector>
 
@@ -361,6 +362,50 @@ TEST(PacketReaderWriter, BehaveLikeBytesIO) {
   EXPECT_EQ(w.write("12"), 2u);
   w.writelines({"3", "45"});
   EXPECT_EQ(w.getvalue(), "12345");
+}
+
+TEST(PacketReaderWriter, WritersOfOneThreadNeverShareTheirBuffer) {
+  {
+    ss::PacketWriter a;
+    a.write("first");
+    ss::PacketWriter b;  // while `a` has the thread's recycled buffer
+    EXPECT_EQ(b.getvalue(), "");
+    b.write("second");
+    EXPECT_EQ(a.getvalue(), "first");
+    ss::PacketWriter c(a);
+    c.write("!");
+    EXPECT_EQ(c.getvalue(), "first!");
+    EXPECT_EQ(a.getvalue(), "first");
+    b = a;
+    EXPECT_EQ(b.getvalue(), "first");
+    const ss::PacketWriter& same = a;
+    a = same;
+    EXPECT_EQ(a.getvalue(), "first") << "self-assignment";
+  }
+  for (int i = 0; i < 3; ++i) {
+    ss::PacketWriter w;  // the recycled buffer comes back empty
+    EXPECT_EQ(w.getvalue(), "");
+    const std::string big(100000, static_cast<char>('a' + i));  // over what is kept
+    w.write(big);
+    EXPECT_EQ(w.getvalue(), big);
+  }
+  std::thread([] {
+    ss::PacketWriter w;
+    w.write("other thread");
+    EXPECT_EQ(w.getvalue(), "other thread");
+  }).join();
+}
+
+TEST(PacketReaderWriter, AWriterOutlivingItsThreadKeepsItsData) {
+  ss::PacketWriter* w = nullptr;
+  std::thread([&] {
+    w = new ss::PacketWriter;
+    w->write("kept");
+  }).join();
+  EXPECT_EQ(w->getvalue(), "kept");
+  w->write("!");
+  EXPECT_EQ(w->getvalue(), "kept!");
+  delete w;  // frees the buffer its ended thread left to it (ASan: no leak, no stale use)
 }
 
 // ---- handler(lambda) --------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <semaphore>
 #include <stdexcept>
 #include <string>
@@ -273,6 +274,111 @@ TEST(ThreadingMixIn, DaemonThreadsAreNotWaitedForByServerClose) {
   EXPECT_EQ(server.active_threads(), 1u);
   idle.close();  // now it returns; the destructor joins it
   EXPECT_TRUE(stu::wait_until([&] { return returned.load(); }, 10s));
+}
+
+// Handler threads are detached and untrack themselves: nothing waits for the loop to go round.
+// The loop sleeps for an hour after the last accept, so only the threads themselves can bring
+// the counts down.
+TEST(ThreadingMixIn, ThreadsUntrackThemselvesWhileTheLoopSleeps) {
+  ss::ThreadingTCPServer server(local0(), ss::handler([](ss::StreamRequestHandler& self) {
+                                  self.wfile.write(self.rfile.readline());
+                                  self.rfile.readline();  // until the client closes
+                                }));
+  ServerThread t(server, 1h);
+  for (int i = 0; i < 3; ++i) {
+    Socket c = stu::stream_client(server.server_address);
+    c.sendall(kTestStr);
+    ASSERT_EQ(stu::read_line(c), kTestStr);
+    std::this_thread::sleep_for(50ms);  // the loop has gone back to sleep by now
+  }  // each client closes here: its handler ends after the loop last ran
+  EXPECT_TRUE(stu::wait_until(
+      [&] { return server.tracked_threads() == 0 && server.active_threads() == 0; }, 5s))
+      << "tracked " << server.tracked_threads() << ", active " << server.active_threads()
+      << ": ended threads wait for the loop to reap them";
+  EXPECT_TRUE(stu::wait_until([&] { return server.counters().current == 0; }, 5s));
+  EXPECT_EQ(server.total_threads(), 3u);
+  EXPECT_EQ(server.counters().total, 3u);
+  EXPECT_FALSE(t.returned());
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  server.server_close();
+  EXPECT_EQ(server.tracked_threads(), 0u);
+}
+
+TEST(ThreadingMixIn, ServerCloseReturnsOnlyAfterTheLastHandlerEnds) {
+  std::atomic<int> finished{0};
+  ss::ThreadingTCPServer server(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
+                                  self.wfile.write(self.rfile.readline());
+                                  self.rfile.readline();  // until the client closes
+                                  std::this_thread::sleep_for(200ms);
+                                  ++finished;
+                                }));
+  ServerThread t(server, 1h);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);  // closes at once
+  }
+  t.stop();
+  EXPECT_LT(finished.load(), 2) << "too slow to test anything: the handlers already ended";
+  server.server_close();
+  EXPECT_EQ(finished.load(), 2) << "server_close returned while a handler was still running";
+  EXPECT_EQ(server.active_threads(), 0u);
+  EXPECT_EQ(server.tracked_threads(), 0u);
+}
+
+TEST(ThreadingMixIn, DestructorWaitsForAHandlerStillRunning) {
+  std::atomic<bool> entered{false};
+  std::atomic<bool> finished{false};
+  std::optional<ss::ThreadingTCPServer> server;
+  server.emplace(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
+                   entered = true;
+                   self.wfile.write(self.rfile.readline());
+                   self.rfile.readline();  // until the client closes
+                   std::this_thread::sleep_for(200ms);
+                   // Touches the server: a destructor that did not wait makes this a use
+                   // after free (ASan) as well as leaving `finished` false.
+                   finished = self.server.counters().current == 1;
+                 }));
+  {
+    ServerThread t(*server, 1h);
+    EXPECT_EQ(stu::stream_roundtrip(server->server_address), kTestStr);
+    ASSERT_TRUE(entered.load());
+  }  // loop stopped; the handler is still asleep
+  EXPECT_FALSE(finished.load()) << "the handler ended too soon for the test to mean anything";
+  server.reset();  // no server_close: the destructor alone
+  EXPECT_TRUE(finished.load()) << "the server was destroyed under a running handler";
+}
+
+TEST(ThreadingMixIn, MaxThreadsOneServesTheNextClientOnceTheFirstEnds) {
+  std::atomic<int> started{0};
+  ss::ThreadingTCPServer server(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
+                                  ++started;
+                                  self.wfile.write("started\n");
+                                  self.wfile.write(self.rfile.readline());
+                                }));
+  server.max_threads = 1;
+  ServerThread t(server, 1h);  // only a wake-up (or the 20 ms pause poll) resumes accepting
+  Socket first = stu::stream_client(server.server_address);
+  ASSERT_EQ(stu::read_line(first), "started\n");
+  Socket second = stu::stream_client(server.server_address);  // waits in the listen backlog
+  second.settimeout(300ms);
+  EXPECT_THROW(second.recv(100), ss::timeout_error) << "a second handler beyond max_threads";
+  EXPECT_EQ(server.counters().total, 1u) << "accepted beyond max_threads";
+  EXPECT_EQ(server.total_threads(), 1u);
+  EXPECT_EQ(started.load(), 1);
+  first.sendall("first\n");
+  EXPECT_EQ(stu::read_line(first), "first\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  second.settimeout(5s);
+  EXPECT_EQ(stu::read_line(second), "started\n") << "the loop did not resume accepting";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  second.sendall("second\n");
+  EXPECT_EQ(stu::read_line(second), "second\n");
+  EXPECT_TRUE(stu::wait_until([&] { return server.active_threads() == 0; }, 5s));
+  EXPECT_EQ(server.counters().total, 2u);
+  EXPECT_EQ(server.total_threads(), 2u);
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  server.server_close();
 }
 
 // Suspected bug (mixins.hpp, ThreadingMixIn::server_close): Server::server_close() closes the

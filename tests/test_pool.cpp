@@ -1,7 +1,12 @@
 // ThreadPoolMixIn and the request counters every server keeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <latch>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "server_test_util.hpp"
 
@@ -184,6 +189,373 @@ TEST(ThreadPool, ServerCloseDeadlineEndsRequestsOfIdleClients) {
   EXPECT_EQ(read_line(idle), "got:partial") << "the handler saw end of input and still replied";
 }
 
+// ---- stream pools: idle workers accept for themselves --------------------------------------
+
+// A pool that records which threads accept (get_request) and verify, and which thread runs the
+// loop (service_actions runs on it); handle_error only counts. `verdict(n)` decides the n-th
+// verify_request (1-based; it may throw); unset: accept everything.
+template <class Base>
+struct RecordingPool : Base {
+  using Base::Base;
+
+  std::function<bool(int)> verdict;
+  std::atomic<int> verifications{0};
+  std::atomic<int> errors{0};
+
+  std::pair<ss::Request, ss::Address> get_request() override {
+    auto got = Base::get_request();  // throws when there is nothing to accept
+    std::lock_guard<std::mutex> lock(rec_mu_);
+    accept_threads_.push_back(std::this_thread::get_id());
+    return got;
+  }
+  bool verify_request(ss::Request& request, const ss::Address& client_address) override {
+    {
+      std::lock_guard<std::mutex> lock(rec_mu_);
+      verify_threads_.push_back(std::this_thread::get_id());
+    }
+    const int n = ++verifications;
+    return verdict ? verdict(n) : Base::verify_request(request, client_address);
+  }
+  void handle_error(ss::Request&, const ss::Address&) override { ++errors; }
+  void service_actions() override {
+    Base::service_actions();
+    std::lock_guard<std::mutex> lock(rec_mu_);
+    loop_thread_ = std::this_thread::get_id();
+  }
+
+  /// The serve_forever thread, once the loop has gone round at least once (bounded wait).
+  std::thread::id loop_thread() {
+    wait_until([this] {
+      std::lock_guard<std::mutex> lock(rec_mu_);
+      return loop_thread_ != std::thread::id{};
+    });
+    std::lock_guard<std::mutex> lock(rec_mu_);
+    return loop_thread_;
+  }
+  void forget_loop_thread() {
+    std::lock_guard<std::mutex> lock(rec_mu_);
+    loop_thread_ = {};
+  }
+  std::vector<std::thread::id> accept_threads() {
+    std::lock_guard<std::mutex> lock(rec_mu_);
+    return accept_threads_;
+  }
+  std::vector<std::thread::id> verify_threads() {
+    std::lock_guard<std::mutex> lock(rec_mu_);
+    return verify_threads_;
+  }
+
+ private:
+  std::mutex rec_mu_;
+  std::thread::id loop_thread_;
+  std::vector<std::thread::id> accept_threads_;
+  std::vector<std::thread::id> verify_threads_;
+};
+
+using RecordingTCPPool = RecordingPool<ss::ThreadPoolTCPServer>;
+
+// The tests below that expect no accept on the loop thread run fewer connections than there are
+// workers: the pool is never full, so the loop never has a reason to listen. (Once the pool has
+// been full, the loop may still take one more connection before it sees a worker free again.)
+std::size_t count_equal(const std::vector<std::thread::id>& ids, std::thread::id id) {
+  return static_cast<std::size_t>(std::count(ids.begin(), ids.end(), id));
+}
+
+bool listener_nonblocking(const ss::BaseServer& server) {
+  const int flags = ::fcntl(server.fileno(), F_GETFL);
+  return flags >= 0 && (flags & O_NONBLOCK) != 0;
+}
+
+TEST(ThreadPool, IdleWorkersAcceptNotTheLoop) {
+  RecordingTCPPool server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 16;
+  ASSERT_TRUE(server.workers_accept) << "workers accept by default";
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  ASSERT_NE(loop, std::thread::id{});
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  const std::vector<std::thread::id> accepted = server.accept_threads();
+  EXPECT_EQ(accepted.size(), 10u);
+  EXPECT_EQ(count_equal(accepted, loop), 0u) << "the loop accepted while workers were idle";
+  EXPECT_EQ(count_equal(accepted, std::this_thread::get_id()), 0u);
+  EXPECT_EQ(count_equal(server.verify_threads(), loop), 0u)
+      << "verify_request runs in the worker that accepted";
+  EXPECT_EQ(server.counters().total, 10u);
+  EXPECT_EQ(server.counters().refused, 0u);
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  server.server_close();
+}
+
+TEST(ThreadPool, WorkersAcceptFalseLeavesAcceptingToTheLoop) {
+  RecordingTCPPool server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 4;
+  server.workers_accept = false;
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  ASSERT_NE(loop, std::thread::id{});
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  const std::vector<std::thread::id> accepted = server.accept_threads();
+  EXPECT_EQ(accepted.size(), 10u);
+  EXPECT_EQ(count_equal(accepted, loop), 10u) << "every accept on the loop thread";
+  EXPECT_EQ(count_equal(server.verify_threads(), loop), 10u);
+  EXPECT_FALSE(listener_nonblocking(server)) << "the listener is left alone";
+  t.stop();
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().total, 10u);
+  EXPECT_EQ(server.counters().queued, 0u);
+  server.server_close();
+}
+
+TEST(ThreadPool, ListenerModeIsRestoredAndNothingIsAcceptedAfterShutdown) {
+  RecordingTCPPool server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 8;
+  ASSERT_FALSE(listener_nonblocking(server));
+  ServerThread t(server);
+  const std::thread::id loop1 = server.loop_thread();
+  EXPECT_TRUE(wait_until([&] { return listener_nonblocking(server); }))
+      << "while serving, the listener is non-blocking at the descriptor level";
+  EXPECT_FALSE(server.socket.gettimeout().has_value()) << "but its Python timeout is unchanged";
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  EXPECT_FALSE(server.socket.gettimeout().has_value());
+  t.stop();  // shutdown() has returned
+  EXPECT_FALSE(listener_nonblocking(server)) << "blocking mode not restored by shutdown()";
+  EXPECT_FALSE(server.socket.gettimeout().has_value());
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().total, 1u);
+
+  // A client after shutdown() returned: nobody may accept it (no worker still at the listener).
+  Socket late = stream_client(server.server_address);
+  late.sendall("late\n");
+  late.settimeout(300ms);
+  EXPECT_THROW(late.recv(100), ss::timeout_error) << "served after shutdown() returned";
+  EXPECT_EQ(server.counters().total, 1u) << "accepted after shutdown() returned";
+  EXPECT_EQ(server.accept_threads().size(), 1u);
+
+  // serve_forever again: the pending client and new ones are served, by workers again.
+  server.forget_loop_thread();
+  ServerThread t2(server);
+  const std::thread::id loop2 = server.loop_thread();
+  late.settimeout(10s);
+  EXPECT_EQ(read_line(late), "late\n") << "the client left in the backlog is served";
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  EXPECT_TRUE(listener_nonblocking(server));
+  const std::vector<std::thread::id> accepted = server.accept_threads();
+  EXPECT_EQ(accepted.size(), 5u);
+  EXPECT_EQ(count_equal(accepted, loop1) + count_equal(accepted, loop2), 0u);
+  t2.stop();
+  EXPECT_EQ(t2.error(), "");
+  EXPECT_FALSE(listener_nonblocking(server));
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().total, 5u);
+  server.server_close();
+}
+
+TEST(ThreadPool, VerifyRefusalInAWorkerClosesAndCounts) {
+  RecordingTCPPool server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 8;
+  server.verdict = [](int n) { return n != 1; };  // the first connection is refused
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  Socket refused = stream_client(server.server_address, 5s);
+  EXPECT_EQ(read_all(refused), "") << "a refused connection is closed at once";
+  EXPECT_EQ(server.counters().refused, 1u);
+  EXPECT_EQ(server.counters().total, 1u) << "a refused connection still counts as accepted";
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr) << "the next client is served";
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  const ss::ServerCounters c = server.counters();
+  EXPECT_EQ(c.total, 2u);
+  EXPECT_EQ(c.refused, 1u);
+  EXPECT_EQ(c.queued, 0u);
+  EXPECT_EQ(server.errors.load(), 0);
+  EXPECT_EQ(count_equal(server.verify_threads(), loop), 0u) << "refused on the worker path";
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPool, VerifyThrowingInAWorkerIsReportedClosedAndServingGoesOn) {
+  RecordingTCPPool server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 8;
+  server.verdict = [](int n) {
+    if (n == 1) throw std::runtime_error("verify_request failed on purpose");
+    return true;
+  };
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  Socket failed = stream_client(server.server_address, 5s);
+  EXPECT_EQ(read_all(failed), "") << "the connection whose verification threw is closed";
+  EXPECT_EQ(server.errors.load(), 1) << "handle_error is called for the exception";
+  EXPECT_EQ(server.counters().refused, 1u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr) << "serving goes on";
+  }
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().total, 4u);
+  EXPECT_EQ(server.counters().refused, 1u);
+  EXPECT_EQ(server.errors.load(), 1);
+  EXPECT_EQ(count_equal(server.verify_threads(), loop), 0u);
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  server.server_close();
+}
+
+TEST(ThreadPool, HandlerErrorInAWorkerAcceptedRequestIsHandledOnce) {
+  RecordingTCPPool server(local0(), ss::handler([](ss::StreamRequestHandler& self) {
+                            const std::string line = self.rfile.readline();
+                            if (line == "fail\n") throw std::runtime_error("handler failed");
+                            self.wfile.write(line);
+                          }));
+  server.max_workers = 8;
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  EXPECT_EQ(stream_roundtrip(server.server_address, "fail\n"), "");
+  EXPECT_TRUE(wait_until([&] { return server.errors.load() >= 1; }));
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr) << "the next client is served";
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.errors.load(), 1) << "handle_error once, for the one failure";
+  EXPECT_EQ(server.counters().total, 3u);
+  EXPECT_EQ(server.counters().refused, 0u) << "a failed handler is not a refusal";
+  EXPECT_EQ(count_equal(server.accept_threads(), loop), 0u);
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  server.server_close();
+}
+
+TEST(ThreadPool, ManyClientsThroughFewSelfAcceptingWorkersNeverStall) {
+  constexpr int kClients = 8;
+  constexpr int kEach = 25;
+  ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 3;
+  ServerThread t(server);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::atomic<int> answered{0};
+  std::mutex fail_mu;
+  std::string first_failure;
+  std::vector<std::thread> clients;
+  for (int k = 0; k < kClients; ++k) {
+    clients.emplace_back([&, k] {
+      for (int i = 0; i < kEach && std::chrono::steady_clock::now() < deadline; ++i) {
+        const std::string msg = "client " + std::to_string(k) + " #" + std::to_string(i) + "\n";
+        std::string reply;
+        std::string error;
+        try {
+          reply = stream_roundtrip(server.server_address, msg);
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        if (reply != msg) {
+          std::lock_guard<std::mutex> lock(fail_mu);
+          if (first_failure.empty()) first_failure = "'" + reply + "' for '" + msg + "' " + error;
+          return;  // a stalled client stops: bounded by its socket timeouts
+        }
+        ++answered;
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();
+  EXPECT_LT(std::chrono::steady_clock::now(), deadline) << "no stall: everything within 30 s";
+  EXPECT_EQ(answered.load(), kClients * kEach) << first_failure;
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  const ss::ServerCounters c = server.counters();
+  EXPECT_EQ(c.total, static_cast<std::size_t>(kClients * kEach));
+  EXPECT_EQ(c.queued, 0u);
+  EXPECT_EQ(c.current, 0u);
+  EXPECT_EQ(c.refused, 0u);
+  EXPECT_EQ(server.worker_count(), 3u);
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  server.server_close();
+}
+
+TEST(ThreadPool, UnixStreamPoolWorkersAccept) {
+  testutil::TempDir dir;
+  RecordingPool<ss::ThreadPoolUnixStreamServer> server(ss::Address::unix_path(dir.file("pool")),
+                                                       ss::handler<EchoStream>());
+  server.max_workers = 8;
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  EXPECT_TRUE(wait_until([&] { return listener_nonblocking(server); }));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  const std::vector<std::thread::id> accepted = server.accept_threads();
+  EXPECT_EQ(accepted.size(), 5u);
+  EXPECT_EQ(count_equal(accepted, loop), 0u) << "the loop accepted while workers were idle";
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  EXPECT_FALSE(listener_nonblocking(server));
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().total, 5u);
+  server.server_close();
+  EXPECT_FALSE(path_exists(dir.file("pool")));
+}
+
+// Only kPollers (2) idle workers wait on the listener; the others wait their turn. Connections
+// that each keep a worker busy must still reach every worker, none of them queued.
+TEST(ThreadPool, EveryIdleWorkerTakesItsTurnAtTheListener) {
+  Gate gate;
+  RecordingTCPPool server(local0(), gated_echo(gate));
+  server.max_workers = 4;
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  std::vector<Socket> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(stream_client(server.server_address, 5s));
+    std::string line;
+    try {
+      line = read_line(clients.back());
+    } catch (const ss::timeout_error&) {
+    }
+    EXPECT_EQ(line, "started\n") << "connection " << i << " found no worker";
+  }
+  EXPECT_EQ(server.counters().current, 4u);
+  EXPECT_EQ(server.counters().queued, 0u);
+  EXPECT_EQ(count_equal(server.accept_threads(), loop), 0u);
+  gate.release();
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const std::string msg = "c" + std::to_string(i) + "\n";
+    clients[i].sendall(msg);
+    EXPECT_EQ(read_line(clients[i]), msg);
+  }
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().total, 4u);
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPool, WhenEveryWorkerIsBusyTheLoopAcceptsAndQueues) {
+  Gate gate;
+  RecordingTCPPool server(local0(), gated_echo(gate));
+  server.max_workers = 2;
+  ServerThread t(server);
+  const std::thread::id loop = server.loop_thread();
+  Socket a = stream_client(server.server_address);
+  Socket b = stream_client(server.server_address);
+  EXPECT_EQ(read_line(a), "started\n");
+  EXPECT_EQ(read_line(b), "started\n");
+  EXPECT_EQ(count_equal(server.accept_threads(), loop), 0u) << "idle workers took a and b";
+  Socket c = stream_client(server.server_address);
+  EXPECT_TRUE(wait_until([&] { return server.counters().queued == 1; }))
+      << "with no idle worker the loop accepts and the request waits, visibly, in the queue";
+  EXPECT_EQ(server.counters().total, 3u);
+  EXPECT_EQ(server.counters().current, 2u);
+  const std::vector<std::thread::id> accepted = server.accept_threads();
+  ASSERT_EQ(accepted.size(), 3u);
+  EXPECT_EQ(accepted.back(), loop) << "the third connection was accepted by the loop";
+  gate.release();
+  a.sendall("a\n");
+  EXPECT_EQ(read_line(a), "a\n");
+  EXPECT_EQ(read_line(c), "started\n") << "the queued request is served once a worker is free";
+  c.sendall("c\n");
+  EXPECT_EQ(read_line(c), "c\n");
+  b.sendall("b\n");
+  EXPECT_EQ(read_line(b), "b\n");
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }));
+  EXPECT_EQ(server.counters().queued, 0u);
+  EXPECT_EQ(server.counters().refused, 0u);
+  t.stop();
+  server.server_close();
+}
+
 TEST(Counters, SyncServerCountsCurrentTotalAndRefused) {
   struct Picky : ss::TCPServer {
     using TCPServer::TCPServer;
@@ -229,3 +601,32 @@ TEST(Counters, ThreadingServerCountsRunningHandlers) {
 }
 
 }  // namespace
+
+namespace {
+
+// Counts the loop's passes (service_actions runs once per pass).
+struct PassCountingPool : ss::ThreadPoolTCPServer {
+  using ss::ThreadPoolTCPServer::ThreadPoolTCPServer;
+  std::atomic<int> passes{0};
+  void service_actions() override {
+    ss::ThreadPoolTCPServer::service_actions();
+    ++passes;
+  }
+};
+
+}  // namespace
+
+TEST(ThreadPool, AnIdleSelfAcceptingPoolLetsTheLoopSleep) {
+  // The loop does not listen while workers accept; it must not poll for the moment it should
+  // (the pool wakes it), so with a one-hour poll_interval it hardly goes round at all.
+  PassCountingPool server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 4;
+  ServerThread t(server, std::chrono::hours(1));
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  const int before = server.passes.load();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_LE(server.passes.load() - before, 3) << "the loop woke up while nothing happened";
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+}

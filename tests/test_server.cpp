@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -561,6 +562,106 @@ TEST(ServerDatagram, EmptyDatagramIsARequest) {
   t.stop();
   server.server_close();
   EXPECT_EQ(seen.load(), 1);
+}
+
+namespace {
+// `count` datagrams "d<i>\n" sent from `c` to `to`, then the replies read back (as a set).
+void send_datagrams(Socket& c, const Address& to, int count) {
+  for (int i = 0; i < count; ++i) c.sendto("d" + std::to_string(i) + "\n", to);
+}
+std::set<std::string> read_replies(Socket& c, int count) {
+  std::set<std::string> replies;
+  for (int i = 0; i < count; ++i) replies.insert(c.recvfrom(100).first);
+  return replies;
+}
+std::set<std::string> expected_replies(int from, int to) {
+  std::set<std::string> replies;
+  for (int i = from; i < to; ++i) replies.insert("d" + std::to_string(i) + "\n");
+  return replies;
+}
+Socket datagram_client() {
+  Socket c(AF_INET, SOCK_DGRAM);
+  c.settimeout(10s);
+  c.bind(local0());
+  return c;
+}
+}  // namespace
+
+TEST(ServerDatagram, EveryDatagramOfABurstGoesThroughGetRequestAndVerifyRequest) {
+  struct Counting : UDPServer {
+    using UDPServer::UDPServer;
+    std::atomic<int> got{0};
+    std::atomic<int> verified{0};
+    std::pair<ss::Request, Address> get_request() override {
+      auto request = UDPServer::get_request();
+      ++got;
+      return request;
+    }
+    bool verify_request(ss::Request& r, const Address& a) override {
+      ++verified;
+      return UDPServer::verify_request(r, a);
+    }
+  };
+  Counting server(local0(), ss::handler<EchoDatagram>());
+  Socket c = datagram_client();
+  send_datagrams(c, server.server_address, 50);  // queued before the loop runs: one burst
+  ServerThread t(server);
+  EXPECT_EQ(read_replies(c, 50), expected_replies(0, 50));
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(server.got.load(), 50);
+  EXPECT_EQ(server.verified.load(), 50);
+}
+
+TEST(ServerDatagram, GetRequestOverrideReceivingByItselfGetsEveryDatagram) {
+  // Python style: an override with its own recvfrom (non-blocking: the loop asks again after
+  // each datagram until it throws). Nothing may be received behind its back.
+  struct OwnReceive : UDPServer {
+    using UDPServer::UDPServer;
+    std::atomic<int> got{0};
+    std::pair<ss::Request, Address> get_request() override {
+      auto [data, from] = socket.recvfrom(max_packet_size);
+      ++got;
+      std::pair<ss::Request, Address> request;
+      request.first.packet = std::move(data);
+      request.first.socket = &socket;
+      request.second = std::move(from);
+      return request;
+    }
+  };
+  OwnReceive server(local0(), ss::handler<EchoDatagram>());
+  server.socket.settimeout(0s);
+  Socket c = datagram_client();
+  send_datagrams(c, server.server_address, 40);
+  ServerThread t(server);
+  EXPECT_EQ(read_replies(c, 40), expected_replies(0, 40));
+  send_datagrams(c, server.server_address, 10);  // and one at a time
+  EXPECT_EQ(read_replies(c, 10), expected_replies(0, 10));
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(server.got.load(), 50);
+}
+
+TEST(ServerDatagram, ShutdownInsideABurstLeavesTheRestForTheNextServeForever) {
+  std::atomic<int> handled{0};
+  UDPServer server(local0(), ss::handler([&](ss::DatagramRequestHandler& self) {
+                     if (++handled == 1) self.server.shutdown();
+                     self.wfile.write(self.packet);
+                   }));
+  Socket c = datagram_client();
+  send_datagrams(c, server.server_address, 5);
+  {
+    ServerThread t(server, std::chrono::hours(1));
+    ASSERT_TRUE(stu::wait_until([&] { return t.returned(); }, 10s));
+    t.join();  // (stop() would request a stop of the next loop too)
+  }
+  EXPECT_EQ(handled.load(), 1) << "no request after shutdown was requested";
+  ServerThread t(server);
+  const std::set<std::string> replies = read_replies(c, 5);
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(replies, expected_replies(0, 5)) << "none lost between the two loops";
+  EXPECT_EQ(handled.load(), 5);
 }
 
 // ---- StopOnSignals ----------------------------------------------------------------------------

@@ -11,7 +11,9 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -219,6 +221,37 @@ TEST(SocketData, UdpSendtoRecvfromRoundTrip) {
   auto [n, from2] = s.recvfrom_into(buf);
   EXPECT_EQ(std::string_view(buf, n), "pong!");
   EXPECT_EQ(from2, r.getsockname());
+}
+
+TEST(SocketData, TryRecvfromIntoNeverWaitsWhateverTheTimeout) {
+  Socket r(AF_INET, SOCK_DGRAM), s(AF_INET, SOCK_DGRAM);
+  r.bind({"127.0.0.1", 0});
+  s.bind({"127.0.0.1", 0});
+  char buf[8];
+  Address from;
+  for (const ss::Timeout timeout : {ss::Timeout(std::nullopt), ss::Timeout(30s), ss::Timeout(0s)}) {
+    r.settimeout(timeout);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(r.try_recvfrom_into(buf, from), std::nullopt) << "nothing queued: no wait, no throw";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  }
+  r.settimeout(std::nullopt);
+  s.sendto("0123456789", r.getsockname());
+  std::optional<std::size_t> n;
+  for (int i = 0; i < 500 && !n; ++i) {  // delivery on loopback may lag the sendto a little
+    n = r.try_recvfrom_into(buf, from, MSG_TRUNC);
+    if (!n) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 10U) << "with MSG_TRUNC: the datagram's real length";
+  EXPECT_EQ(std::string_view(buf, sizeof buf), "01234567");
+  EXPECT_EQ(from, s.getsockname());
+  EXPECT_TRUE(r.getblocking()) << "the socket's own mode is untouched";
+  EXPECT_EQ(r.try_recvfrom_into(buf, from), std::nullopt) << "taken: the queue is empty again";
+  r.close();
+  const auto e = catch_as<ss::socket_error>([&] { (void)r.try_recvfrom_into(buf, from); });
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code().value(), EBADF);
 }
 
 TEST(SocketData, UdpConnectedSendAndRecv) {

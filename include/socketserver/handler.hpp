@@ -97,17 +97,31 @@ class PacketReader {
   std::size_t pos_ = 0;
 };
 
+namespace detail {
+struct ReplyBuffer;  // handler.cpp: the buffer a thread lends its PacketWriters
+}
+
 /// Python's io.BytesIO collecting a reply: what DatagramRequestHandler::wfile is.
+/// Its buffer is recycled: each thread lends one (kept up to 64 KiB of capacity) to one
+/// PacketWriter at a time, so a reply costs no allocation once the thread has sent one. A
+/// PacketWriter belongs to the thread that made it (as a handler does).
 class PacketWriter {
  public:
+  PacketWriter() noexcept;
+  ~PacketWriter();
+  PacketWriter(const PacketWriter& other);
+  PacketWriter& operator=(const PacketWriter& other);
+
   /// Appends; returns data.size().
   std::size_t write(std::string_view data);
   void writelines(const std::vector<std::string>& lines);
   /// Python's getvalue(): everything written.
-  [[nodiscard]] const std::string& getvalue() const noexcept { return data_; }
+  [[nodiscard]] const std::string& getvalue() const noexcept { return *data_; }
 
  private:
-  std::string data_;
+  std::string own_;                      // used when the thread's buffer is lent out already
+  detail::ReplyBuffer* lent_ = nullptr;  // the thread's buffer, while this one has it
+  std::string* data_ = &own_;            // own_ or the lent buffer
 };
 
 /// Python's DatagramRequestHandler: `packet`, `socket`, `rfile` over the packet and `wfile`

@@ -9,7 +9,7 @@
 // handle_timeout) plus the loop's `accepting()` question, and nothing else.
 //
 // Better than Python:
-//   ThreadingMixIn reaps finished threads as it goes (memory stays flat over a million
+//   ThreadingMixIn's threads remove themselves as they end (memory stays flat over a million
 //   connections), `max_threads` bounds concurrency by pausing accepts (the listen backlog holds
 //   the rest), and `close_deadline` bounds server_close: connections still open after it are
 //   shut down so their handlers return.
@@ -30,6 +30,7 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <type_traits>
@@ -59,20 +60,27 @@ class ThreadingMixIn : public Server {
   /// Python's process_request(): starts a thread that runs finish_request, handle_error on an
   /// exception, then shutdown_request.
   void process_request(Request& request, const Address& client_address) override {
-    reap();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = workers_.emplace(workers_.end());
-    it->fd = request.connection.fileno();
-    ++live_;
-    ++total_;
+    typename WorkerList::iterator it;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      it = workers_.emplace(workers_.end());
+      it->fd = request.connection.fileno();
+      ++live_;
+      ++total_;
+    }
     this->note_request_started();
-    try {
-      it->thread = std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request),
-                               client_address, it);
+    try {  // outside the lock: ending threads must not wait for a clone()
+      std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request), client_address,
+                  it)
+          .detach();
     } catch (...) {  // no thread to be had (EAGAIN): undo, and let the loop report it
-      workers_.erase(it);
-      --live_;
-      --total_;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        workers_.erase(it);
+        --live_;
+        --total_;
+        done_.notify_all();
+      }
       this->note_request_finished();
       throw;
     }
@@ -100,15 +108,11 @@ class ThreadingMixIn : public Server {
     std::lock_guard<std::mutex> lock(mu_);
     return total_;
   }
-  /// Threads kept (running or finished, not yet joined): stays near active_threads().
+  /// Threads the server still tracks: those whose handler has not returned yet. (Each thread
+  /// removes itself as it ends, so this never grows with the number of requests served.)
   [[nodiscard]] std::size_t tracked_threads() const {
     std::lock_guard<std::mutex> lock(mu_);
     return workers_.size();
-  }
-
-  void service_actions() override {
-    Server::service_actions();
-    reap();
   }
 
  protected:
@@ -118,15 +122,18 @@ class ThreadingMixIn : public Server {
     std::lock_guard<std::mutex> lock(mu_);
     return live_ < max_threads;
   }
+  [[nodiscard]] bool wakes_loop_to_accept() const override { return true; }
 
  private:
   struct Worker {
-    std::thread thread;
-    int fd = -1;        // the connection, for the close deadline (-1 once the handler is done)
-    bool done = false;  // the thread has finished its work and may be joined
+    int fd = -1;  // the connection, for the close deadline (-1 once the handler is done)
   };
   using WorkerList = std::list<Worker>;
 
+  // Runs one request in its own (detached) thread. Nothing joins it: its last touch of the
+  // server is the locked section at the end, which also tells server_close and the destructor
+  // (waiting for live_ == 0) that it is done. No system call on the way unless the loop is
+  // paused at max_threads and needs waking.
   void process_request_thread(Request request, Address client_address,
                               typename WorkerList::iterator self) {
     try {
@@ -136,36 +143,21 @@ class ThreadingMixIn : public Server {
     }
     {
       // Forget the descriptor before it is closed, so the close deadline never shuts down a
-      // descriptor number that was reused; the slot is free from here on.
+      // descriptor number that was reused.
       std::lock_guard<std::mutex> lock(mu_);
       self->fd = -1;
-      --live_;
     }
     this->note_request_finished();
-    done_.notify_all();
     try {
       this->shutdown_request(request);
     } catch (...) {  // closing cannot usefully fail; never let it end the process
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      self->done = true;
-    }
-    this->wake_loop();  // a slot is free: the loop may accept again
-  }
-
-  // Joins the threads that are done (the loop calls this as it goes).
-  void reap() {
-    WorkerList finished;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = workers_.begin(); it != workers_.end();) {
-        auto next = std::next(it);
-        if (it->done) finished.splice(finished.end(), workers_, it);
-        it = next;
-      }
-    }
-    for (Worker& w : finished) w.thread.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_.erase(self);
+    const bool loop_paused = max_threads != 0 && live_ == max_threads;
+    --live_;
+    if (loop_paused) this->wake_loop();  // a slot is free: the loop may accept again
+    done_.notify_all();  // under the lock: the server may be destroyed once it is released
   }
 
   // Waits for every thread. After `deadline`, the connections still open are shut down for
@@ -173,18 +165,13 @@ class ThreadingMixIn : public Server {
   // another `deadline`, for writing too (a handler blocked writing to a client that never
   // reads gets an error).
   void join_threads(Timeout deadline) {
-    WorkerList all;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      const auto all_done = [this] { return live_ == 0; };
-      if (deadline && !done_.wait_for(lock, *deadline, all_done)) {
-        shutdown_open_connections(SHUT_RD);
-        if (!done_.wait_for(lock, *deadline, all_done)) shutdown_open_connections(SHUT_RDWR);
-      }
-      done_.wait(lock, all_done);
-      all.splice(all.end(), workers_);
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto all_done = [this] { return live_ == 0; };
+    if (deadline && !done_.wait_for(lock, *deadline, all_done)) {
+      shutdown_open_connections(SHUT_RD);
+      if (!done_.wait_for(lock, *deadline, all_done)) shutdown_open_connections(SHUT_RDWR);
     }
-    for (Worker& w : all) w.thread.join();  // each is past its handler; join waits for its tail
+    done_.wait(lock, all_done);
   }
 
   void shutdown_open_connections(int how) {  // with mu_ held
@@ -195,7 +182,7 @@ class ThreadingMixIn : public Server {
 
   mutable std::mutex mu_;
   std::condition_variable done_;
-  WorkerList workers_;
+  WorkerList workers_;  // one entry per running handler thread
   std::size_t live_ = 0;
   std::size_t total_ = 0;
 };
@@ -287,19 +274,82 @@ enum class Overload {
   hook,    ///< call handle_overload(request, client_address)
 };
 
+namespace detail {
+/// The waiting half of ThreadPoolMixIn's self-accepting workers (src/mixins.cpp). While the pool
+/// accepts, the listening socket is non-blocking and every idle worker waits in an epoll set of
+/// its own holding the listener and a "queued" eventfd, both EPOLLEXCLUSIVE (one worker woken
+/// per connection or queued request, no herd), and a "stop" eventfd that wakes them all.
+class AcceptGate {
+ public:
+  enum class Wake { listener, queued, stop, timeout };
+  AcceptGate();
+  ~AcceptGate();
+  AcceptGate(const AcceptGate&) = delete;
+  AcceptGate& operator=(const AcceptGate&) = delete;
+
+  void open(int listen_fd);            ///< listener non-blocking, stop cleared
+  void close(int listen_fd) noexcept;  ///< the listener's own mode back (no worker waits now)
+  void signal_stop() noexcept;         ///< wakes every waiting worker, until the next open()
+  void signal_queued() noexcept;       ///< wakes one waiting worker
+  [[nodiscard]] unsigned session() const noexcept { return session_; }
+
+  /// One per worker thread: its epoll set, made anew for each session (open() to close()).
+  class Waiter {
+   public:
+    explicit Waiter(AcceptGate& gate) : gate_(gate) {}
+    ~Waiter();
+    Waiter(const Waiter&) = delete;
+    Waiter& operator=(const Waiter&) = delete;
+    /// Waits (at most a second: a safety net, not a poll interval) for the listener, a queued
+    /// request or the stop.
+    Wake wait(int listen_fd, unsigned session);
+
+   private:
+    AcceptGate& gate_;
+    int epfd_ = -1;
+    unsigned session_ = 0;
+  };
+
+ private:
+  int stop_fd_ = -1;
+  int queued_fd_ = -1;
+  int saved_flags_ = -1;  // the listener's file status flags before open()
+  unsigned session_ = 0;
+};
+}  // namespace detail
+
 /// A fixed pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
-/// Requests wait in a bounded, visible queue (counters().queued); beyond it the overload policy
-/// applies. Workers start with the first request and stop in server_close.
+///
+/// Stream servers: while serve_forever runs, idle workers accept connections themselves (no
+/// hand-off, no context switch per connection); only when every worker is busy does the loop
+/// accept, and then requests wait in a bounded, visible queue (counters().queued), beyond which
+/// the overload policy applies. Datagram servers, handle_request(), and `workers_accept = false`
+/// use the queue alone: the loop receives, a worker serves. Workers start with serve_forever (or
+/// the first request) and stop in server_close.
+///
+/// While serve_forever runs, the listening socket is non-blocking at the descriptor level (its
+/// Python timeout is unchanged); do not change its timeout then.
 template <class Server>
 class ThreadPoolMixIn : public Server {
+  static constexpr bool kStream = !std::is_base_of_v<UDPServer, Server>;
+  // Idle workers waiting on the listener at once; the others wait their turn. Few, so that
+  // under load connections queue up for workers coming back rather than waking a sleeping
+  // thread each (a context switch per connection); more than one, so that a worker leaving
+  // for a request does not have to wake a replacement every time.
+  static constexpr std::size_t kPollers = 2;
+
  public:
   using Server::Server;
-  ~ThreadPoolMixIn() override { stop_workers(); }
+  ~ThreadPoolMixIn() override {
+    stop_self_accept();
+    stop_workers();
+  }
 
   std::size_t max_workers = 16;        ///< worker threads
   std::size_t max_queued = 64;         ///< requests waiting for a busy pool, at most
   Overload overload = Overload::wait;  ///< what to do beyond max_queued
   bool block_on_close = true;          ///< server_close finishes queued and running requests
+  bool workers_accept = true;          ///< stream servers: idle workers accept for themselves
   /// With block_on_close: how long server_close waits before shutting down the connections of
   /// requests still running (their handlers then see end of input); nullopt: no limit.
   Timeout close_deadline;
@@ -327,14 +377,17 @@ class ThreadPoolMixIn : public Server {
     }
     queue_.push_back(Item{std::move(request), client_address});
     this->note_request_queued(1);
+    const bool someone_polls = polling_ > 0;
     lock.unlock();
     work_.notify_one();
+    if (someone_polls) gate_.signal_queued();
   }
 
   /// Python-style server_close(): closes the server, then (block_on_close) lets the workers
   /// finish what is queued and running, and joins them. A datagram server waits first.
   void server_close() override {
-    if constexpr (std::is_base_of_v<UDPServer, Server>) {
+    stop_self_accept();  // before the listener closes: no worker waits on it any more
+    if constexpr (!kStream) {
       stop_workers();
       Server::server_close();
     } else {
@@ -352,9 +405,29 @@ class ThreadPoolMixIn : public Server {
  protected:
   [[nodiscard]] bool requests_run_inline() const override { return false; }
   [[nodiscard]] bool accepting() const override {
-    if (overload != Overload::wait) return true;
     std::lock_guard<std::mutex> lock(mu_);
-    return !queue_full();
+    // Workers accepting for themselves: the loop steps in only when none is idle.
+    if (self_accept_ && idle() > 0) return false;
+    return overload != Overload::wait || !queue_full();
+  }
+  // The last idle worker to get busy, and each worker taking a queued request, wake the loop.
+  [[nodiscard]] bool wakes_loop_to_accept() const override { return true; }
+
+  void loop_started() override {
+    Server::loop_started();
+    if constexpr (kStream) {
+      if (!workers_accept) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      gate_.open(this->fileno());
+      self_accept_ = true;
+      if (workers_.empty()) start_workers();
+      work_.notify_all();
+    }
+  }
+
+  void loop_stopping() noexcept override {
+    stop_self_accept();
+    Server::loop_stopping();
   }
 
  private:
@@ -363,12 +436,14 @@ class ThreadPoolMixIn : public Server {
     Address client_address;
   };
 
-  // With mu_ held: every idle worker has a request waiting for it and the queue is at its limit.
-  [[nodiscard]] bool queue_full() const {
-    const std::size_t idle =
-        workers_.empty() ? (max_workers == 0 ? 1 : max_workers) - busy_ : workers_.size() - busy_;
-    return queue_.size() >= max_queued + idle;
+  // With mu_ held: workers neither running a request nor about to.
+  [[nodiscard]] std::size_t idle() const {
+    return workers_.empty() ? (max_workers == 0 ? 1 : max_workers) - busy_
+                            : workers_.size() - busy_;
   }
+
+  // With mu_ held: every idle worker has a request waiting for it and the queue is at its limit.
+  [[nodiscard]] bool queue_full() const { return queue_.size() >= max_queued + idle(); }
 
   void start_workers() {  // with mu_ held
     const std::size_t n = max_workers == 0 ? 1 : max_workers;
@@ -377,35 +452,123 @@ class ThreadPoolMixIn : public Server {
   }
 
   void worker(std::size_t index) {
+    detail::AcceptGate::Waiter waiter(gate_);
+    std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      if (stopping_ && !block_on_close) return;
-      Item item = std::move(queue_.front());
-      queue_.pop_front();
-      busy_fds_[index] = item.request.connection.fileno();
-      ++busy_;
-      lock.unlock();
-      this->note_request_queued(-1);
-      this->note_request_started();
-      this->wake_loop();  // a queue slot is free: the loop may accept again
-      try {
-        this->finish_request(item.request, item.client_address);
-      } catch (...) {
-        this->handle_error(item.request, item.client_address);
+      if (!queue_.empty() && (!stopping_ || block_on_close)) {
+        Item item = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+        busy_fds_[index] = item.request.connection.fileno();
+        lock.unlock();
+        this->note_request_queued(-1);
+        this->wake_loop();  // a queue slot is free: the loop may accept again
+        serve(item.request, item.client_address, index);
+        lock.lock();
+        --busy_;
+        continue;
       }
-      lock.lock();
+      if (stopping_) return;  // nothing left (or not block_on_close: stop_workers closes it)
+      if (self_accept_ && polling_ < kPollers) {
+        std::optional<std::pair<Request, Address>> got;
+        ++polling_;
+        const unsigned session = gate_.session();
+        lock.unlock();
+        if (waiter.wait(this->fileno(), session) == detail::AcceptGate::Wake::listener) {
+          got = try_accept();
+        }
+        lock.lock();
+        --polling_;
+        if (!self_accept_ && polling_ == 0) idle_.notify_all();  // stop_self_accept waits
+        if (got) {
+          ++busy_;
+          busy_fds_[index] = got->first.connection.fileno();
+          if (idle() == 0) {
+            this->wake_loop();  // the last idle worker: the loop takes over
+          } else if (polling_ == 0) {
+            work_.notify_one();  // an idle worker takes this one's place at the listener
+          }
+          lock.unlock();
+          this->note_request_accepted();
+          admit(got->first, got->second, index);
+          lock.lock();
+          --busy_;
+        }
+        continue;
+      }
+      work_.wait(lock);
+    }
+  }
+
+  // A non-blocking accept by a worker; nothing when another thread was faster or it failed.
+  std::optional<std::pair<Request, Address>> try_accept() {
+    try {
+      return this->get_request();
+    } catch (const socket_error& error) {
+      const auto kind = BaseServer::classify_accept_error(error.errno_value());
+      if (kind == BaseServer::AcceptError::report) this->report("accept", error.what());
+      if (kind == BaseServer::AcceptError::back_off) {
+        this->report("accept", std::string(error.what()) + " (worker pausing 100 ms)");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // What the loop does with an accepted connection, in the worker that accepted it.
+  void admit(Request& request, const Address& client_address, std::size_t index) {
+    bool verified = false;
+    try {
+      verified = this->verify_request(request, client_address);
+    } catch (...) {
+      this->handle_error(request, client_address);
+    }
+    if (verified) {
+      serve(request, client_address, index);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_fds_[index] = -1;
+    }
+    this->note_request_refused();
+    try {
+      this->shutdown_request(request);
+    } catch (...) {
+    }
+  }
+
+  // Runs one request (its descriptor already in busy_fds_[index]): finish_request, with
+  // handle_error on an exception, then shutdown_request.
+  void serve(Request& request, const Address& client_address, std::size_t index) {
+    this->note_request_started();
+    try {
+      this->finish_request(request, client_address);
+    } catch (...) {
+      this->handle_error(request, client_address);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
       busy_fds_[index] = -1;  // forgotten before the close (no reused descriptor is touched)
-      --busy_;
-      lock.unlock();
-      try {
-        this->shutdown_request(item.request);
-      } catch (...) {
-      }
-      this->note_request_finished();
-      idle_.notify_all();
-      this->wake_loop();  // a worker is free: the loop may accept again
+    }
+    try {
+      this->shutdown_request(request);
+    } catch (...) {
+    }
+    this->note_request_finished();
+    idle_.notify_all();
+  }
+
+  // Workers stop accepting for themselves (they go back to the queue); returns once none
+  // waits on the listener, which gets its own blocking mode back.
+  void stop_self_accept() noexcept {
+    if constexpr (kStream) {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!self_accept_) return;
+      self_accept_ = false;
+      gate_.signal_stop();
+      idle_.wait(lock, [this] { return polling_ == 0; });
+      gate_.close(this->fileno());
     }
   }
 
@@ -450,8 +613,11 @@ class ThreadPoolMixIn : public Server {
   std::deque<Item> queue_;
   std::vector<std::thread> workers_;
   std::vector<int> busy_fds_;
-  std::size_t busy_ = 0;  // workers running a request
+  std::size_t busy_ = 0;     // workers running a request
+  std::size_t polling_ = 0;  // workers waiting on the listener (self_accept_)
+  bool self_accept_ = false;
   bool stopping_ = false;
+  detail::AcceptGate gate_;
 };
 
 // With the four servers, the twelve server names of Python's module (the Unix threading and

@@ -35,10 +35,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -165,9 +167,16 @@ class BaseServer {
   /// True for servers whose get_request never blocks and may find several requests queued
   /// (datagram servers): the loop then handles a burst per wake-up.
   [[nodiscard]] virtual bool requests_queue_up() const { return false; }
+  /// Asked by the loop before each further request of a burst: false ends the burst without
+  /// calling get_request (no exception for "none left"). UDPServer receives the next datagram
+  /// ahead here for its get_request; the default says "ask get_request".
+  virtual bool next_request_queued() { return true; }
   /// Mixins return false to pause accepting (a limit reached); the loop then waits on the waker
   /// and polls service_actions until they return true. Called from the loop thread.
   [[nodiscard]] virtual bool accepting() const { return true; }
+  /// True when whoever makes accepting() true again also calls wake_loop(); otherwise a paused
+  /// loop asks again every 20 ms.
+  [[nodiscard]] virtual bool wakes_loop_to_accept() const { return false; }
   /// True when process_request serves the request in the loop thread (BaseServer's own);
   /// the mixins, which hand it to a thread or a child, return false.
   [[nodiscard]] virtual bool requests_run_inline() const { return true; }
@@ -191,6 +200,15 @@ class BaseServer {
   /// Writes one line to stderr, at most once a second per `kind` (floods stay bounded); the
   /// next line says how many were suppressed. Thread-safe.
   void report(const char* kind, const std::string& line);
+  void note_request_accepted() noexcept { total_requests_.fetch_add(1, std::memory_order_relaxed); }
+  /// serve_forever calls loop_started() once it runs and loop_stopping() as it ends, before
+  /// shutdown() returns: a mixin whose own threads accept connections starts and stops them here.
+  virtual void loop_started() {}
+  virtual void loop_stopping() noexcept {}
+  /// What an accept error means: try again at once, pause accepting for a while (descriptors
+  /// or memory exhausted), or report it.
+  enum class AcceptError { retry, back_off, report };
+  [[nodiscard]] static AcceptError classify_accept_error(int err) noexcept;
 
  private:
   bool wait_readable(Timeout timeout);  // listener or waker readable within timeout
@@ -268,9 +286,21 @@ class UDPServer : public TCPServer {
  protected:
   UDPServer(const Address& server_address, RequestHandlerClass handler_class,
             const ServerOptions& options, int family);
+  /// Receives the next queued datagram ahead (never waits, never throws); false when none is
+  /// queued. Only while get_request reaches UDPServer::get_request (which hands it out): an
+  /// override receiving by other means is asked directly.
+  bool next_request_queued() override;
 
  private:
-  std::string buffer_;  // reused receive buffer (max_packet_size + 1 bytes)
+  std::span<char> receive_buffer();  // buffer_, resized to max_packet_size + 1 bytes
+  std::string buffer_;               // reused receive buffer
+  // The datagram next_request_queued() received ahead (in buffer_), or the error it met, for
+  // the next get_request.
+  bool ahead_held_ = false;
+  std::size_t ahead_size_ = 0;
+  Address ahead_from_;
+  std::exception_ptr ahead_error_;
+  bool got_here_ = false;  // UDPServer::get_request ran since the last next_request_queued()
 };
 
 /// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created.

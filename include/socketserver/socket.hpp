@@ -92,6 +92,13 @@ class Socket {
   std::pair<std::string, Address> recvfrom(std::size_t bufsize, int flags = 0);
   /// Python's recvfrom_into(buffer, nbytes, flags) -> (nbytes, address).
   std::pair<std::size_t, Address> recvfrom_into(std::span<char> buffer, int flags = 0);
+  /// Non-blocking "try once" recvfrom_into (no Python twin; for loops that drain a queue after
+  /// a readiness wake-up): one attempt that never waits, whatever the timeout. Returns
+  /// std::nullopt when nothing is queued (where recvfrom_into would wait, or throw
+  /// blocking_io_error), else the byte count (with MSG_TRUNC, a datagram's real length) and
+  /// sets `from` to the sender. Other errors throw as recvfrom_into's do; EINTR is retried.
+  std::optional<std::size_t> try_recvfrom_into(std::span<char> buffer, Address& from,
+                                               int flags = 0);
   /// Python's sendto(data, address) / sendto(data, flags, address): bytes sent.
   std::size_t sendto(std::string_view data, const Address& address, int flags = 0);
 

@@ -1,0 +1,139 @@
+// mixins.cpp — the part of ThreadPoolMixIn that is not a template: the gate its workers wait at.
+#include "socketserver/mixins.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "socketserver/errors.hpp"
+
+namespace socketserver::detail {
+
+namespace {
+
+int make_eventfd(unsigned flags) {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | flags);
+  if (fd < 0) throw_os_error(errno, "eventfd for the thread pool");
+  return fd;
+}
+
+void add(int epfd, int fd, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    throw_os_error(errno, "epoll_ctl for the thread pool (fd " + std::to_string(fd) + ")");
+  }
+}
+
+void signal(int fd) noexcept {
+  const std::uint64_t one = 1;
+  ssize_t n = 0;
+  do {
+    n = ::write(fd, &one, sizeof one);
+  } while (n < 0 && errno == EINTR);
+}
+
+void drain(int fd) noexcept {
+  std::uint64_t count = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(fd, &count, sizeof count);
+  } while (n < 0 && errno == EINTR);
+}
+
+}  // namespace
+
+AcceptGate::AcceptGate() : stop_fd_(make_eventfd(0)) {
+  try {
+    queued_fd_ = make_eventfd(EFD_SEMAPHORE);
+  } catch (...) {
+    ::close(stop_fd_);
+    throw;
+  }
+}
+
+AcceptGate::~AcceptGate() {
+  ::close(stop_fd_);
+  ::close(queued_fd_);
+}
+
+void AcceptGate::open(int listen_fd) {
+  const int flags = ::fcntl(listen_fd, F_GETFL);
+  if (flags < 0) throw_os_error(errno, "fcntl(F_GETFL) on the listening socket");
+  if ((flags & O_NONBLOCK) == 0 && ::fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    throw_os_error(errno, "fcntl(F_SETFL) on the listening socket");
+  }
+  saved_flags_ = flags;
+  drain(stop_fd_);
+  while (true) {  // stale "queued" signals from an earlier session (semaphore: one per read)
+    std::uint64_t count = 0;
+    if (::read(queued_fd_, &count, sizeof count) < 0) break;
+  }
+  ++session_;
+}
+
+void AcceptGate::close(int listen_fd) noexcept {
+  if (saved_flags_ >= 0 && listen_fd >= 0 && (saved_flags_ & O_NONBLOCK) == 0) {
+    const int flags = ::fcntl(listen_fd, F_GETFL);
+    if (flags >= 0) ::fcntl(listen_fd, F_SETFL, flags & ~O_NONBLOCK);
+  }
+  saved_flags_ = -1;
+}
+
+void AcceptGate::signal_stop() noexcept { signal(stop_fd_); }
+
+void AcceptGate::signal_queued() noexcept { signal(queued_fd_); }
+
+AcceptGate::Waiter::~Waiter() {
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+AcceptGate::Wake AcceptGate::Waiter::wait(int listen_fd, unsigned session) {
+  if (epfd_ < 0 || session_ != session) {
+    if (epfd_ >= 0) ::close(epfd_);
+    epfd_ = -1;
+    const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) return Wake::timeout;  // the caller goes round again; nothing is lost
+    try {
+      add(epfd, gate_.stop_fd_, EPOLLIN);
+      add(epfd, gate_.queued_fd_, EPOLLIN | EPOLLEXCLUSIVE);
+      add(epfd, listen_fd, EPOLLIN | EPOLLEXCLUSIVE);
+    } catch (const socket_error&) {
+      ::close(epfd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a failure
+      return Wake::timeout;
+    }
+    epfd_ = epfd;
+    session_ = session;
+  }
+  epoll_event events[3];
+  const int n = ::epoll_wait(epfd_, events, 3, 1000);
+  bool listener = false;
+  bool queued = false;
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == gate_.stop_fd_) return Wake::stop;  // never drained here
+    if (events[i].data.fd == gate_.queued_fd_) queued = true;
+    if (events[i].data.fd == listen_fd) listener = true;
+  }
+  if (listener) {
+    // This worker's wake-up went to a connection; a queued request seen at the same time is
+    // passed on to another worker rather than left waiting behind this one.
+    if (queued) gate_.signal_queued();
+    return Wake::listener;
+  }
+  if (queued) {
+    drain(gate_.queued_fd_);  // one count (semaphore): other queued requests wake others
+    return Wake::queued;
+  }
+  return Wake::timeout;
+}
+
+}  // namespace socketserver::detail
