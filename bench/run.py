@@ -117,6 +117,12 @@ SERVERS = [
            [bin_anchor("raw_udp")], ["udp16"], "anchor", ("anchor", "raw_udp")),
 ]
 
+# The order of the runs within a workload: each of this project's servers beside what its
+# targets compare it with.
+PAIR_ORDER = ["ss_reactor_1", "raw_epoll", "asio_1", "ss_reactor_2", "asio_2", "ss_pool",
+              "ss_threading", "raw_threads", "py_threading", "ss_forking", "py_forking",
+              "ss_udp", "raw_udp", "py_udp", "poco", "twisted"]
+
 ANCHOR_PACKAGES = {"poco_server": "libpoco-dev", "asio_server": "libboost-dev"}
 
 # ---------------------------------------------------------------------------------------------
@@ -433,6 +439,7 @@ def measure_once(server, workload_key, rep, args, result):
     if problem:
         note(problem)
         return
+    data["rep"] = rep
     result["runs"].append(data)
 
 
@@ -486,25 +493,44 @@ def get(results, server, workload, key):
     return r["median"].get(key)
 
 
+def pair_ratios(results, a, b, wl, key):
+    """a/b for each repetition both were measured in (they ran next to each other)."""
+    ra, rb = results.get((a, wl)), results.get((b, wl))
+    if not ra or not rb:
+        return []
+    by_rep = {d.get("rep"): d.get(key) for d in rb["runs"]}
+    out = []
+    for d in ra["runs"]:
+        x, y = d.get(key), by_rep.get(d.get("rep"))
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y:
+            out.append(x / y)
+    return out
+
+
 def target_checks(results):
     """The issue's targets, each as (target, figures, holds: True/False/None if not measured)."""
     out = []
 
-    def ratio_le(desc, a, b, wl, key, limit):
+    def ratio(desc, a, b, wl, key, limit, digits, holds):
         x, y = get(results, a, wl, key), get(results, b, wl, key)
         if x is None or y is None:
             out.append((desc, "not measured", None))
+            return
+        per_rep = pair_ratios(results, a, b, wl, key)
+        if per_rep:
+            r = statistics.median(per_rep)
+            shown = "%s vs %s; per repetition %s: median %.2f×" % (
+                fmt(x, digits), fmt(y, digits), " / ".join("%.2f" % v for v in per_rep), r)
         else:
             r = x / y if y else float("inf")
-            out.append((desc, "%s vs %s: %.2f×" % (fmt(x, 2), fmt(y, 2), r), r <= limit))
+            shown = "%s vs %s: %.2f×" % (fmt(x, digits), fmt(y, digits), r)
+        out.append((desc, shown, holds(r, limit)))
+
+    def ratio_le(desc, a, b, wl, key, limit):
+        ratio(desc, a, b, wl, key, limit, 2, lambda r, lim: r <= lim)
 
     def ratio_ge(desc, a, b, wl, key, limit):
-        x, y = get(results, a, wl, key), get(results, b, wl, key)
-        if x is None or y is None:
-            out.append((desc, "not measured", None))
-        else:
-            r = x / y if y else float("inf")
-            out.append((desc, "%s vs %s: %.2f×" % (fmt(x, 0), fmt(y, 0), r), r >= limit))
+        ratio(desc, a, b, wl, key, limit, 0, lambda r, lim: r >= lim)
 
     for wl in ("pingpong16", "churn16"):
         ratio_le("reactor 1 thread ≤ 1.0× raw epoll µs/request (%s)" % wl,
@@ -624,6 +650,11 @@ def write_markdown(path, meta, servers, results, skipped):
         lines.append("")
     checks = target_checks(results)
     lines.append("### The issue's targets")
+    lines.append("")
+    lines.append("Each ratio is the median of the per-repetition ratios: within a repetition the "
+                 "two servers of a pair run one after the other (the order alternates between "
+                 "repetitions), so a drift in the machine's speed between cells does not read as "
+                 "a difference between servers. The medians of the cells are shown first.")
     lines.append("")
     lines.append("| target | measured | holds |")
     lines.append("| --- | --- | --- |")
@@ -778,8 +809,12 @@ def main():
 
     plan = []
     skipped = {}
-    for s in servers:
-        for w in workloads:
+    # Workload by workload, each server next to the anchor it is compared with (PAIR_ORDER), so
+    # that both halves of a target's ratio are measured seconds apart, not minutes.
+    rank = {name: i for i, name in enumerate(PAIR_ORDER)}
+    ordered = sorted(servers, key=lambda s: rank.get(s.name, len(rank)))
+    for w in workloads:
+        for s in ordered:
             if w not in s.workloads:
                 continue
             if s.unavailable:
@@ -797,7 +832,8 @@ def main():
             log("bench: skipping %s: %s" % (s.name, s.unavailable))
 
     # Repetitions go round the whole plan (rep 1 of every cell, then rep 2, ...), so that a
-    # change in the machine's background load touches every server alike.
+    # change in the machine's background load touches every server alike; every other
+    # repetition goes round backwards, so that neither half of a pair always runs first.
     background_before = busy_fraction()
     if background_before is not None and background_before > 0.1:
         log("bench: WARNING: %.0f%% of the cores are busy with other work; the figures will be "
@@ -806,7 +842,7 @@ def main():
     for rep in range(args.reps):
         if args.reps > 1:
             log("bench: repetition %d of %d" % (rep + 1, args.reps))
-        for s, w in plan:
+        for s, w in (plan if rep % 2 == 0 else list(reversed(plan))):
             r = results[(s.name, w)]
             if r["failed"]:
                 continue
