@@ -242,6 +242,35 @@ std::pair<Socket, Address> Socket::accept() {
   return {std::move(conn), Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
 }
 
+std::optional<std::pair<Socket, Address>> Socket::try_accept(Timeout child_timeout) {
+  const int fd = require_open("accept");
+  const int flags = SOCK_CLOEXEC | (child_timeout ? SOCK_NONBLOCK : 0);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (!timeout_) {  // a blocking descriptor: accept only what is already there
+    pollfd p{fd, POLLIN, 0};
+    int ready = 0;
+    do {
+      ready = ::poll(&p, 1, 0);
+    } while (ready < 0 && errno == EINTR);
+    if (ready < 0) throw_os_error(errno, local_context(fd, "accept"));
+    if (ready == 0) return std::nullopt;
+  }
+  int conn_fd = -1;
+  do {
+    len = sizeof ss;
+    conn_fd = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, flags);
+  } while (conn_fd < 0 && errno == EINTR);
+  if (conn_fd < 0) {
+    if (would_block(errno)) return std::nullopt;
+    throw_os_error(errno, local_context(fd, "accept"));
+  }
+  Socket conn(adopt_tag{}, conn_fd, family_, type_, proto_);
+  conn.timeout_ = child_timeout;
+  return std::pair<Socket, Address>{std::move(conn),
+                                    Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
+}
+
 namespace {
 // connect(2) with Python's timeout rules; returns 0 or the errno. A timeout is ETIMEDOUT.
 int connect_errno(int fd, const Address& to, const Timeout& timeout) {

@@ -1,7 +1,6 @@
 // test_socket.cpp — socket.hpp: every method of the socket table and the module functions.
 // Everything binds 127.0.0.1 / ::1 / a temporary Unix path on port 0; no other traffic.
-#include "socketserver/socket.hpp"
-
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "socketserver/socket.hpp"
 #include "test_util.hpp"
 
 namespace ss = socketserver;
@@ -263,7 +263,8 @@ TEST(SocketData, UdpConnectedSendAndRecv) {
   EXPECT_EQ(r.recv(100), "dgram");
 }
 
-// ---- options --------------------------------------------------------------------------------------
+// ---- options
+// --------------------------------------------------------------------------------------
 
 TEST(SocketOptions, IntFormsRoundTrip) {
   Socket s;
@@ -335,7 +336,10 @@ TEST(SocketClose, EveryOperationOnAClosedSocketThrowsEbadf) {
   char buf[4];
   const Address to{"127.0.0.1", 1};
   const std::vector<std::pair<const char*, std::function<void()>>> ops = {
-      {"bind", [&] { s.bind({"127.0.0.1", 0}); }},
+      {"bind",
+       [&] {
+         s.bind({"127.0.0.1", 0});
+       }},
       {"listen", [&] { s.listen(); }},
       {"accept", [&] { (void)s.accept(); }},
       {"connect", [&] { s.connect(to); }},
@@ -352,7 +356,8 @@ TEST(SocketClose, EveryOperationOnAClosedSocketThrowsEbadf) {
       {"getsockopt", [&] { (void)s.getsockopt(SOL_SOCKET, SO_TYPE); }},
       {"getsockopt bytes", [&] { (void)s.getsockopt(SOL_SOCKET, SO_TYPE, 4); }},
       {"setsockopt", [&] { s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1); }},
-      {"setsockopt bytes", [&] { s.setsockopt(SOL_SOCKET, SO_REUSEADDR, std::string_view("\1\0\0\0", 4)); }},
+      {"setsockopt bytes",
+       [&] { s.setsockopt(SOL_SOCKET, SO_REUSEADDR, std::string_view("\1\0\0\0", 4)); }},
       {"shutdown", [&] { s.shutdown(SHUT_RDWR); }},
       {"settimeout", [&] { s.settimeout(1s); }},
       {"setblocking", [&] { s.setblocking(false); }},
@@ -578,7 +583,8 @@ TEST(SocketEintr, SendallIsRetriedAndDeliversEverything) {
   }
 }
 
-// ---- SIGPIPE, resets -----------------------------------------------------------------------------
+// ---- SIGPIPE, resets
+// -----------------------------------------------------------------------------
 
 namespace {
 // In a child: with SIGPIPE at SIG_DFL (a SIGPIPE would kill the child), sends to a closed peer
@@ -631,7 +637,8 @@ TEST(SocketSigpipe, SendToClosedUnixPeerRaisesNoSigpipe) {
 }
 
 TEST(SocketSigpipe, LibraryLeavesSigpipeDispositionAlone) {
-  struct sigaction before {}, after {};
+  struct sigaction before {
+  }, after{};
   ::sigaction(SIGPIPE, nullptr, &before);
   {
     auto c = testutil::tcp_conn();
@@ -663,7 +670,8 @@ TEST(SocketReset, PeerResetDuringRecvThrowsConnectionResetError) {
   EXPECT_EQ(outcome, "reset");
 }
 
-// ---- close-on-exec everywhere --------------------------------------------------------------------
+// ---- close-on-exec everywhere
+// --------------------------------------------------------------------
 
 TEST(SocketCloexec, SetOnCreatedAcceptedPairedDuplicatedAndConnectedSockets) {
   auto c = testutil::tcp_conn();
@@ -678,7 +686,8 @@ TEST(SocketCloexec, SetOnCreatedAcceptedPairedDuplicatedAndConnectedSockets) {
   EXPECT_TRUE(fd_cloexec(ss::create_server({"127.0.0.1", 0}).fileno()));
 }
 
-// ---- Unix domain and IPv6 ------------------------------------------------------------------------
+// ---- Unix domain and IPv6
+// ------------------------------------------------------------------------
 
 TEST(SocketUnix, StreamOverATemporaryPath) {
   testutil::TempDir dir;
@@ -744,7 +753,8 @@ TEST(SocketIPv6, LoopbackRoundTrip) {
   EXPECT_EQ(recv_exactly(conn, 3), "six");
 }
 
-// ---- module functions ----------------------------------------------------------------------------
+// ---- module functions
+// ----------------------------------------------------------------------------
 
 TEST(CreateConnection, ConnectsToALocalListener) {
   Socket l = testutil::tcp_listener();
@@ -773,8 +783,9 @@ TEST(CreateConnection, ClosedPortThrowsConnectionRefusedNamingTheAddress) {
 TEST(CreateConnection, UnknownHostThrowsGaiErrorInIsolatedNetns) {
   EXPECT_CHILD_OK(testutil::run_in_child(
       []() -> std::string {
-        const auto e = catch_as<ss::gai_error>(
-            [] { (void)ss::create_connection({"no-such-host.socketserver-test.invalid", 80}, 2s); });
+        const auto e = catch_as<ss::gai_error>([] {
+          (void)ss::create_connection({"no-such-host.socketserver-test.invalid", 80}, 2s);
+        });
         return e ? "" : "no exception";
       },
       true));
@@ -894,4 +905,52 @@ TEST(DefaultTimeout, SetAndGetAndAppliesToNewSockets) {
   ss::setdefaulttimeout(std::nullopt);
   EXPECT_FALSE(ss::getdefaulttimeout().has_value());
   EXPECT_FALSE(Socket().gettimeout().has_value());
+}
+
+TEST(SocketServerSide, TryAcceptNeverWaitsAndGivesTheChildTheTimeoutAsked) {
+  for (const ss::Timeout timeout : {ss::Timeout{}, ss::Timeout{30s}, ss::Timeout{0s}}) {
+    Socket listener(AF_INET, SOCK_STREAM);
+    listener.bind({"127.0.0.1", 0});
+    listener.listen();
+    listener.settimeout(timeout);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(listener.try_accept(0s), std::nullopt) << "nothing pending: no wait, no throw";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+
+    Socket client(AF_INET, SOCK_STREAM);
+    client.connect(listener.getsockname());
+    std::optional<std::pair<Socket, Address>> got;
+    for (int i = 0; i < 500 && !got; ++i) {  // the handshake may lag the connect a little
+      got = listener.try_accept(0s);
+      if (!got) std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->second, client.getsockname()) << "the peer's address";
+    EXPECT_EQ(got->first.gettimeout(), ss::Timeout{0s});
+    EXPECT_NE(::fcntl(got->first.fileno(), F_GETFL) & O_NONBLOCK, 0)
+        << "non-blocking from accept4 itself";
+    EXPECT_TRUE(fd_cloexec(got->first.fileno()));
+    EXPECT_EQ(got->first.family(), AF_INET);
+    EXPECT_EQ(got->first.type(), SOCK_STREAM);
+    EXPECT_EQ(listener.gettimeout(), timeout) << "the listener's own mode is untouched";
+    EXPECT_EQ(listener.try_accept(0s), std::nullopt) << "taken: the queue is empty again";
+  }
+  Socket listener(AF_INET, SOCK_STREAM);
+  listener.bind({"127.0.0.1", 0});
+  listener.listen();
+  Socket client(AF_INET, SOCK_STREAM);
+  client.connect(listener.getsockname());
+  std::optional<std::pair<Socket, Address>> got;
+  for (int i = 0; i < 500 && !got; ++i) {
+    got = listener.try_accept(std::nullopt);
+    if (!got) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->first.gettimeout(), std::nullopt);
+  EXPECT_EQ(::fcntl(got->first.fileno(), F_GETFL) & O_NONBLOCK, 0)
+      << "child_timeout nullopt: a blocking socket";
+  listener.close();
+  const auto e = catch_as<ss::socket_error>([&] { (void)listener.try_accept(0s); });
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code().value(), EBADF);
 }

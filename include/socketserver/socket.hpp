@@ -72,6 +72,13 @@ class Socket {
   /// Python's accept() -> (conn, address). The new socket is close-on-exec and takes the
   /// module's default timeout, as Python's does.
   std::pair<Socket, Address> accept();
+  /// One accept attempt that does not wait, whatever this socket's timeout: nothing when no
+  /// connection is pending (no exception: an event loop asks until the queue is empty). On a
+  /// blocking socket it polls first, so it may wait only if another thread takes the pending
+  /// connection in between. The new socket is close-on-exec and takes `child_timeout` (0:
+  /// non-blocking straight from accept4, no further system call). Other errors throw as
+  /// accept() does.
+  std::optional<std::pair<Socket, Address>> try_accept(Timeout child_timeout);
   /// Python's connect(address); honours the timeout (timeout_error when it runs out).
   void connect(const Address& address);
   /// Python's connect_ex(address): 0 on success, else the errno (no exception for the
