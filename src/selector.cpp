@@ -5,11 +5,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace socketserver {
 
@@ -80,20 +82,38 @@ void Selector::close() noexcept {
   count_ = 0;
 }
 
+void Selector::require_open(const char* op) const {
+  // Python raises RuntimeError("Selector is closed") (get_key) or ValueError (register,
+  // select): a use after close() is a programming error, not an I/O one.
+  if (epfd_ < 0) throw std::logic_error(std::string("selector: ") + op + " on a closed selector");
+}
+
 bool Selector::contains(int fd) const noexcept {
   return fd >= 0 && static_cast<std::size_t>(fd) < keys_.size() && keys_[fd].has_value();
 }
 
 const SelectorKey& Selector::get_key(int fd) const {
+  require_open("get_key");
   if (!contains(fd))
     throw std::out_of_range("selector: fd " + std::to_string(fd) + " is not registered");
   return *keys_[fd];
 }
 
+int Selector::lookup(const Socket& sock) const {
+  require_open("lookup");
+  if (sock.fileno() >= 0) return sock.fileno();
+  // Closed (or detached): as Python's _fileobj_lookup, find the key registered with this
+  // object; it holds the descriptor the socket had.
+  for (const auto& key : keys_) {
+    if (key && key->fileobj == &sock) return key->fd;
+  }
+  throw std::out_of_range("selector: closed socket is not registered");
+}
+
+const SelectorKey& Selector::get_key(const Socket& sock) const { return get_key(lookup(sock)); }
+
 const SelectorKey& Selector::register_(int fd, int events, void* data) {
-  if (epfd_ < 0)
-    throw socket_error(std::error_code(EBADF, std::system_category()),
-                       "register on closed selector");
+  require_open("register");
   if (fd < 0) throw std::invalid_argument("selector: invalid fd " + std::to_string(fd));
   if (contains(fd))
     throw std::invalid_argument("selector: fd " + std::to_string(fd) + " is already registered");
@@ -109,16 +129,25 @@ const SelectorKey& Selector::register_(int fd, int events, void* data) {
   return *keys_[fd];
 }
 
+const SelectorKey& Selector::register_(const Socket& sock, int events, void* data) {
+  const SelectorKey& key = register_(sock.fileno(), events, data);
+  keys_[key.fd]->fileobj = &sock;
+  return key;
+}
+
 SelectorKey Selector::unregister(int fd) {
   const SelectorKey key = get_key(fd);
   keys_[fd].reset();
   --count_;
-  // A descriptor closed before unregister is already gone from the epoll set: not an error.
+  // A descriptor closed before unregister is already gone from the epoll set (and its number
+  // may name another descriptor now, not in the set): not an error.
   if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) < 0 && errno != EBADF && errno != ENOENT) {
     throw_os_error(errno, "unregister fd " + std::to_string(fd));
   }
   return key;
 }
+
+SelectorKey Selector::unregister(const Socket& sock) { return unregister(lookup(sock)); }
 
 const SelectorKey& Selector::modify(int fd, int events, void* data) {
   SelectorKey& key = const_cast<SelectorKey&>(get_key(fd));
@@ -135,19 +164,33 @@ const SelectorKey& Selector::modify(int fd, int events, void* data) {
   return key;
 }
 
+const SelectorKey& Selector::modify(const Socket& sock, int events, void* data) {
+  return modify(lookup(sock), events, data);
+}
+
 const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {
-  if (epfd_ < 0)
-    throw socket_error(std::error_code(EBADF, std::system_category()), "select on closed selector");
+  require_open("select");
   if (timeout && (std::isnan(timeout->count()) || timeout->count() < 0)) timeout = Timeout(0);
   ready_.clear();
-  const int max_events = static_cast<int>(count_ < 1 ? 1 : (count_ > 1024 ? 1024 : count_));
-  if (events_.size() < static_cast<std::size_t>(max_events)) {
-    events_.resize(static_cast<std::size_t>(max_events));
-  }
-  const int n = ::epoll_wait(epfd_, events_.data(), max_events, timeout_ms(timeout));
-  if (n < 0) {
-    if (errno == EINTR) return ready_;
-    throw_os_error(errno, "epoll_wait");
+  // Room for every registered descriptor: epoll reports each at most once, so one call
+  // returns all that are ready (as Python's EpollSelector sizes max_ev).
+  const std::size_t max_events = count_ < 1 ? 1 : count_;
+  if (events_.size() < max_events) events_.resize(max_events);
+  const auto start = std::chrono::steady_clock::now();
+  Timeout left = timeout;
+  int n = 0;
+  for (;;) {
+    n = ::epoll_wait(epfd_, events_.data(),
+                     static_cast<int>(std::min<std::size_t>(max_events, INT_MAX)),
+                     timeout_ms(left));
+    if (n >= 0) break;
+    if (errno != EINTR) throw_os_error(errno, "epoll_wait");
+    // PEP 475: a handler ran and returned; wait again for what remains of the timeout (a last
+    // poll when nothing remains).
+    if (timeout) {
+      const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+      left = std::max(*timeout - spent, std::chrono::duration<double>(0));
+    }
   }
   for (int i = 0; i < n; ++i) {
     const int fd = events_[static_cast<std::size_t>(i)].data.fd;

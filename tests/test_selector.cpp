@@ -1,14 +1,17 @@
 // test_selector.cpp — selector.hpp: Selector (Python's selectors.DefaultSelector) and Waker.
-#include "socketserver/selector.hpp"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "reactor_test_util.hpp"
 #include "server_test_util.hpp"
+#include "socketserver/selector.hpp"
+#include "test_util.hpp"
 
 namespace ss = socketserver;
 using namespace std::chrono_literals;
@@ -233,7 +236,9 @@ TEST(Selector, RegisterOfBadDescriptorThrows) {
   EXPECT_EQ(sel.size(), 0u);
 }
 
-TEST(Selector, CloseReleasesTheDescriptorAndLaterCallsThrow) {
+// Python: after sel.close(), get_key raises RuntimeError("Selector is closed") and register /
+// select raise (ValueError on the closed epoll object): a use after close is the caller's bug.
+TEST(Selector, CloseReleasesTheDescriptorAndLaterCallsThrowLogicError) {
   Selector sel;
   const int fd = sel.fileno();
   auto [a, b] = pair_with_timeout();
@@ -242,9 +247,90 @@ TEST(Selector, CloseReleasesTheDescriptorAndLaterCallsThrow) {
   EXPECT_EQ(sel.fileno(), -1);
   EXPECT_FALSE(testutil::fd_is_open(fd));
   EXPECT_EQ(sel.size(), 0u);
-  EXPECT_THROW(sel.select(0s), ss::socket_error);
-  EXPECT_THROW(sel.register_(a, EVENT_READ), ss::socket_error);
+  EXPECT_FALSE(sel.contains(a.fileno()));
+  const auto message_of = [](const std::function<void()>& call) -> std::string {
+    try {
+      call();
+    } catch (const std::logic_error& e) {
+      return e.what();
+    }
+    return "no std::logic_error";
+  };
+  EXPECT_EQ(message_of([&] { sel.select(0s); }), "selector: select on a closed selector");
+  EXPECT_EQ(message_of([&] { sel.register_(a, EVENT_READ); }),
+            "selector: register on a closed selector");
+  EXPECT_EQ(message_of([&] { sel.register_(a.fileno(), EVENT_READ); }),
+            "selector: register on a closed selector");
+  EXPECT_EQ(message_of([&] { (void)sel.get_key(a.fileno()); }),
+            "selector: get_key on a closed selector");
+  EXPECT_EQ(message_of([&] { (void)sel.get_key(a); }), "selector: lookup on a closed selector");
+  EXPECT_EQ(message_of([&] { sel.unregister(a.fileno()); }),
+            "selector: get_key on a closed selector");
+  EXPECT_EQ(message_of([&] { sel.modify(a, EVENT_WRITE); }),
+            "selector: lookup on a closed selector");
   sel.close();  // idempotent
+  Selector moved_from;
+  Selector target(std::move(moved_from));
+  EXPECT_THROW(moved_from.select(0s), std::logic_error);  // NOLINT(bugprone-use-after-move)
+}
+
+// Python: selectors' _fileobj_lookup falls back to the registered object when fileno() fails,
+// so sel.unregister(sock) / sel.get_key(sock) / sel.modify(sock, ...) work after sock.close().
+TEST(Selector, SocketClosedBeforeUnregisterIsFoundByTheObject) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  int tag = 1;
+  int other = 2;
+  const int fd = a.fileno();
+  sel.register_(a, EVENT_READ, &tag);
+  EXPECT_EQ(sel.get_key(a).fileobj, &a);
+  a.close();
+  EXPECT_EQ(sel.get_key(a).fd, fd) << "the key remembers the descriptor";
+  EXPECT_EQ(sel.get_key(a).data, &tag);
+  EXPECT_EQ(sel.modify(a, EVENT_READ, &other).data, &other) << "new data needs no system call";
+  EXPECT_THROW(sel.modify(a, EVENT_WRITE), ss::socket_error) << "epoll_ctl on a closed fd";
+  const ss::SelectorKey key = sel.unregister(a);
+  EXPECT_EQ(key.fd, fd);
+  EXPECT_EQ(key.data, &other);
+  EXPECT_EQ(sel.size(), 0u);
+  EXPECT_THROW(sel.unregister(a), std::out_of_range) << "KeyError the second time";
+  EXPECT_THROW((void)sel.get_key(a), std::out_of_range);
+}
+
+// The bug this fixes: the stale key kept the number, and a new socket that reused it could not
+// register ("already registered"). Python registers it.
+TEST(Selector, NewSocketReusingTheNumberRegistersAfterTheOldOneIsUnregistered) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  const int fd = a.fileno();
+  sel.register_(a, EVENT_READ);
+  a.close();
+  sel.unregister(a);
+  auto [c, d] = pair_with_timeout();  // the lowest free numbers: c takes a's
+  ASSERT_EQ(c.fileno(), fd);
+  int tag = 3;
+  EXPECT_EQ(sel.register_(c, EVENT_READ, &tag).fileobj, &c);
+  d.sendall("x");
+  const auto& ready = sel.select(5s);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].first.data, &tag);
+}
+
+// Python's EpollSelector sizes epoll_wait for every registered descriptor: one select()
+// returns all that are ready (ours stopped at 1,024).
+TEST(Selector, SelectReturnsEveryReadyDescriptorInOneCall) {
+  constexpr int count = 1500;
+  if (rtu::raise_nofile() < count + 64) GTEST_SKIP() << "RLIMIT_NOFILE too low";
+  Selector sel;
+  std::vector<ss::Waker> wakers;
+  wakers.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    wakers.emplace_back();
+    sel.register_(wakers.back().fileno(), EVENT_READ);
+    wakers.back().wake();
+  }
+  const auto& ready = sel.select(5s);
+  EXPECT_EQ(ready.size(), static_cast<std::size_t>(count));
 }
 
 TEST(Selector, MoveTransfersTheRegistrations) {
@@ -263,23 +349,49 @@ TEST(Selector, MoveTransfersTheRegistrations) {
   EXPECT_EQ(ready[0].first.data, &tag);
 }
 
-TEST(Selector, EintrReturnsAnEmptyResult) {
-  testutil::SignalCounter counter(SIGUSR1);
-  ASSERT_TRUE(counter.ok());
+// PEP 475: a signal whose handler returns does not end select(); it waits on and returns what
+// becomes ready (Python retries epoll.poll with the time left).
+TEST(Selector, SignalDoesNotEndTheWaitItGoesOnUntilSomethingIsReady) {
   Selector sel;
   auto [a, b] = pair_with_timeout();
   sel.register_(a, EVENT_READ);
-  const pthread_t self = ::pthread_self();
-  std::thread killer([self] {
-    std::this_thread::sleep_for(100ms);
-    ::pthread_kill(self, SIGUSR1);
+  std::size_t got = 0;
+  int fd_ready = -1;
+  const int base = testutil::g_signals_caught.load();
+  const int handled = testutil::under_signals([&] {
+    std::thread writer([&b, base] {
+      // Writes once signals have surely hit the wait (bounded: 50 x 10 ms).
+      for (int i = 0; i < 50 && testutil::g_signals_caught.load() < base + 20; ++i)
+        std::this_thread::sleep_for(10ms);
+      b.sendall("r");
+    });
+    const auto& ready = sel.select(30s);
+    got = ready.size();
+    if (!ready.empty()) fd_ready = ready[0].first.fd;
+    writer.join();
   });
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto& ready = sel.select(10s);
-  const auto waited = std::chrono::steady_clock::now() - t0;
-  killer.join();
-  EXPECT_TRUE(ready.empty());
-  EXPECT_LT(waited, 5s) << "the signal must end the wait";
+  EXPECT_GT(handled, 0);
+  ASSERT_EQ(got, 1u) << "select returned early on EINTR";
+  EXPECT_EQ(fd_ready, a.fileno());
+}
+
+// PEP 475 again: under a hail of signals a timed select with nothing ready returns empty only
+// when its whole timeout has passed (Python recomputes the time left after each EINTR).
+TEST(Selector, SignalsDoNotShortenTheTimeout) {
+  Selector sel;
+  auto [a, b] = pair_with_timeout();
+  sel.register_(a, EVENT_READ);
+  std::size_t got = 99;
+  std::chrono::steady_clock::duration waited{};
+  const int handled = testutil::under_signals([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    got = sel.select(300ms).size();
+    waited = std::chrono::steady_clock::now() - t0;
+  });
+  EXPECT_GT(handled, 0);
+  EXPECT_EQ(got, 0u);
+  EXPECT_GE(waited, 300ms) << "a signal cut the timeout short";
+  EXPECT_LT(waited, 10s) << "the time left must shrink, not restart";
 }
 
 // ---- Waker ------------------------------------------------------------------------------------
@@ -310,9 +422,9 @@ TEST(Waker, WakesASelectInAnotherThread) {
     sel.register_(w.fileno(), EVENT_READ);
     const auto t0 = std::chrono::steady_clock::now();
     const auto& ready = sel.select(std::chrono::hours(1));
-    waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+    waited_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     woke = ready.size() == 1 && ready[0].first.fd == w.fileno();
     w.drain();
   });

@@ -6,7 +6,12 @@
 //   sel.modify(sock, EVENT_WRITE)              sel.modify(sock, EVENT_WRITE);
 //   sel.unregister(sock)                       sel.unregister(sock);
 //   for key, mask in sel.select(timeout):      for (auto& [key, mask] : sel.select(timeout))
-//       key.fileobj / key.fd / key.data            key.fd / key.data
+//       key.fileobj / key.fd / key.data            key.fileobj / key.fd / key.data
+//
+// As in Python, a key remembers the descriptor it was registered with, so a socket object can
+// be unregistered (or looked up, or given new data) after it was closed: lookup by a Socket
+// whose fileno() is -1 finds the key registered with that object (by its address, as Python's
+// identity: a Socket moved after register_ is found by its descriptor only while it is open).
 //
 // `register` is a C++ keyword, hence `register_`. A key's `data` is an untyped pointer (what
 // Python's `data` holds is up to the caller: a client object, a callback, ...).
@@ -31,17 +36,20 @@ namespace socketserver {
 inline constexpr int EVENT_READ = 1;
 inline constexpr int EVENT_WRITE = 2;
 
-/// Python's SelectorKey: the descriptor, the events asked for and the caller's data.
+/// Python's SelectorKey: the descriptor, the events asked for, the caller's data and the
+/// Socket registered (nullptr when registered by descriptor; Python's key.fileobj).
 struct SelectorKey {
   int fd = -1;
   int events = 0;
   void* data = nullptr;
+  const Socket* fileobj = nullptr;
 };
 
 /// Python's selectors.DefaultSelector, on epoll. Move-only; owns its epoll descriptor (never
 /// the registered ones). Throws socket_error on system errors; std::invalid_argument for bad
 /// events; std::out_of_range (KeyError) for a descriptor not registered, std::invalid_argument
-/// for one registered twice.
+/// for one registered twice; std::logic_error (Python's RuntimeError "Selector is closed") for
+/// any call but close(), contains(), size() and fileno() after close() or a move.
 class Selector {
  public:
   /// One ready descriptor: its key and the events that are ready (EVENT_READ | EVENT_WRITE;
@@ -57,33 +65,39 @@ class Selector {
 
   /// Python's register(fileobj, events, data).
   const SelectorKey& register_(int fd, int events, void* data = nullptr);
-  const SelectorKey& register_(const Socket& sock, int events, void* data = nullptr) {
-    return register_(sock.fileno(), events, data);
-  }
-  /// Python's unregister(fileobj): returns the key it had.
+  /// The key remembers `sock` (key.fileobj) and its descriptor, for lookups after it closes.
+  const SelectorKey& register_(const Socket& sock, int events, void* data = nullptr);
+  /// Python's unregister(fileobj): returns the key it had. By Socket, also after it was closed.
   SelectorKey unregister(int fd);
-  SelectorKey unregister(const Socket& sock) { return unregister(sock.fileno()); }
-  /// Python's modify(fileobj, events, data).
+  SelectorKey unregister(const Socket& sock);
+  /// Python's modify(fileobj, events, data). By Socket, also after it was closed (changing only
+  /// the data needs no system call; changing the events of a closed one throws EBADF).
   const SelectorKey& modify(int fd, int events, void* data = nullptr);
-  const SelectorKey& modify(const Socket& sock, int events, void* data = nullptr) {
-    return modify(sock.fileno(), events, data);
-  }
+  const SelectorKey& modify(const Socket& sock, int events, void* data = nullptr);
   /// Python's select(timeout): waits up to `timeout` (nullopt: forever; 0: poll) and returns
-  /// the ready keys. The result stays valid until the next select(). EINTR returns an empty
-  /// result, as Python's select does after running signal handlers.
+  /// every ready key, however many are registered. The result stays valid until the next
+  /// select(). A signal whose handler returns does not end the wait: it goes on with the time
+  /// that is left, as Python's does since PEP 475 (to be woken by a signal, have the handler
+  /// call a Waker's wake()).
   const std::vector<Ready>& select(Timeout timeout = std::nullopt);
-  /// Python's get_key(fileobj); throws std::out_of_range when not registered.
+  /// Python's get_key(fileobj); throws std::out_of_range when not registered. By Socket, also
+  /// after it was closed.
   [[nodiscard]] const SelectorKey& get_key(int fd) const;
+  [[nodiscard]] const SelectorKey& get_key(const Socket& sock) const;
   /// True when `fd` is registered.
   [[nodiscard]] bool contains(int fd) const noexcept;
   /// Number of registered descriptors (Python's len(get_map())).
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
-  /// Python's close(): releases the epoll descriptor; further calls throw EBADF.
+  /// Python's close(): releases the epoll descriptor and forgets every key; further calls
+  /// throw std::logic_error. A second close() does nothing.
   void close() noexcept;
   /// The epoll descriptor (-1 once closed).
   [[nodiscard]] int fileno() const noexcept { return epfd_; }
 
  private:
+  void require_open(const char* op) const;
+  [[nodiscard]] int lookup(const Socket& sock) const;  // the fd of sock's key (out_of_range)
+
   int epfd_ = -1;
   std::vector<std::optional<SelectorKey>> keys_;  // indexed by fd
   std::size_t count_ = 0;
