@@ -66,6 +66,17 @@ bool wait_ready(int fd, short events, const deadline_t& deadline) {
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
+// The socket's kind without the creation flags Linux lets callers or into the type: Python's
+// `type` attribute drops them (3.7+), and getaddrinfo refuses them as ai_socktype.
+int socket_kind(int type) { return type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+// The timeout a socket created with `type` starts with: SOCK_NONBLOCK means 0 (non-blocking),
+// as Python's socket(); otherwise the module's default.
+Timeout initial_timeout(int type) {
+  if ((type & SOCK_NONBLOCK) != 0) return std::chrono::duration<double>(0);
+  return getdefaulttimeout();
+}
+
 void set_nonblocking(int fd, bool on) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) throw_os_error(errno, "fcntl(F_GETFL) on fd " + std::to_string(fd));
@@ -106,9 +117,9 @@ ssize_t run_io(int fd, const Timeout& timeout, short events, Call call, Context 
 // ---- construction ------------------------------------------------------------------------
 
 Socket::Socket(int family, int type, int proto)
-    : family_(family), type_(type), proto_(proto), timeout_(getdefaulttimeout()) {
+    : family_(family), type_(socket_kind(type)), proto_(proto), timeout_(initial_timeout(type)) {
   const int flags = SOCK_CLOEXEC | (timeout_ ? SOCK_NONBLOCK : 0);
-  fd_ = ::socket(family, type | flags, proto);
+  fd_ = ::socket(family, type_ | flags, proto);
   if (fd_ < 0) {
     throw_os_error(
         errno, "socket(family=" + std::to_string(family) + ", type=" + std::to_string(type) + ")");
@@ -597,11 +608,12 @@ bool has_dualstack_ipv6() {
 
 std::pair<Socket, Socket> socketpair(int family, int type, int proto) {
   int fds[2] = {-1, -1};
-  const Timeout timeout = getdefaulttimeout();
+  const Timeout timeout = initial_timeout(type);
+  const int kind = socket_kind(type);
   const int flags = SOCK_CLOEXEC | (timeout ? SOCK_NONBLOCK : 0);
-  if (::socketpair(family, type | flags, proto, fds) < 0) throw_os_error(errno, "socketpair");
-  std::pair<Socket, Socket> pair{Socket(Socket::adopt_tag{}, fds[0], family, type, proto),
-                                 Socket(Socket::adopt_tag{}, fds[1], family, type, proto)};
+  if (::socketpair(family, kind | flags, proto, fds) < 0) throw_os_error(errno, "socketpair");
+  std::pair<Socket, Socket> pair{Socket(Socket::adopt_tag{}, fds[0], family, kind, proto),
+                                 Socket(Socket::adopt_tag{}, fds[1], family, kind, proto)};
   pair.first.timeout_ = timeout;
   pair.second.timeout_ = timeout;
   return pair;
@@ -618,8 +630,9 @@ Socket fromfd(int fd, int family, int type, int proto) {
     throw;
   }
   s.family_ = family;
-  s.type_ = type;
+  s.type_ = socket_kind(type);
   s.proto_ = proto;
+  if ((type & SOCK_NONBLOCK) != 0) s.settimeout(Timeout(std::chrono::duration<double>(0)));
   return s;
 }
 

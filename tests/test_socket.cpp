@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -60,6 +61,53 @@ TEST(SocketCreate, BadFamilyThrowsSocketError) {
 TEST(SocketCreate, DescribeNamesTheDescriptor) {
   Socket s;
   EXPECT_NE(s.describe().find(std::to_string(s.fileno())), std::string::npos) << s.describe();
+}
+
+// Python 3.7+: socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC).type is SOCK_STREAM,
+// and SOCK_NONBLOCK means gettimeout() == 0.0 (recv that would block raises BlockingIOError).
+TEST(SocketCreate, TypeFlagsAreNotPartOfTheTypeAndNonblockMeansTimeoutZero) {
+  Socket s(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+  EXPECT_EQ(s.type(), SOCK_STREAM);
+  ASSERT_TRUE(s.gettimeout().has_value());
+  EXPECT_EQ(s.gettimeout()->count(), 0.0);
+  EXPECT_FALSE(s.getblocking());
+  EXPECT_TRUE(fd_cloexec(s.fileno()));
+  EXPECT_NE(::fcntl(s.fileno(), F_GETFL) & O_NONBLOCK, 0);
+  Socket d(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC);
+  EXPECT_EQ(d.type(), SOCK_DGRAM);
+  EXPECT_FALSE(d.gettimeout().has_value()) << "SOCK_CLOEXEC alone keeps the default (blocking)";
+}
+
+// Python: a recv on an empty non-blocking socket raises BlockingIOError, consistent with
+// gettimeout() == 0 (ours said blocking and then would-block).
+TEST(SocketCreate, NonblockFlagRecvOnAnEmptySocketThrowsBlockingIoError) {
+  auto [a, b] = ss::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+  EXPECT_EQ(a.type(), SOCK_STREAM);
+  ASSERT_TRUE(a.gettimeout().has_value());
+  EXPECT_EQ(a.gettimeout()->count(), 0.0);
+  EXPECT_THROW((void)a.recv(10), ss::blocking_io_error);
+  b.sendall("x");
+  EXPECT_EQ(recv_exactly(a, 1), "x");
+  auto c = testutil::tcp_conn();
+  Socket dup = ss::fromfd(c.client.fileno(), AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  EXPECT_EQ(dup.type(), SOCK_STREAM);
+  EXPECT_FALSE(dup.getblocking());
+  EXPECT_THROW((void)dup.recv(10), ss::blocking_io_error);
+}
+
+// Python: connect_ex(("localhost", port)) on such a socket resolves the name (the flags never
+// reach getaddrinfo: ours failed with "ai_socktype not supported") and returns EINPROGRESS.
+TEST(SocketCreate, NonblockFlagSocketConnectsByName) {
+  Socket listener = testutil::tcp_listener();
+  listener.settimeout(10s);
+  Socket s(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+  const int err = s.connect_ex({"localhost", listener.getsockname().port()});
+  EXPECT_TRUE(err == 0 || err == EINPROGRESS) << std::strerror(err);
+  auto [conn, from] = listener.accept();
+  EXPECT_EQ(from, s.getsockname());
+  Socket b(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  b.bind({"localhost", 0});  // resolved for SOCK_DGRAM, not the flagged type
+  EXPECT_EQ(b.getsockname().host(), "127.0.0.1");
 }
 
 // ---- bind, listen, accept, connect, names ------------------------------------------------------

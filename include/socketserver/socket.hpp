@@ -48,7 +48,9 @@ using Timeout = std::optional<std::chrono::duration<double>>;
 class Socket {
  public:
   /// Python's socket(family, type, proto): a new close-on-exec socket, with the module's
-  /// default timeout (setdefaulttimeout).
+  /// default timeout (setdefaulttimeout). `type` may carry Linux's SOCK_NONBLOCK and
+  /// SOCK_CLOEXEC: as in Python, type() reports the kind without them, and SOCK_NONBLOCK makes
+  /// the timeout 0 (non-blocking; calls that would block throw blocking_io_error).
   explicit Socket(int family = AF_INET, int type = SOCK_STREAM, int proto = 0);
   /// Takes ownership of an open descriptor (Python's socket(fileno=fd)); family, type and
   /// protocol are read from the kernel. Throws socket_error when `fd` is not a socket.
@@ -145,7 +147,7 @@ class Socket {
   // ---- descriptors and attributes ------------------------------------------------------
   /// Python's fileno(): the descriptor, -1 after close() or detach().
   [[nodiscard]] int fileno() const noexcept { return fd_; }
-  /// Python's family, type and proto attributes.
+  /// Python's family, type and proto attributes (type without SOCK_NONBLOCK / SOCK_CLOEXEC).
   [[nodiscard]] int family() const noexcept { return family_; }
   [[nodiscard]] int type() const noexcept { return type_; }
   [[nodiscard]] int proto() const noexcept { return proto_; }
@@ -199,10 +201,11 @@ struct CreateServerOptions {
 Socket create_server(const Address& address, const CreateServerOptions& options = {});
 /// Python's socket.has_dualstack_ipv6().
 bool has_dualstack_ipv6();
-/// Python's socket.socketpair(family, type, proto): two connected sockets.
+/// Python's socket.socketpair(family, type, proto): two connected sockets (SOCK_NONBLOCK in
+/// `type`: both with timeout 0, as the constructor).
 std::pair<Socket, Socket> socketpair(int family = AF_UNIX, int type = SOCK_STREAM, int proto = 0);
 /// Python's socket.fromfd(fd, family, type, proto): a Socket owning a duplicate of `fd`
-/// (the caller keeps `fd`).
+/// (the caller keeps `fd`); SOCK_NONBLOCK in `type` makes its timeout 0, as the constructor.
 Socket fromfd(int fd, int family, int type, int proto = 0);
 
 }  // namespace socketserver
