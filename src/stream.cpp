@@ -8,7 +8,8 @@
 namespace socketserver {
 
 namespace {
-// The most one fill() asks for, so that read(1 GiB) does not allocate 1 GiB up front.
+// The most one fill() asks for, buffered or not, so that read(1 GiB) does not allocate (and
+// zero-fill) 1 GiB up front: the buffer grows by at most this much per recv, as bytes arrive.
 constexpr std::size_t max_fill = std::size_t{1} << 20;
 }  // namespace
 
@@ -19,8 +20,9 @@ SocketReader::SocketReader(Socket& sock, std::size_t bufsize, std::size_t max_li
 
 bool SocketReader::fill(std::size_t want) {
   if (eof_) return false;
-  const std::size_t chunk =
-      bufsize_ == 0 ? std::max<std::size_t>(want, 1) : std::max(bufsize_, std::min(want, max_fill));
+  // Unbuffered: never more than asked (nothing read past the caller's n), nor than max_fill.
+  const std::size_t chunk = bufsize_ == 0 ? std::min(std::max<std::size_t>(want, 1), max_fill)
+                                          : std::max(bufsize_, std::min(want, max_fill));
   if (buf_.size() - end_ < chunk) {
     if (begin_ > 0) {  // slide the unread bytes to the front before growing
       std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);

@@ -1,4 +1,6 @@
 // test_selector.cpp — selector.hpp: Selector (Python's selectors.DefaultSelector) and Waker.
+#include "socketserver/selector.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 
 #include "reactor_test_util.hpp"
 #include "server_test_util.hpp"
-#include "socketserver/selector.hpp"
 #include "test_util.hpp"
 
 namespace ss = socketserver;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "reactor_test_util.hpp"
 #include "test_util.hpp"
 
 namespace ss = socketserver;
@@ -124,6 +125,27 @@ TEST(SocketReaderRead, Read1DoesNotWaitForMoreThanOneChunk) {
   SocketReader r(p.in);
   p.in.settimeout(2s);
   EXPECT_EQ(r.read1(1000), "part");  // a second recv would time out
+}
+
+// Python's unbuffered makefile("rb", 0).read(n) returns what arrived by end of stream without
+// reserving n bytes first (ours zero-filled n: read of 2 GiB with 3 bytes sent made RSS go
+// 2 -> 2,051 MiB). The buffer grows as bytes arrive, at most 1 MiB per recv.
+TEST(SocketReaderRead, HugeUnbufferedReadKeepsMemoryBoundedByWhatArrives) {
+  Pipe p;
+  p.feed_and_close("abc");
+  SocketReader r(p.in, 0);
+  const long rss_before = rtu::vm_rss_kib();
+  EXPECT_EQ(r.read(std::size_t{2} << 30), "abc");
+  const long rss_after = rtu::vm_rss_kib();
+  ASSERT_GT(rss_before, 0) << "no VmRSS in /proc/self/status";
+  EXPECT_LT(rss_after - rss_before, 64L * 1024) << rss_before << " KiB -> " << rss_after << " KiB";
+  EXPECT_EQ(r.read(std::size_t{2} << 30), "");
+  // Buffered, the same bound holds.
+  Pipe q;
+  q.feed_and_close("xyz");
+  SocketReader b(q.in);
+  EXPECT_EQ(b.read(std::size_t{2} << 30), "xyz");
+  EXPECT_LT(rtu::vm_rss_kib() - rss_before, 64L * 1024);
 }
 
 // ---- SocketReader: readline ----------------------------------------------------------------------
