@@ -92,14 +92,29 @@ std::string SocketReader::readline_bounded(std::size_t limit, bool throw_when_lo
 std::vector<std::string> SocketReader::readlines(std::size_t hint) {
   std::vector<std::string> lines;
   std::size_t total = 0;
-  for (;;) {
-    std::string line = readline();
-    if (line.empty()) break;
-    total += line.size();
-    lines.push_back(std::move(line));
-    if (hint != 0 && total >= hint) break;
+  try {
+    for (;;) {
+      std::string line = readline();
+      if (line.empty()) break;
+      total += line.size();
+      lines.push_back(std::move(line));
+      if (hint != 0 && total >= hint) break;
+    }
+  } catch (...) {
+    unread(lines, total);  // a timeout (or any error) loses none of the lines already read
+    throw;
   }
   return lines;
+}
+
+void SocketReader::unread(const std::vector<std::string>& lines, std::size_t total) {
+  std::string restored;
+  restored.reserve(total + buffered());
+  for (const std::string& line : lines) restored += line;
+  restored.append(buf_.data() + begin_, buffered());
+  buf_ = std::move(restored);
+  begin_ = 0;
+  end_ = buf_.size();
 }
 
 SocketReader::iterator::iterator(SocketReader* reader) : reader_(reader) { ++*this; }

@@ -10,6 +10,12 @@
 //   wfile.write(data); wfile.flush()      wfile.write(data); wfile.flush();
 //
 // Reads and writes honour the socket's timeout (timeout_error), as Python's do.
+// After a timeout a reader goes on reading, where Python's file refuses ("cannot read from
+// timed out object"): Python's BufferedReader may have consumed part of the data inside the
+// call that timed out, so it cannot promise a consistent stream. Ours can: a read takes bytes
+// out of its buffer only when it returns (readlines puts back the lines it had read), so what
+// arrived before the timeout stays buffered and the next read starts with it. A short timeout
+// can therefore serve as a poll (`try { line = rfile.readline(); } catch (timeout_error&)`).
 // Better than Python: readline() without a limit is still bounded (max_line, 64 KiB by
 // default): a longer line throws line_too_long_error instead of growing memory without end.
 //
@@ -56,7 +62,8 @@ class SocketReader {
   /// as Python does, never an error.
   std::string readline(std::size_t limit);
   /// Python's readlines(hint): lines until end of stream, or until their total size reaches
-  /// `hint` (0 = no hint). Each line is bounded by max_line().
+  /// `hint` (0 = no hint). Each line is bounded by max_line(). When it throws (a timeout), the
+  /// lines it had read are buffered again: the next call returns them.
   std::vector<std::string> readlines(std::size_t hint = 0);
   /// Bytes already received and buffered, not yet returned.
   [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
@@ -96,6 +103,7 @@ class SocketReader {
   bool fill(std::size_t want);  // one recv into the buffer; false at end of stream
   std::string take(std::size_t n);
   std::string readline_bounded(std::size_t limit, bool throw_when_longer);
+  void unread(const std::vector<std::string>& lines, std::size_t total);  // back to the front
 
   Socket* sock_;
   std::size_t bufsize_;
