@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <typeinfo>
 
 #include "posix_util.hpp"
@@ -325,12 +327,44 @@ UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler
   bind_and_activate(options);
 }
 
+namespace {
+// The largest datagram the kernel delivers on a socket of `family` (see max_packet_size in
+// server.hpp): IPv4 65,535 - 20 (IP header) - 8 (UDP header); IPv6 65,535 - 8 (the payload
+// length counts the UDP header; Linux sends no UDP jumbograms); a Unix datagram must fit the
+// sender's SO_SNDBUF, an int, less 32 bytes (unix_dgram_sendmsg).
+std::size_t largest_datagram(int family) {
+  switch (family) {
+    case AF_INET:
+      return 65507;
+    case AF_INET6:
+      return 65527;
+    default:
+      return static_cast<std::size_t>(INT_MAX) - 32;
+  }
+}
+
+// Throws std::invalid_argument when `size` is more than a datagram of `family` can be: the
+// receive buffer is max_packet_size + 1 bytes, allocated up front (SIZE_MAX wrapped it to 0).
+void check_max_packet_size(std::size_t size, int family) {
+  const std::size_t limit = largest_datagram(family);
+  if (size <= limit) return;
+  const char* kind = family == AF_INET ? "UDP/IPv4" : family == AF_INET6 ? "UDP/IPv6" : "Unix";
+  throw std::invalid_argument("UDPServer: max_packet_size " + std::to_string(size) +
+                              " is more than the largest " + kind + " datagram (" +
+                              std::to_string(limit) + " bytes)");
+}
+}  // namespace
+
 UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler_class,
                      const ServerOptions& options, int family)
     : TCPServer(server_address_, std::move(handler_class), options, family, SOCK_DGRAM, false),
-      max_packet_size(options.max_packet_size) {}
+      max_packet_size(options.max_packet_size) {
+  check_max_packet_size(max_packet_size, family);
+}
 
 std::span<char> UDPServer::receive_buffer() {
+  // max_packet_size is a public attribute (Python's): checked again, as it may have changed.
+  check_max_packet_size(max_packet_size, socket.family());
   // One byte more than allowed, with MSG_TRUNC: a datagram longer than max_packet_size is seen
   // as such (the kernel reports its real length) and dropped whole instead of cut.
   buffer_.resize(max_packet_size + 1);

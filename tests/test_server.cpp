@@ -10,10 +10,12 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server_test_util.hpp"
@@ -546,6 +548,65 @@ TEST(ServerDatagram, OversizedDatagramIsDroppedAndReported) {
   EXPECT_NE(err.find("201"), std::string::npos) << "the report names the size: " << err;
   EXPECT_NE(err.find(c.getsockname().to_string()), std::string::npos)
       << "and the sender: " << err;
+}
+
+namespace {
+// The text of the std::invalid_argument `fn` throws ("" when it throws none).
+template <class Fn>
+std::string invalid_argument_text(Fn&& fn) {
+  try {
+    std::forward<Fn>(fn)();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+// Python accepts any max_packet_size; ours is bounded by the largest datagram the kernel can
+// deliver (the receive buffer is allocated up front): SIZE_MAX wrapped the buffer to 0 bytes and
+// the receive path read past it (ASan: stack-buffer-overflow). Now a clear error naming the limit.
+TEST(ServerDatagram, MaxPacketSizeAboveTheLargestDatagramIsRejectedAtConstruction) {
+  const auto make = [](const Address& at, std::size_t size) {
+    UDPServer server(at, ss::handler<EchoDatagram>(), {.max_packet_size = size});
+  };
+  const std::string text = invalid_argument_text([&] { make(local0(), SIZE_MAX); });
+  EXPECT_NE(text.find("max_packet_size"), std::string::npos) << text;
+  EXPECT_NE(text.find("UDP/IPv4 datagram (65507 bytes)"), std::string::npos) << text;
+  EXPECT_NE(invalid_argument_text([&] { make(local0(), 65508); }), "");
+  EXPECT_EQ(invalid_argument_text([&] { make(local0(), 65507); }), "")
+      << "the limit itself is fine";
+  try {
+    make(Address{"::1", 0}, 65527);
+  } catch (const ss::socket_error& e) {
+    GTEST_SKIP() << "no IPv6 loopback: " << e.what();
+  }
+  EXPECT_NE(invalid_argument_text([&] {
+              make(Address{"::1", 0}, 65528);
+            }).find("(65527 bytes)"),
+            std::string::npos);
+  testutil::TempDir dir;
+  const std::string unix_text = invalid_argument_text([&] {
+    UnixDatagramServer server(Address::unix_path(dir.file("d.sock")), ss::handler<EchoDatagram>(),
+                              {.max_packet_size = SIZE_MAX});
+  });
+  EXPECT_NE(unix_text.find("Unix datagram (2147483615 bytes)"), std::string::npos) << unix_text;
+}
+
+// The attribute is public, as Python's: a value set later is checked before the buffer is
+// sized, and the error names it instead of reading past the buffer.
+TEST(ServerDatagram, MaxPacketSizeSetTooLargeLaterThrowsBeforeReceiving) {
+  UDPServer server(local0(), ss::handler<EchoDatagram>(), {.timeout = 10s});
+  server.max_packet_size = SIZE_MAX;
+  Socket c(AF_INET, SOCK_DGRAM);
+  c.settimeout(10s);
+  c.sendto("hello\n", server.server_address);
+  const std::string text = invalid_argument_text([&] { server.handle_request(); });
+  EXPECT_NE(text.find("(65507 bytes)"), std::string::npos) << text;
+  server.max_packet_size = 65507;
+  server.handle_request();  // the datagram is still queued, and now served
+  EXPECT_EQ(c.recvfrom(100).first, "hello\n");
+  server.server_close();
 }
 
 TEST(ServerDatagram, EmptyDatagramIsARequest) {

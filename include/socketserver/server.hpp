@@ -78,7 +78,7 @@ struct ServerOptions {
       allow_reuse_address{};           ///< SO_REUSEADDR; default: true for TCP, false for UDP/Unix
   bool allow_reuse_port = false;       ///< SO_REUSEPORT (IPv4/IPv6 only)
   int request_queue_size = SOMAXCONN;  ///< listen backlog (Python: 5)
-  std::size_t max_packet_size = 8192;  ///< largest datagram UDPServer accepts
+  std::size_t max_packet_size = 8192;  ///< largest datagram UDPServer accepts (see there)
   std::optional<int>
       address_family{};  ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
   Timeout timeout{};     ///< handle_request's timeout (Python's `timeout`)
@@ -281,7 +281,13 @@ class UDPServer : public TCPServer {
   void shutdown_request(Request& request) override { close_request(request); }
   void close_request(Request&) override {}
 
-  std::size_t max_packet_size;  ///< Python's max_packet_size (8192)
+  /// Python's max_packet_size (8192): the largest datagram accepted; its buffer is allocated
+  /// once, up front. At most the largest datagram the kernel delivers: 65,507 bytes over IPv4,
+  /// 65,527 over IPv6 (no jumbograms), INT_MAX - 32 for Unix datagrams (they must fit the
+  /// sender's SO_SNDBUF, an int). A larger value throws std::invalid_argument naming the limit:
+  /// from the constructor, or from get_request (so serve_forever) when set later. Python
+  /// accepts any value.
+  std::size_t max_packet_size;
 
  protected:
   UDPServer(const Address& server_address, RequestHandlerClass handler_class,
