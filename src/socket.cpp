@@ -114,6 +114,20 @@ ssize_t run_io(int fd, const Timeout& timeout, short events, Call call, Context 
 
 }  // namespace
 
+// The descriptor once makefile() shares it: owned here, by every Socket that holds this block
+// (the Socket it came from and one per file), and closed when the last of them lets go
+// (Python's _io_refs count). The timeout lives here too, so a change through one applies to all.
+struct Socket::Shared {
+  int fd;
+  Timeout timeout;
+  Shared(int descriptor, Timeout initial) : fd(descriptor), timeout(initial) {}
+  Shared(const Shared&) = delete;
+  Shared& operator=(const Shared&) = delete;
+  ~Shared() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 // ---- construction ------------------------------------------------------------------------
 
 Socket::Socket(int family, int type, int proto)
@@ -150,7 +164,8 @@ Socket::Socket(Socket&& other) noexcept
       family_(other.family_),
       type_(other.type_),
       proto_(other.proto_),
-      timeout_(other.timeout_) {
+      timeout_(other.timeout_),
+      shared_(std::move(other.shared_)) {
   other.fd_ = -1;
 }
 
@@ -162,6 +177,7 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     type_ = other.type_;
     proto_ = other.proto_;
     timeout_ = other.timeout_;
+    shared_ = std::move(other.shared_);
     other.fd_ = -1;
   }
   return *this;
@@ -170,7 +186,7 @@ Socket& Socket::operator=(Socket&& other) noexcept {
 Socket::~Socket() { close(); }
 
 int Socket::require_open(std::string_view op) const {
-  if (fd_ < 0) {
+  if (fd_ < 0 || (shared_ && shared_->fd < 0)) {  // closed, or detached through another sharer
     throw socket_error(std::error_code(EBADF, std::system_category()),
                        std::string(op) + " on closed socket");
   }
@@ -242,7 +258,7 @@ std::pair<Socket, Address> Socket::accept() {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   const auto n = run_io(
-      fd, timeout_, POLLIN,
+      fd, io_timeout(), POLLIN,
       [&] {
         len = sizeof ss;
         return static_cast<ssize_t>(::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, flags));
@@ -258,7 +274,7 @@ std::optional<std::pair<Socket, Address>> Socket::try_accept(Timeout child_timeo
   const int flags = SOCK_CLOEXEC | (child_timeout ? SOCK_NONBLOCK : 0);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (!timeout_) {  // a blocking descriptor: accept only what is already there
+  if (!io_timeout()) {  // a blocking descriptor: accept only what is already there
     pollfd p{fd, POLLIN, 0};
     int ready = 0;
     do {
@@ -303,15 +319,15 @@ int connect_errno(int fd, const Address& to, const Timeout& timeout) {
 void Socket::connect(const Address& address) {
   const int fd = require_open("connect");
   const Address resolved = address.resolve(family_, type_);
-  const int err = connect_errno(fd, resolved, timeout_);
-  if (err == ETIMEDOUT && is_positive(timeout_))
+  const int err = connect_errno(fd, resolved, io_timeout());
+  if (err == ETIMEDOUT && is_positive(io_timeout()))
     throw timeout_error("connect to " + resolved.to_string());
   if (err != 0) throw_os_error(err, "connect to " + resolved.to_string());
 }
 
 int Socket::connect_ex(const Address& address) {
   const int fd = require_open("connect_ex");
-  return connect_errno(fd, address.resolve(family_, type_), timeout_);
+  return connect_errno(fd, address.resolve(family_, type_), io_timeout());
 }
 
 // ---- data ------------------------------------------------------------------------------
@@ -327,22 +343,22 @@ std::size_t Socket::recv_into(std::span<char> buffer, int flags) {
   const int fd = require_open("recv");
   if (buffer.empty()) return 0;
   return static_cast<std::size_t>(run_io(
-      fd, timeout_, POLLIN, [&] { return ::recv(fd, buffer.data(), buffer.size(), flags); },
+      fd, io_timeout(), POLLIN, [&] { return ::recv(fd, buffer.data(), buffer.size(), flags); },
       [&] { return peer_context(fd, "recv", "from"); }));
 }
 
 std::size_t Socket::send(std::string_view data, int flags) {
   const int fd = require_open("send");
   return static_cast<std::size_t>(run_io(
-      fd, timeout_, POLLOUT,
+      fd, io_timeout(), POLLOUT,
       [&] { return ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL); },
       [&] { return peer_context(fd, "send", "to"); }));
 }
 
 void Socket::sendall(std::string_view data, int flags) {
   const int fd = require_open("sendall");
-  const deadline_t deadline = deadline_for(timeout_);
-  const bool timed = is_positive(timeout_);
+  const deadline_t deadline = deadline_for(io_timeout());
+  const bool timed = is_positive(io_timeout());
   while (!data.empty()) {
     const ssize_t n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
     if (n >= 0) {
@@ -373,7 +389,7 @@ std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, in
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   const auto n = run_io(
-      fd, timeout_, POLLIN,
+      fd, io_timeout(), POLLIN,
       [&] {
         len = sizeof ss;
         return ::recvfrom(fd, buffer.data(), buffer.size(), flags, reinterpret_cast<sockaddr*>(&ss),
@@ -420,8 +436,8 @@ std::size_t sendto_resolved(int fd, const Timeout& timeout, std::string_view dat
 std::size_t Socket::sendto(std::string_view data, const Address& address, int flags) {
   const int fd = require_open("sendto");
   // A resolved address (a reply to a sender) is used as it is: no copy per datagram.
-  if (address.is_resolved()) return sendto_resolved(fd, timeout_, data, address, flags);
-  return sendto_resolved(fd, timeout_, data, address.resolve(family_, type_), flags);
+  if (address.is_resolved()) return sendto_resolved(fd, io_timeout(), data, address, flags);
+  return sendto_resolved(fd, io_timeout(), data, address.resolve(family_, type_), flags);
 }
 
 // ---- names and options -------------------------------------------------------------------
@@ -496,17 +512,35 @@ void Socket::shutdown(int how) {
 }
 
 void Socket::close() noexcept {
-  if (fd_ >= 0) {
+  if (shared_) {
+    shared_.reset();  // the last sharer's ~Shared closes the descriptor
+  } else if (fd_ >= 0) {
     ::close(fd_);  // Linux frees the descriptor even when close reports EINTR
-    fd_ = -1;
   }
+  fd_ = -1;
 }
 
 int Socket::detach() noexcept {
-  const int fd = fd_;
+  int fd = fd_;
+  if (shared_) {
+    // As Python: the files made by makefile() fail from now on (EBADF); nobody closes it.
+    fd = shared_->fd;
+    shared_->fd = -1;
+    shared_.reset();
+  }
   fd_ = -1;
   return fd;
 }
+
+Socket Socket::share() {
+  if (!shared_) shared_ = std::make_shared<Shared>(fd_, timeout_);
+  Socket file(adopt_tag{}, fd_, family_, type_, proto_);
+  file.timeout_ = io_timeout();
+  file.shared_ = shared_;
+  return file;
+}
+
+const Timeout& Socket::io_timeout() const noexcept { return shared_ ? shared_->timeout : timeout_; }
 
 // ---- blocking and timeouts ---------------------------------------------------------------
 
@@ -514,12 +548,13 @@ void Socket::setblocking(bool flag) {
   settimeout(flag ? Timeout() : Timeout(std::chrono::duration<double>(0)));
 }
 
-bool Socket::getblocking() const noexcept { return !(timeout_ && timeout_->count() == 0); }
+bool Socket::getblocking() const noexcept { return !(io_timeout() && io_timeout()->count() == 0); }
 
 void Socket::settimeout(Timeout timeout) {
   validate(timeout);
   (void)require_open("settimeout");
   timeout_ = timeout;
+  if (shared_) shared_->timeout = timeout;
   apply_timeout_mode();
 }
 
@@ -528,7 +563,7 @@ void Socket::settimeout(double seconds) {
 }
 
 void Socket::apply_timeout_mode() {
-  if (fd_ >= 0) set_nonblocking(fd_, timeout_.has_value());
+  if (fd_ >= 0) set_nonblocking(fd_, io_timeout().has_value());
 }
 
 // ---- module functions ----------------------------------------------------------------------

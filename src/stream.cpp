@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
+#include <memory>
 #include <stdexcept>
 
 namespace socketserver {
@@ -170,6 +172,7 @@ void SocketWriter::flush() {
 // ---- SocketFile and makefile ---------------------------------------------------------------
 
 SocketFile::SocketFile(Socket& sock, std::string_view mode, std::optional<std::size_t> buffering) {
+  (void)sock.require_open("makefile");
   bool read = false;
   bool write = false;
   for (const char c : mode) {
@@ -183,16 +186,19 @@ SocketFile::SocketFile(Socket& sock, std::string_view mode, std::optional<std::s
     }
   }
   if (!write) read = true;  // as Python: "" and "b" mean reading
-  if (read) reader_.emplace(sock, buffering.value_or(default_buffer_size));
-  if (write) writer_.emplace(sock, buffering.value_or(default_buffer_size));
+  sock_ = std::make_unique<Socket>(sock.share());
+  if (read) reader_.emplace(*sock_, buffering.value_or(default_buffer_size));
+  if (write) writer_.emplace(*sock_, buffering.value_or(default_buffer_size));
 }
 
 SocketReader& SocketFile::reader(const char* op) {
+  if (!sock_) throw std::logic_error(std::string(op) + ": I/O operation on closed file");
   if (!reader_) throw std::logic_error(std::string(op) + ": file not opened for reading");
   return *reader_;
 }
 
 SocketWriter& SocketFile::writer(const char* op) {
+  if (!sock_) throw std::logic_error(std::string(op) + ": I/O operation on closed file");
   if (!writer_) throw std::logic_error(std::string(op) + ": file not opened for writing");
   return *writer_;
 }
@@ -201,8 +207,21 @@ void SocketFile::flush() {
   if (writer_) writer_->flush();
 }
 
+void SocketFile::close() {
+  if (!sock_) return;
+  std::exception_ptr error;
+  try {
+    flush();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  writer_.reset();  // its destructor tries once more, silently
+  reader_.reset();
+  sock_.reset();  // lets go of the shared descriptor
+  if (error) std::rethrow_exception(error);
+}
+
 SocketFile Socket::makefile(std::string_view mode, std::optional<std::size_t> buffering) {
-  (void)require_open("makefile");
   return SocketFile(*this, mode, buffering);
 }
 

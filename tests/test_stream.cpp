@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <exception>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -541,4 +543,103 @@ TEST(SocketFileMode, EmptyAndBinaryOnlyModesRead) {
   EXPECT_TRUE(g.readable());
   a.sendall("x\n");
   EXPECT_EQ(f.readline(), "x\n");
+}
+
+// ---- makefile keeps the connection open (Python's socket._io_refs) ---------------------------
+
+// Python: f = s.makefile("rwb"); s.close(); f.write(...); f.readline() still work, and the
+// descriptor closes only when f closes (socket.close() waits for _io_refs to reach 0).
+TEST(MakefileSharesTheDescriptor, FileReadsAndWritesAfterTheSocketIsClosed) {
+  Pipe p;
+  const int fd = p.in.fileno();
+  ss::SocketFile f = p.in.makefile("rwb");
+  p.in.close();
+  EXPECT_EQ(p.in.fileno(), -1) << "the Socket itself reads as closed";
+  EXPECT_THROW((void)p.in.recv(1), ss::socket_error);
+  EXPECT_TRUE(testutil::fd_is_open(fd)) << "the file keeps the descriptor";
+  p.out.sendall("to file\n");
+  EXPECT_EQ(f.readline(), "to file\n");
+  f.write("from file\n");
+  f.flush();
+  SocketReader peer(p.out);
+  EXPECT_EQ(peer.readline(), "from file\n");
+  EXPECT_FALSE(f.closed());
+  f.close();
+  EXPECT_TRUE(f.closed());
+  EXPECT_FALSE(testutil::fd_is_open(fd)) << "the last one to close closes the descriptor";
+  EXPECT_EQ(peer.read(1), "") << "the peer sees end of stream";
+  f.close();  // a second close does nothing
+}
+
+// Python: each makefile() adds a reference; the descriptor closes with the last of the socket
+// and its files, in whatever order they close.
+TEST(MakefileSharesTheDescriptor, DescriptorClosesWithTheLastOfSocketAndFiles) {
+  Pipe p;
+  const int fd = p.in.fileno();
+  std::optional<ss::SocketFile> reader(p.in.makefile("rb"));
+  std::optional<ss::SocketFile> writer(p.in.makefile("wb"));
+  reader->close();
+  EXPECT_TRUE(testutil::fd_is_open(fd));
+  p.in.close();
+  EXPECT_TRUE(testutil::fd_is_open(fd)) << "the writer still holds it";
+  writer->write("last");
+  writer.reset();  // destruction flushes and lets go, as close()
+  EXPECT_FALSE(testutil::fd_is_open(fd));
+  EXPECT_EQ(drain(p.out), "last");
+}
+
+// The Socket may be moved or destroyed while its file lives (ours referred to the Socket and
+// failed with EBADF, or worse, after it went away).
+TEST(MakefileSharesTheDescriptor, FileOutlivesAMovedAndDestroyedSocket) {
+  Pipe p;
+  std::optional<ss::SocketFile> f;
+  {
+    Socket moved(std::move(p.in));
+    f.emplace(moved.makefile("r"));
+    Socket again(std::move(moved));
+  }  // every Socket gone
+  p.out.sendall("still here\n");
+  EXPECT_EQ(f->readline(), "still here\n");
+}
+
+// The timeout is the socket's, also when changed after makefile() (Python's file calls the
+// socket's recv_into, so it sees the socket's current timeout).
+TEST(MakefileSharesTheDescriptor, TimeoutSetOnTheSocketLaterAppliesToTheFile) {
+  Pipe p;
+  ss::SocketFile f = p.in.makefile("r");
+  p.in.settimeout(50ms);
+  EXPECT_THROW((void)f.read(1), ss::timeout_error);
+  p.in.settimeout(0s);
+  EXPECT_THROW((void)f.read(1), ss::blocking_io_error);
+  p.in.close();
+  p.out.sendall("z");
+  EXPECT_EQ(f.read(1), "z");
+}
+
+// Python: a closed file raises ValueError("I/O operation on closed file"); after
+// sock.detach() its files fail with EBADF and the descriptor belongs to the caller.
+TEST(MakefileSharesTheDescriptor, ClosedFileAndDetachedSocketRefuseIo) {
+  Pipe p;
+  ss::SocketFile f = p.in.makefile("rw");
+  f.close();
+  for (const auto& call : std::vector<std::function<void()>>{
+           [&] { (void)f.read(1); }, [&] { (void)f.readline(); }, [&] { f.write("x"); }}) {
+    try {
+      call();
+      ADD_FAILURE() << "no exception";
+    } catch (const std::logic_error& e) {
+      EXPECT_NE(std::string(e.what()).find("I/O operation on closed file"), std::string::npos);
+    }
+  }
+  ss::SocketFile g = p.in.makefile("r");
+  const int fd = p.in.detach();
+  try {
+    (void)g.read(1);
+    ADD_FAILURE() << "no exception";
+  } catch (const ss::socket_error& e) {
+    EXPECT_EQ(e.errno_value(), EBADF);
+  }
+  g.close();
+  EXPECT_TRUE(testutil::fd_is_open(fd)) << "detach gave it to us: the file must not close it";
+  ::close(fd);
 }

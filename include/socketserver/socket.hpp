@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -127,9 +128,13 @@ class Socket {
   /// Python's shutdown(how): SHUT_RD, SHUT_WR or SHUT_RDWR.
   void shutdown(int how);
   /// Python's close(): closes the descriptor; a second close does nothing; fileno() is -1
-  /// afterwards. Never throws: Linux releases the descriptor whatever close(2) reports.
+  /// afterwards. Never throws: Linux releases the descriptor whatever close(2) reports. While
+  /// files from makefile() are open the descriptor stays open for them and closes with the
+  /// last (Python's _io_refs); this Socket reads as closed at once all the same (Python's
+  /// socket object would still answer fileno()).
   void close() noexcept;
-  /// Python's detach(): gives up ownership and returns the descriptor (-1 if closed).
+  /// Python's detach(): gives up ownership and returns the descriptor (-1 if closed). Files
+  /// from makefile() fail with EBADF afterwards, as Python's do.
   int detach() noexcept;
 
   // ---- blocking and timeouts -----------------------------------------------------------
@@ -142,7 +147,7 @@ class Socket {
   /// Python's settimeout(seconds) with a plain number of seconds.
   void settimeout(double seconds);
   /// Python's gettimeout().
-  [[nodiscard]] Timeout gettimeout() const noexcept { return timeout_; }
+  [[nodiscard]] Timeout gettimeout() const noexcept { return io_timeout(); }
 
   // ---- descriptors and attributes ------------------------------------------------------
   /// Python's fileno(): the descriptor, -1 after close() or detach().
@@ -153,8 +158,13 @@ class Socket {
   [[nodiscard]] int proto() const noexcept { return proto_; }
   /// Python's makefile(mode, buffering): a buffered file over this socket ("r", "w", "rw";
   /// 'b' is accepted and ignored: bytes are std::string; without 'w' it reads, as Python).
-  /// `buffering` 0 makes writes unbuffered. The file refers to this Socket, which must outlive it
-  /// and not be moved. Defined in stream.cpp; include socketserver/stream.hpp to use it.
+  /// `buffering` 0 makes writes unbuffered. The file shares the descriptor with this Socket
+  /// (Python's reference from the file to the socket): the Socket may be closed, moved or
+  /// destroyed while the file is open, and the descriptor closes when this Socket and every
+  /// file made from it have closed. The timeout is shared too (settimeout on the Socket
+  /// applies to its files). For the thread-safety rule above, a Socket and its files count as
+  /// one object, except that closing or destroying one while another is in use is safe.
+  /// Defined in stream.cpp; include socketserver/stream.hpp to use it.
   [[nodiscard]] SocketFile makefile(std::string_view mode = "r",
                                     std::optional<std::size_t> buffering = std::nullopt);
 
@@ -163,17 +173,23 @@ class Socket {
 
  private:
   friend Socket fromfd(int fd, int family, int type, int proto);
+  friend class SocketFile;  // share()
+  struct Shared;            // the descriptor and timeout once makefile() shares them
   friend std::pair<Socket, Socket> socketpair(int family, int type, int proto);
   struct adopt_tag {};
   Socket(adopt_tag, int fd, int family, int type, int proto) noexcept;
   void apply_timeout_mode();
   [[nodiscard]] int require_open(std::string_view op) const;
+  // A Socket for a file from makefile(): same descriptor, shared ownership (see Shared).
+  [[nodiscard]] Socket share();
+  [[nodiscard]] const Timeout& io_timeout() const noexcept;  // timeout_, or the shared one
 
   int fd_ = -1;
   int family_ = 0;
   int type_ = 0;
   int proto_ = 0;
   Timeout timeout_;
+  std::shared_ptr<Shared> shared_;  // set once makefile() shares the descriptor
 };
 
 /// Python's socket.getdefaulttimeout() / setdefaulttimeout(): the timeout new sockets start

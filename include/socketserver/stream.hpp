@@ -20,12 +20,14 @@
 // default): a longer line throws line_too_long_error instead of growing memory without end.
 //
 // Thread-safety: a reader or writer belongs to one thread at a time; a reader in one thread
-// and a writer in another over the same socket is fine. Both refer to a Socket that must
-// outlive them and must not be moved while they exist.
+// and a writer in another over the same socket is fine. A SocketReader or SocketWriter made
+// directly refers to a Socket that must outlive it and must not be moved while it exists; a
+// SocketFile from makefile() shares the descriptor instead and may outlive its Socket.
 #pragma once
 
 #include <cstddef>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -152,12 +154,23 @@ class SocketWriter {
 
 /// What Socket::makefile returns: a reader, a writer, or both, chosen by the mode string
 /// ("r", "w", "rw", with or without "b"). Calling a direction the mode did not ask for throws
-/// std::logic_error, as Python raises io.UnsupportedOperation.
+/// std::logic_error, as Python raises io.UnsupportedOperation; so does any read or write after
+/// close() (Python's ValueError "I/O operation on closed file").
+///
+/// As in Python, the file keeps the connection open: it shares the socket's descriptor, so
+/// after `sock.close()` (or the Socket's destruction) the file still reads and writes, and the
+/// descriptor closes when the last of the Socket and its files closes (Python counts them in
+/// socket._io_refs; here a shared_ptr does, held by the Socket and each file).
 class SocketFile {
  public:
+  /// Shares `sock`'s descriptor (see Socket::makefile, which is the usual way to make one).
   SocketFile(Socket& sock, std::string_view mode, std::optional<std::size_t> buffering);
   SocketFile(SocketFile&&) noexcept = default;
   SocketFile& operator=(SocketFile&&) = delete;
+  SocketFile(const SocketFile&) = delete;
+  SocketFile& operator=(const SocketFile&) = delete;
+  /// Flushes (errors swallowed) and lets go of the descriptor, as close().
+  ~SocketFile() = default;
 
   std::string read(std::size_t n) { return reader("read").read(n); }
   std::string read() { return reader("read").read(); }
@@ -174,12 +187,22 @@ class SocketFile {
   void writelines(const std::vector<std::string>& lines) { writer("writelines").writelines(lines); }
   void flush();
 
+  /// Python's close(): flushes, then lets go of the descriptor, which closes if the Socket
+  /// and every other file from it have closed too. A second close does nothing. Throws what
+  /// flush() throws, after letting go all the same.
+  void close();
+  /// Python's closed attribute.
+  [[nodiscard]] bool closed() const noexcept { return sock_ == nullptr; }
+
   [[nodiscard]] bool readable() const noexcept { return reader_.has_value(); }
   [[nodiscard]] bool writable() const noexcept { return writer_.has_value(); }
 
  private:
   SocketReader& reader(const char* op);
   SocketWriter& writer(const char* op);
+  // Declared first, destroyed last: the writer flushes through it. Heap-held so that the
+  // reader's and writer's pointers stay valid when the file is moved.
+  std::unique_ptr<Socket> sock_;
   std::optional<SocketReader> reader_;
   std::optional<SocketWriter> writer_;
 };
