@@ -8,11 +8,12 @@ PORT     ?= 21567
 WERROR   ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
+FUZZ_SECONDS ?= 60
 
 configure = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DSOCKETSERVER_WERROR=$(WERROR) \
             -DSOCKETSERVER_SANITIZE=$(3) $(CMAKE_FLAGS) >/dev/null
 
-.PHONY: all build deps test run samples asan tsan install clean help bench
+.PHONY: all build deps test run samples asan tsan fuzz install clean help bench
 
 all: build
 
@@ -44,6 +45,14 @@ tsan: deps
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS)
 
+# libFuzzer targets (fuzz/fuzz_*.cpp, clang, ASan+UBSan), each run for FUZZ_SECONDS.
+fuzz:
+	@sh scripts/ensure-deps.sh fuzz
+	@cmake -S fuzz -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	sh fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
@@ -52,7 +61,7 @@ bench: deps
 	python3 bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
 
 help:
 	@echo "make            build the library, samples and tests (into $(BUILD)/)"
@@ -61,6 +70,8 @@ help:
 	@echo "make samples    build the chapter's sample programs ($(BUILD)/samples/)"
 	@echo "make asan       run the suite under AddressSanitizer + UBSan"
 	@echo "make tsan       run the suite under ThreadSanitizer"
+	@echo "make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
+	@echo "                (now $(FUZZ_SECONDS)); findings under $(BUILD)-fuzz/artifacts/"
 	@echo "make bench      run the benchmark against Python, Twisted, Poco, Asio (bench/README.md;"
 	@echo "                BENCH_ARGS='--quick', '--only raw_epoll,ss_reactor_1', '--reps 5' ...)"
 	@echo "make install    install into PREFIX (now $(PREFIX))"

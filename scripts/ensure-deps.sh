@@ -1,5 +1,6 @@
 #!/bin/sh
-# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest.
+# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest;
+# with the argument "fuzz", also clang and libFuzzer (for `make fuzz`).
 # Installs what is missing with apt-get (as root, or through sudo); otherwise
 # stops with the one command that would.
 set -e
@@ -11,6 +12,11 @@ if [ ! -f /usr/include/gtest/gtest.h ] && [ ! -f /usr/local/include/gtest/gtest.
   missing="$missing libgtest-dev"
 fi
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+if [ "${1:-}" = fuzz ]; then
+  command -v clang++-14 >/dev/null 2>&1 || missing="$missing clang-14"
+  ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+    missing="$missing libclang-rt-14-dev"
+fi
 [ -z "$missing" ] && exit 0
 
 cmd="apt-get install -y --no-install-recommends$missing"

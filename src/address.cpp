@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -21,7 +22,42 @@ namespace socketserver {
 
 namespace {
 
-constexpr std::size_t max_unix_path = sizeof(sockaddr_un::sun_path) - 1;  // room for NUL
+constexpr std::size_t sun_path_size = sizeof(sockaddr_un::sun_path);  // 108 on Linux
+constexpr std::size_t max_unix_path = sun_path_size - 1;  // a path keeps room for its NUL
+constexpr std::size_t max_flowinfo = 0xFFFFF;             // 20 bits, as Python checks
+
+// Text for an error message: a NUL shows as "\0" (the name itself may not be printable).
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\0') {
+      out += "\\0";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// Python's ValueError "embedded null byte": a C string would silently end at the NUL, so a
+// name holding one would quietly mean a different name. `what` names the operation.
+void reject_nul(std::string_view text, std::string_view what) {
+  if (text.find('\0') != std::string_view::npos) {
+    throw std::invalid_argument(std::string(what) + " " + quoted(text) + ": embedded null byte");
+  }
+}
+
+// Fills a sockaddr_un from its sun_path bytes (`bytes` fits in sun_path, already checked). A
+// path counts its terminating NUL when there is room for one (as Python and the kernel do); an
+// abstract name, an unnamed address and a path filling sun_path are exactly their bytes.
+socklen_t fill_unix(sockaddr_storage& storage, std::string_view bytes) {
+  auto* sun = reinterpret_cast<sockaddr_un*>(&storage);
+  sun->sun_family = AF_UNIX;
+  std::memcpy(sun->sun_path, bytes.data(), bytes.size());
+  const bool terminated = !bytes.empty() && bytes.front() != '\0' && bytes.size() < sun_path_size;
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + bytes.size() +
+                                (terminated ? 1 : 0));
+}
 
 void check_port(int port) {
   if (port < 0 || port > 65535) {
@@ -88,6 +124,7 @@ Address::Address() noexcept { storage_.ss_family = AF_UNSPEC; }
 
 Address::Address(std::string_view host, int port) {
   check_port(port);
+  reject_nul(host, "host");
   storage_.ss_family = AF_UNSPEC;
   in_addr v4{};
   in6_addr v6{};
@@ -121,6 +158,7 @@ Address::Address(std::string_view host, int port) {
 
 Address Address::inet(std::string_view host, int port) {
   check_port(port);
+  reject_nul(host, "host");
   Address a;
   auto* sin = reinterpret_cast<sockaddr_in*>(&a.storage_);
   if (host.empty()) {
@@ -137,6 +175,12 @@ Address Address::inet(std::string_view host, int port) {
 Address Address::inet6(std::string_view host, int port, std::uint32_t flowinfo,
                        std::uint32_t scope_id) {
   check_port(port);
+  reject_nul(host, "host");
+  if (flowinfo > max_flowinfo) {  // Python: OverflowError "flowinfo must be 0-1048575"
+    throw std::invalid_argument("inet6 " + std::string(host) + ": flowinfo " +
+                                std::to_string(flowinfo) + " out of range 0-" +
+                                std::to_string(max_flowinfo));
+  }
   Address a;
   auto* sin6 = reinterpret_cast<sockaddr_in6*>(&a.storage_);
   std::uint32_t scope = 0;
@@ -154,19 +198,18 @@ Address Address::inet6(std::string_view host, int port, std::uint32_t flowinfo,
 }
 
 Address Address::unix_path(std::string_view path) {
-  if (path.size() > max_unix_path) {
-    throw std::invalid_argument("Unix socket path too long (" + std::to_string(path.size()) +
-                                " bytes, at most " + std::to_string(max_unix_path) + ")");
-  }
-  Address a;
-  auto* sun = reinterpret_cast<sockaddr_un*>(&a.storage_);
-  sun->sun_family = AF_UNIX;
-  std::memcpy(sun->sun_path, path.data(), path.size());
-  // Filesystem paths include their terminating NUL in the length (as Python does);
-  // abstract names are exactly as long as their bytes.
+  // Python's limits: an abstract name (leading NUL) may fill sun_path, a path leaves room for
+  // its terminator; only an abstract name may hold NULs.
   const bool abstract = !path.empty() && path.front() == '\0';
-  a.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
-                                     (abstract || path.empty() ? 0 : 1));
+  const std::size_t limit = abstract ? sun_path_size : max_unix_path;
+  if (path.size() > limit) {
+    throw std::invalid_argument(std::string(abstract ? "abstract Unix name" : "Unix socket path") +
+                                " too long (" + std::to_string(path.size()) + " bytes, at most " +
+                                std::to_string(limit) + ")");
+  }
+  if (!abstract) reject_nul(path, "Unix socket path");
+  Address a;
+  a.length_ = fill_unix(a.storage_, path);
   return a;
 }
 
@@ -208,16 +251,34 @@ Address Address::parse(std::string_view text) {
   return Address(host == "*" ? std::string_view() : host, port);
 }
 
-Address Address::from_sockaddr(const sockaddr* sa, socklen_t len) {
+Address Address::from_sockaddr(const sockaddr* sa, socklen_t len) noexcept {
+  // Whatever the kernel hands back converts, without a throw: a peer chooses its own address.
   Address a;
-  if (sa == nullptr || len <= 0) return a;
-  if (static_cast<std::size_t>(len) > sizeof(a.storage_)) len = sizeof(a.storage_);
-  std::memcpy(&a.storage_, sa, static_cast<std::size_t>(len));
-  a.length_ = len;
-  if (sa->sa_family == AF_UNIX) {
-    // The kernel may count a trailing NUL in a path; keep the length canonical so that
-    // equal paths compare equal.
-    a = unix_path(a.path());
+  if (sa == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return a;
+  const std::size_t n = std::min(static_cast<std::size_t>(len), sizeof(a.storage_));
+  switch (sa->sa_family) {
+    case AF_INET:  // a short one (never from the kernel) reads as zeros
+      std::memcpy(&a.storage_, sa, std::min(n, sizeof(sockaddr_in)));
+      a.length_ = sizeof(sockaddr_in);
+      break;
+    case AF_INET6:
+      std::memcpy(&a.storage_, sa, std::min(n, sizeof(sockaddr_in6)));
+      a.length_ = sizeof(sockaddr_in6);
+      break;
+    case AF_UNIX: {
+      // Unnamed (no bytes), abstract (a NUL, then up to 107 bytes of any value), or a path:
+      // up to its NUL, or all of sun_path when it fills it (the kernel then reports one byte
+      // more than sockaddr_un holds). Canonical, so that equal names compare equal.
+      const std::size_t header = offsetof(sockaddr_un, sun_path);
+      const char* bytes = reinterpret_cast<const sockaddr_un*>(sa)->sun_path;
+      std::size_t size = n > header ? std::min(n - header, sun_path_size) : 0;
+      if (size > 0 && bytes[0] != '\0') size = ::strnlen(bytes, size);
+      a.length_ = fill_unix(a.storage_, std::string_view(bytes, size));
+      break;
+    }
+    default:  // another family: its bytes as they are
+      std::memcpy(&a.storage_, sa, n);
+      a.length_ = static_cast<socklen_t>(n);
   }
   return a;  // one named result: built in place (a datagram's sender costs no copy)
 }
@@ -371,6 +432,8 @@ std::vector<AddrInfo> getaddrinfo(std::string_view host, int port, int family, i
 
 std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service, int family,
                                   int type, int proto, int flags) {
+  reject_nul(host, "getaddrinfo host");
+  reject_nul(service, "getaddrinfo service");
   addrinfo hints{};
   hints.ai_family = family;
   hints.ai_socktype = type;
@@ -422,6 +485,7 @@ std::string gethostname() {
 }
 
 std::string getfqdn(std::string_view name) {
+  reject_nul(name, "getfqdn");
   std::string target(name);
   if (target.empty() || target == "0.0.0.0" || target == "::") target = gethostname();
   // As Python: the canonical name, or the first alias that contains a dot.
@@ -452,6 +516,8 @@ std::string gethostbyname(std::string_view name) {
 }
 
 int getservbyname(std::string_view name, std::string_view proto) {
+  reject_nul(name, "getservbyname");
+  reject_nul(proto, "getservbyname protocol");
   const std::string n(name);
   const std::string p(proto);
   servent entry{};
@@ -471,6 +537,7 @@ std::string getservbyport(int port, std::string_view proto) {
     throw std::invalid_argument("getservbyport: port " + std::to_string(port) +
                                 " out of range 0-65535");
   }
+  reject_nul(proto, "getservbyport protocol");
   const std::string p(proto);
   servent entry{};
   servent* result = nullptr;
@@ -486,6 +553,7 @@ std::string getservbyport(int port, std::string_view proto) {
 }
 
 std::string inet_pton(int family, std::string_view text) {
+  reject_nul(text, "inet_pton");
   const std::string t(text);
   unsigned char buf[sizeof(in6_addr)] = {};
   if (family != AF_INET && family != AF_INET6) {

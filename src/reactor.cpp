@@ -227,6 +227,10 @@ class StreamPort final : public Handler {
         if (!got) return;
       } catch (const socket_error& error) {
         err = error.errno_value();
+      } catch (...) {  // about that one connection (a peer's address): report it, go on
+        impl_.reporter.report("accept", "accept on " + sock_.getsockname().to_string() + ": " +
+                                            detail::current_exception_text());
+        continue;
       }
       if (err != 0) {
         if (err == ECONNABORTED || err == EPROTO) continue;

@@ -209,6 +209,12 @@ bool BaseServer::handle_request_noblock() {
     if (got_request) throw;
     note_accept_error(error);
     return false;
+  } catch (...) {
+    if (got_request) throw;
+    // Anything else from get_request concerns that one request: nothing a peer sends or is
+    // may end the loop. Reported (rate-limited), and the loop goes on.
+    report("accept", "get_request: " + detail::current_exception_text());
+    return false;
   }
   return true;
 }

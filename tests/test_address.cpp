@@ -2,15 +2,14 @@
 //
 // Name resolution stays local: "localhost" (in /etc/hosts), numeric literals, AI_NUMERICHOST.
 // Unknown host names are only resolved in a child process inside a fresh network namespace.
-#include "socketserver/address.hpp"
-
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -18,6 +17,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "socketserver/address.hpp"
 #include "socketserver/errors.hpp"
 #include "test_util.hpp"
 
@@ -128,6 +128,56 @@ TEST(AddressIPv6, Inet6FlowinfoAndScope) {
   EXPECT_EQ(ntohl(sin6->sin6_flowinfo), 0x12345U);
   EXPECT_EQ(sin6->sin6_scope_id, 1U);
   EXPECT_NE(a, Address::inet6("fe80::2", 443, 0, 1));
+}
+
+// Python: socket.bind(("::1", 0, 0x100000, 0)) raises OverflowError "flowinfo must be
+// 0-1048575"; ours throws std::invalid_argument (issue 10 item 8).
+TEST(AddressIPv6, FlowinfoAbove20BitsThrowsInvalidArgument) {
+  EXPECT_EQ(Address::inet6("::1", 80, 0xFFFFF).flowinfo(), 0xFFFFFU);
+  try {
+    (void)Address::inet6("::1", 80, 0x100000);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("flowinfo"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)Address::inet6("::1", 80, 0xFFFFFFFFU), std::invalid_argument);
+}
+
+// Python: socket.getaddrinfo("127.0.0.1\0.evil.example", 80) raises ValueError (embedded null)
+// where a C string would quietly stop at the NUL and give 127.0.0.1 (issue 9 item 6).
+TEST(AddressNul, HostWithEmbeddedNulThrowsInvalidArgument) {
+  const std::string evil("127.0.0.1\0.evil.example", 23);
+  try {
+    (void)Address(evil, 80);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("embedded null byte"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1\\0.evil.example"), std::string::npos);
+  }
+  EXPECT_THROW((void)Address::inet(evil, 80), std::invalid_argument);
+  EXPECT_THROW((void)Address::inet6(std::string("::1\0x", 5), 80), std::invalid_argument);
+  EXPECT_THROW((void)Address(std::string("localhost\0x", 11), 80), std::invalid_argument);
+  EXPECT_THROW((void)Address::parse(evil + ":80"), std::invalid_argument);
+  EXPECT_THROW((void)ss::getaddrinfo(evil, 80), std::invalid_argument);
+  EXPECT_THROW((void)ss::gethostbyname(evil), std::invalid_argument);
+  EXPECT_THROW((void)ss::getfqdn(evil), std::invalid_argument);
+  EXPECT_THROW((void)ss::inet_pton(AF_INET, evil), std::invalid_argument);
+}
+
+// Python: socket.getaddrinfo(None, "http\0x") and socket.getservbyname("http\0x") raise
+// ValueError; "http" alone would otherwise be looked up.
+TEST(AddressNul, ServiceWithEmbeddedNulThrowsInvalidArgument) {
+  const std::string evil("80\0junk", 7);
+  try {
+    (void)ss::getaddrinfo("127.0.0.1", evil);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("embedded null byte"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("service"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)ss::getservbyname(std::string("http\0x", 6), "tcp"), std::invalid_argument);
+  EXPECT_THROW((void)ss::getservbyname("http", std::string("tcp\0x", 5)), std::invalid_argument);
+  EXPECT_THROW((void)ss::getservbyport(80, std::string("tcp\0x", 5)), std::invalid_argument);
 }
 
 TEST(AddressIPv6, Inet6RejectsIPv4) {
@@ -260,6 +310,40 @@ TEST(AddressUnix, TooLongAbstractNameThrows) {
   EXPECT_THROW((void)Address::abstract(std::string(200, 'a')), std::invalid_argument);
 }
 
+// Python (issue 10 item 8): an abstract name may fill sun_path, a NUL plus 107 bytes
+// (socket.bind(b"\0" + b"A" * 107) works); one byte more is "AF_UNIX path too long".
+TEST(AddressUnix, AbstractNameFillsSunPathAndOneMoreThrows) {
+  const std::string name(107, 'A');
+  const Address a = Address::abstract(name);
+  EXPECT_TRUE(a.is_abstract());
+  EXPECT_EQ(a.path(), std::string(1, '\0') + name);
+  EXPECT_EQ(a.to_string(), "@" + name);
+  EXPECT_EQ(a.sockaddr_len(), sizeof(sockaddr_un));
+  EXPECT_EQ(Address::unix_path(std::string(1, '\0') + name), a);
+  EXPECT_THROW((void)Address::abstract(name + "B"), std::invalid_argument);
+}
+
+TEST(AddressUnix, AbstractNameMayHoldNulBytes) {
+  const std::string name("a\0b", 3);
+  const Address a = Address::abstract(name);
+  EXPECT_EQ(a.path(), std::string(1, '\0') + name);
+  EXPECT_NE(a, Address::abstract("a"));
+}
+
+// Python: socket.bind("/x.sock\0rest") raises ValueError "embedded null byte" instead of
+// binding "/x.sock" (issue 9 item 6).
+TEST(AddressUnix, PathWithEmbeddedNulThrowsInvalidArgument) {
+  try {
+    (void)Address::unix_path(std::string("/x.sock\0.evil", 13));
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("embedded null byte"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/x.sock\\0.evil"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)Address::parse(std::string("/x.sock\0y", 9)), std::invalid_argument);
+  EXPECT_EQ(Address::parse(std::string("@x\0y", 4)), Address::abstract(std::string("x\0y", 3)));
+}
+
 // ---- parsing ----------------------------------------------------------------------------------
 
 TEST(AddressParse, HostColonPort) {
@@ -295,9 +379,9 @@ TEST(AddressParse, PrintedFormsParseBack) {
 }
 
 TEST(AddressParse, MalformedStringsThrowInvalidArgument) {
-  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:abc",
-                          "127.0.0.1:80x", "127.0.0.1:-1", "127.0.0.1:70000", "[::1]",
-                          "[::1:80", "[::1]80", "[::1]:"}) {
+  for (const char* bad :
+       {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:abc", "127.0.0.1:80x", "127.0.0.1:-1",
+        "127.0.0.1:70000", "[::1]", "[::1:80", "[::1]80", "[::1]:"}) {
     SCOPED_TRACE(bad);
     EXPECT_THROW((void)Address::parse(bad), std::invalid_argument);
   }
@@ -402,6 +486,121 @@ TEST(AddressFromSockaddr, UnnamedUnixSocketHasEmptyPath) {
   EXPECT_FALSE(a.is_abstract());
 }
 
+namespace {
+// A sockaddr_un of `len` bytes whose sun_path starts with `bytes` (the rest zero).
+sockaddr_storage unix_bytes(std::string_view bytes) {
+  sockaddr_storage ss{};
+  auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
+  sun->sun_family = AF_UNIX;
+  std::memcpy(sun->sun_path, bytes.data(), std::min(bytes.size(), sizeof sun->sun_path));
+  return ss;
+}
+Address from_unix(const sockaddr_storage& ss, std::size_t len) {
+  return Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss),
+                                static_cast<socklen_t>(len));
+}
+constexpr std::size_t kSunHeader = offsetof(sockaddr_un, sun_path);
+}  // namespace
+
+// What accept/recvfrom return for the peer of issue 9 item 1 (bound to b"\0" + b"A" * 107):
+// it converts (Python's makesockaddr returns the bytes) instead of throwing.
+TEST(AddressFromSockaddr, AbstractNameFillingSunPathConverts) {
+  const std::string path = std::string(1, '\0') + std::string(107, 'A');
+  const auto ss = unix_bytes(path);
+  Address a;
+  EXPECT_NO_THROW(a = from_unix(ss, sizeof(sockaddr_un)));
+  EXPECT_TRUE(a.is_abstract());
+  EXPECT_EQ(a.path(), path);
+  EXPECT_EQ(a.to_string(), "@" + std::string(107, 'A'));
+  EXPECT_EQ(a, Address::abstract(std::string(107, 'A')));
+  EXPECT_EQ(a.sockaddr_len(), sizeof(sockaddr_un));
+}
+
+// A path that fills sun_path has no terminator; the kernel then reports one byte more than
+// sockaddr_un (offsetof + 108 + 1). Python reads it with strnlen: the 108 bytes.
+TEST(AddressFromSockaddr, PathFillingSunPathWithoutNulConverts) {
+  const std::string path = "/" + std::string(107, 'p');
+  const auto ss = unix_bytes(path);
+  for (const std::size_t len : {sizeof(sockaddr_un), sizeof(sockaddr_un) + 1, sizeof ss}) {
+    Address a;
+    EXPECT_NO_THROW(a = from_unix(ss, len)) << len;
+    EXPECT_FALSE(a.is_abstract());
+    EXPECT_EQ(a.path(), path) << len;
+    EXPECT_EQ(a.to_string(), path);
+    EXPECT_EQ(a.sockaddr_len(), sizeof(sockaddr_un)) << len;  // exactly sun_path, no NUL
+  }
+  // Built by hand, such a path is refused (Python: "AF_UNIX path too long").
+  EXPECT_THROW((void)Address::unix_path(path), std::invalid_argument);
+}
+
+// Unnamed (a socketpair, a client that never bound): only the family, length
+// sizeof(sa_family_t). Python returns '' (or b'' on Linux).
+TEST(AddressFromSockaddr, UnnamedHasOnlyTheFamily) {
+  const auto ss = unix_bytes("");
+  const Address a = from_unix(ss, sizeof(sa_family_t));
+  EXPECT_EQ(a.family(), AF_UNIX);
+  EXPECT_TRUE(a.is_resolved());
+  EXPECT_EQ(a.sockaddr_len(), sizeof(sa_family_t));
+  EXPECT_EQ(a.to_string(), "(unnamed)");
+  EXPECT_EQ(a, Address::unix_path(""));
+}
+
+// Odd lengths: a path without its NUL counted, with garbage after the NUL, a lone NUL (an empty
+// abstract name), one byte of path; every one converts to the canonical form.
+TEST(AddressFromSockaddr, OddUnixLengthsConvertCanonically) {
+  const auto tmp = unix_bytes("/tmp/x");
+  EXPECT_EQ(from_unix(tmp, kSunHeader + 6), Address::unix_path("/tmp/x"));  // no NUL counted
+  EXPECT_EQ(from_unix(tmp, kSunHeader + 6).sockaddr_len(), kSunHeader + 7);
+  EXPECT_EQ(from_unix(tmp, kSunHeader + 3).path(), "/tm");  // cut short
+  const auto garbage = unix_bytes(std::string("/tmp/x\0garbage", 14));
+  const Address g = from_unix(garbage, kSunHeader + 14);
+  EXPECT_EQ(g, Address::unix_path("/tmp/x"));
+  EXPECT_EQ(g.sockaddr_len(), kSunHeader + 7);
+  EXPECT_EQ(
+      std::memcmp(g.sockaddr_ptr(), Address::unix_path("/tmp/x").sockaddr_ptr(), g.sockaddr_len()),
+      0);
+  const Address lone_nul = from_unix(unix_bytes(std::string(1, '\0')), kSunHeader + 1);
+  EXPECT_TRUE(lone_nul.is_abstract());
+  EXPECT_EQ(lone_nul.to_string(), "@");
+  EXPECT_EQ(from_unix(unix_bytes("/"), kSunHeader + 1).path(), "/");
+  // Shorter than the family: nothing to read, an empty address.
+  EXPECT_FALSE(from_unix(tmp, 1).is_resolved());
+  EXPECT_FALSE(from_unix(tmp, 0).is_resolved());
+  EXPECT_FALSE(Address::from_sockaddr(nullptr, 16).is_resolved());
+}
+
+// Every length from 0 to beyond sockaddr_storage converts without a throw, for each family.
+TEST(AddressFromSockaddr, EveryLengthOfEveryFamilyConverts) {
+  for (const int family : {AF_UNIX, AF_INET, AF_INET6, AF_UNSPEC, AF_PACKET}) {
+    for (const char fill : {'\0', 'A', '\xff'}) {
+      std::string raw(sizeof(sockaddr_storage) + 8, fill);
+      const auto fam = static_cast<sa_family_t>(family);
+      std::memcpy(raw.data(), &fam, sizeof fam);
+      for (std::size_t len = 0; len <= raw.size(); ++len) {
+        Address a;
+        EXPECT_NO_THROW(a = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(raw.data()),
+                                                   static_cast<socklen_t>(len)))
+            << family << " " << len;
+        EXPECT_LE(a.sockaddr_len(), sizeof(sockaddr_storage));
+        EXPECT_NO_THROW((void)a.to_string());
+        if (len >= sizeof(sa_family_t)) {
+          EXPECT_EQ(a.family(), family);
+        }
+      }
+    }
+  }
+}
+
+// A short IPv4/IPv6 sockaddr (never from the kernel) reads as zeros, at the family's length.
+TEST(AddressFromSockaddr, ShortInetReadsAsZeros) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(80);
+  const Address a = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&sin), 4);
+  EXPECT_EQ(a, Address::inet("0.0.0.0", 80));
+  EXPECT_EQ(a.sockaddr_len(), sizeof(sockaddr_in));
+}
+
 // ---- getaddrinfo ------------------------------------------------------------------------------
 
 TEST(Getaddrinfo, LocalhostWithIntegerPort) {
@@ -497,8 +696,7 @@ TEST(Getnameinfo, NumericHostAndService) {
       ss::getnameinfo(Address{"127.0.0.1", 21567}, NI_NUMERICHOST | NI_NUMERICSERV);
   EXPECT_EQ(host, "127.0.0.1");
   EXPECT_EQ(serv, "21567");
-  const auto [host6, serv6] =
-      ss::getnameinfo(Address{"::1", 80}, NI_NUMERICHOST | NI_NUMERICSERV);
+  const auto [host6, serv6] = ss::getnameinfo(Address{"::1", 80}, NI_NUMERICHOST | NI_NUMERICSERV);
   EXPECT_EQ(host6, "::1");
   EXPECT_EQ(serv6, "80");
 }
@@ -574,9 +772,9 @@ TEST(InetPton, IPv6RoundTrip) {
 }
 
 TEST(InetPton, BadTextThrowsSocketErrorEinval) {
-  for (const auto& [family, text] : {std::pair{AF_INET, "256.0.0.1"}, std::pair{AF_INET, "::1"},
-                                     std::pair{AF_INET, ""}, std::pair{AF_INET6, "1.2.3.4"},
-                                     std::pair{AF_INET6, "::g"}}) {
+  for (const auto& [family, text] :
+       {std::pair{AF_INET, "256.0.0.1"}, std::pair{AF_INET, "::1"}, std::pair{AF_INET, ""},
+        std::pair{AF_INET6, "1.2.3.4"}, std::pair{AF_INET6, "::g"}}) {
     SCOPED_TRACE(text);
     try {
       (void)ss::inet_pton(family, text);

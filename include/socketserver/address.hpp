@@ -40,24 +40,36 @@ class Address {
   /// "%scope", as "fe80::1%eth0", and may be written in brackets), "" for every interface
   /// (INADDR_ANY, or in6addr_any on an IPv6 socket), "<broadcast>", or a host name kept for
   /// resolution when a socket uses it. Throws std::invalid_argument when `port` is outside
-  /// 0–65535 or an IPv6 scope names no interface.
+  /// 0–65535, an IPv6 scope names no interface, or `host` holds a NUL byte (Python's
+  /// ValueError "embedded null byte").
   Address(std::string_view host, int port);
 
   /// An IPv4 address from a numeric host. Throws std::invalid_argument when it is not one.
   static Address inet(std::string_view host, int port);
-  /// An IPv6 address, Python's 4-tuple (host, port, flowinfo, scope_id).
+  /// An IPv6 address, Python's 4-tuple (host, port, flowinfo, scope_id). Throws
+  /// std::invalid_argument when `host` is not a numeric IPv6 address or `flowinfo` is above
+  /// 0xFFFFF (20 bits; Python raises OverflowError).
   static Address inet6(std::string_view host, int port, std::uint32_t flowinfo = 0,
                        std::uint32_t scope_id = 0);
   /// A Unix-domain path (a leading '\0' makes it a Linux abstract name). Throws
-  /// std::invalid_argument when it does not fit in sun_path (107 bytes and a terminator).
+  /// std::invalid_argument, as Python does, when a path does not fit in sun_path with its
+  /// terminator (107 bytes at most) or holds a NUL byte ("embedded null byte"), or when an
+  /// abstract name is longer than sun_path (108 bytes with its leading NUL).
   static Address unix_path(std::string_view path);
-  /// A Linux abstract Unix name (no file on disk); printed as "@name".
+  /// A Linux abstract Unix name (no file on disk), any bytes (NULs too), at most 107 of them
+  /// (the leading NUL fills the rest of sun_path); printed as "@name". Throws
+  /// std::invalid_argument when longer.
   static Address abstract(std::string_view name);
   /// Parses "host:port", "[v6]:port" or a Unix path (anything containing '/' or starting
   /// with '@' for an abstract name). Throws std::invalid_argument on a malformed string.
   static Address parse(std::string_view text);
-  /// From a kernel sockaddr (what accept, recvfrom and getsockname return).
-  static Address from_sockaddr(const sockaddr* sa, socklen_t len);
+  /// From a kernel sockaddr (what accept, recvfrom, getpeername and getsockname return). Never
+  /// throws: every address a peer can have converts, as Python's makesockaddr — unnamed Unix
+  /// (len is sizeof(sa_family_t)), abstract names filling sun_path, paths filling sun_path
+  /// without a terminator (such a path is longer than unix_path accepts). A length shorter
+  /// than sa_family_t gives an empty Address, a short IPv4/IPv6 one reads as zeros; a Unix
+  /// path ends at its first NUL.
+  static Address from_sockaddr(const sockaddr* sa, socklen_t len) noexcept;
 
   /// AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC for a host name not yet resolved (and for "").
   [[nodiscard]] int family() const noexcept;
@@ -113,7 +125,8 @@ struct AddrInfo {
 
 /// Python's socket.getaddrinfo(host, port, family, type, proto, flags). An empty `host` is
 /// Python's None (the loopback address, or the wildcard with AI_PASSIVE). Throws gai_error
-/// naming the host.
+/// naming the host; std::invalid_argument when the host or service holds a NUL byte (Python:
+/// ValueError), here and in every function below that takes a name.
 std::vector<AddrInfo> getaddrinfo(std::string_view host, int port, int family = 0, int type = 0,
                                   int proto = 0, int flags = 0);
 /// As above with a service name or numeric string ("http", "21567"; "" for none).

@@ -511,6 +511,10 @@ class ThreadPoolMixIn : public Server {
         this->report("accept", std::string(error.what()) + " (worker pausing 100 ms)");
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
+    } catch (const std::exception& error) {  // concerns that one connection: never the worker
+      this->report("accept", std::string("get_request: ") + error.what());
+    } catch (...) {
+      this->report("accept", "get_request: unknown exception");
     }
     return std::nullopt;
   }
