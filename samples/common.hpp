@@ -138,19 +138,9 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
 }
 
 /// Python's time.ctime(): the local time as "Fri Nov 27 12:05:44 2026" — always 24 characters
-/// (the day of the month is padded with a space: "Sun Jun  7"), no newline.
-inline std::string ctime_now() {
-  // tzset() once, then localtime_r: the thread-safe localtime (it does not itself promise
-  // to read the TZ variable, hence the tzset).
-  static const bool tz_ready = (tzset(), true);
-  (void)tz_ready;
-  std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[64];
-  std::size_t n = std::strftime(text, sizeof text, "%a %b %e %H:%M:%S %Y", &local);
-  return std::string(text, n);
-}
+/// (the day of the month is padded with a space: "Sun Jun  7"), no newline. The library's
+/// socketserver::ctime() (builtins.hpp), under the name the samples know.
+inline std::string ctime_now() { return socketserver::ctime(); }
 
 /// An address as Python prints the tuple accept() and recvfrom() return:
 /// ('127.0.0.1', 40000) for IPv4, ('::1', 40000, 0, 0) for IPv6 (flowinfo, scope id).

@@ -9,7 +9,14 @@
 #include <new>
 #include <stdexcept>
 
+#include "report.hpp"
+
 namespace socketserver {
+
+void detail::throw_not_a(const BaseServer& server, const std::type_info& wanted) {
+  throw std::logic_error("server_as<" + type_name(wanted) + ">(): this handler's server is a " +
+                         type_name(typeid(server)) + ", not a " + type_name(wanted));
+}
 
 void BaseRequestHandler::run() {
   setup();

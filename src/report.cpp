@@ -11,22 +11,24 @@
 
 namespace socketserver::detail {
 
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && demangled ? demangled.get() : type.name();
+}
+
 std::string current_exception_text() {
   const std::exception_ptr current = std::current_exception();
   if (!current) return "(no exception)";
-  std::string type_name = "unknown exception";
-  if (const std::type_info* type = abi::__cxa_current_exception_type()) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> demangled(
-        abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free);
-    type_name = status == 0 && demangled ? demangled.get() : type->name();
-  }
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  const std::string name = type != nullptr ? type_name(*type) : "unknown exception";
   try {
     std::rethrow_exception(current);
   } catch (const std::exception& e) {
-    return type_name + ": " + e.what();
+    return name + ": " + e.what();
   } catch (...) {
-    return type_name;
+    return name;
   }
 }
 

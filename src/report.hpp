@@ -5,12 +5,16 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace socketserver::detail {
 
 /// "std::runtime_error: boom" for the exception being handled (call inside a catch block).
 std::string current_exception_text();
+
+/// The readable name of a type: "socketserver::TCPServer", not its mangled form.
+std::string type_name(const std::type_info& type);
 
 /// Writes one line to stderr, at most once a second per `kind`; the next line written says how
 /// many were suppressed. Thread-safe.

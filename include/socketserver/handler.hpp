@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,11 @@
 #include "socketserver/stream.hpp"
 
 namespace socketserver {
+
+namespace detail {
+/// Throws std::logic_error: "server_as<Wanted>(): this handler's server is a Actual".
+[[noreturn]] void throw_not_a(const BaseServer& server, const std::type_info& wanted);
+}  // namespace detail
 
 /// Python's BaseRequestHandler. run() is Python's __init__: setup(), handle(), then finish()
 /// even when handle() throws (the exception then goes on to the server's handle_error).
@@ -55,6 +61,16 @@ class BaseRequestHandler {
   Request& request;               ///< Python's self.request
   const Address& client_address;  ///< Python's self.client_address
   BaseServer& server;             ///< Python's self.server
+
+  /// Python's self.server, as the class it is: `server_as<MyServer>().registry` reaches the
+  /// members of your server subclass (`struct MyServer : ThreadingTCPServer {...}`). A checked
+  /// cast: throws std::logic_error naming both classes when the server is not a T.
+  template <class T>
+  T& server_as() const {
+    static_assert(std::is_base_of_v<BaseServer, T>, "server_as<T>(): T must be a server class");
+    if (auto* s = dynamic_cast<T*>(&server)) return *s;
+    detail::throw_not_a(server, typeid(T));
+  }
 };
 
 /// Python's StreamRequestHandler: `connection`, `rfile` (buffered reader, lines bounded by

@@ -4,6 +4,7 @@
 //
 //   errors.hpp    socket_error and its subclasses     OSError, TimeoutError, socket.gaierror
 //   address.hpp   Address, getaddrinfo & friends       (host, port) tuples, AF_UNIX paths
+//   builtins.hpp  ctime, input, strip, repr            time.ctime(), input(), bytes.strip()
 //   socket.hpp    Socket, create_connection, ...       socket.socket and the module functions
 //   stream.hpp    SocketReader, SocketWriter           makefile(), rfile / wfile
 //   selector.hpp  Selector, Waker                      selectors.DefaultSelector
@@ -51,6 +52,7 @@
 #pragma once
 
 #include "socketserver/address.hpp"
+#include "socketserver/builtins.hpp"
 #include "socketserver/errors.hpp"
 #include "socketserver/handler.hpp"
 #include "socketserver/mixins.hpp"
