@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -349,31 +350,24 @@ std::size_t largest_datagram(int family) {
   }
 }
 
-// Throws std::invalid_argument when `size` is more than a datagram of `family` can be: the
-// receive buffer is max_packet_size + 1 bytes, allocated up front (SIZE_MAX wrapped it to 0).
-void check_max_packet_size(std::size_t size, int family) {
-  const std::size_t limit = largest_datagram(family);
-  if (size <= limit) return;
-  const char* kind = family == AF_INET ? "UDP/IPv4" : family == AF_INET6 ? "UDP/IPv6" : "Unix";
-  throw std::invalid_argument("UDPServer: max_packet_size " + std::to_string(size) +
-                              " is more than the largest " + kind + " datagram (" +
-                              std::to_string(limit) + " bytes)");
+// The receive buffer's size for `size` = max_packet_size: never more than a datagram of
+// `family` can be (the kernel delivers nothing larger), so Python's habit of writing 65536, or
+// SIZE_MAX (which used to wrap the buffer to 0 bytes), changes nothing a peer can see.
+std::size_t effective_packet_size(std::size_t size, int family) {
+  return std::min(size, largest_datagram(family));
 }
 }  // namespace
 
 UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler_class,
                      const ServerOptions& options, int family)
     : TCPServer(server_address_, std::move(handler_class), options, family, SOCK_DGRAM, false),
-      max_packet_size(options.max_packet_size) {
-  check_max_packet_size(max_packet_size, family);
-}
+      max_packet_size(options.max_packet_size) {}
 
 std::span<char> UDPServer::receive_buffer() {
-  // max_packet_size is a public attribute (Python's): checked again, as it may have changed.
-  check_max_packet_size(max_packet_size, socket.family());
-  // One byte more than allowed, with MSG_TRUNC: a datagram longer than max_packet_size is seen
-  // as such (the kernel reports its real length) and dropped whole instead of cut.
-  buffer_.resize(max_packet_size + 1);
+  // max_packet_size is a public attribute (Python's): read again, as it may have changed. One
+  // byte more than allowed, with MSG_TRUNC: a datagram longer than max_packet_size is seen as
+  // such (the kernel reports its real length) and dropped whole instead of cut.
+  buffer_.resize(effective_packet_size(max_packet_size, socket.family()) + 1);
   return std::span<char>(buffer_);
 }
 

@@ -282,11 +282,10 @@ class UDPServer : public TCPServer {
   void close_request(Request&) override {}
 
   /// Python's max_packet_size (8192): the largest datagram accepted; its buffer is allocated
-  /// once, up front. At most the largest datagram the kernel delivers: 65,507 bytes over IPv4,
-  /// 65,527 over IPv6 (no jumbograms), INT_MAX - 32 for Unix datagrams (they must fit the
-  /// sender's SO_SNDBUF, an int). A larger value throws std::invalid_argument naming the limit:
-  /// from the constructor, or from get_request (so serve_forever) when set later. Python
-  /// accepts any value.
+  /// once, up front. A value above the largest datagram the kernel delivers (65,507 bytes over
+  /// IPv4, 65,527 over IPv6: no jumbograms; INT_MAX - 32 for Unix datagrams, which must fit the
+  /// sender's SO_SNDBUF) is taken as that limit: Python's habit of 65536 works, and SIZE_MAX
+  /// neither wraps nor allocates more than the limit.
   std::size_t max_packet_size;
 
  protected:
