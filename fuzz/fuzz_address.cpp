@@ -8,8 +8,10 @@
 //   1  Address::from_sockaddr over exactly `len` bytes (a heap copy of that size, so that a read
 //      past `len` is an ASan report): never throws; the result converts back to itself, and
 //      prints and parses back where printing carries everything.
-//   2  Address(host, port), inet, inet6 (flowinfo), unix_path, abstract: success or
-//      std::invalid_argument, never a NUL slipping through; the result converts back to itself.
+//   2  Address(host, port), inet, inet6 (flowinfo), unix_path, abstract, inet_pton/inet_ntop,
+//      numeric getaddrinfo: success or std::invalid_argument (socket_error where Python raises
+//      OSError), never a NUL slipping through; each result converts back to itself.
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "socketserver/address.hpp"
+#include "socketserver/errors.hpp"
 
 namespace ss = socketserver;
 using ss::Address;
@@ -186,6 +189,35 @@ void fuzz_factories(const std::uint8_t* data, std::size_t size) {
       }) != (text.size() <= sizeof(sockaddr_un::sun_path) - 1)) {
     fail("abstract() accepted or refused wrongly", std::to_string(text.size()));
   }
+  // The numeric converters: inet_pton refuses a NUL; what it takes prints and parses back.
+  for (const int family : {AF_INET, AF_INET6}) {
+    try {
+      const std::string packed = ss::inet_pton(family, text);
+      if (has_nul) fail("inet_pton took a NUL", text);
+      if (ss::inet_pton(family, ss::inet_ntop(family, packed)) != packed) {
+        fail("inet_pton(inet_ntop()) differs", text);
+      }
+    } catch (const ss::socket_error&) {
+    } catch (const std::invalid_argument&) {
+      if (!has_nul) fail("inet_pton threw invalid_argument without a NUL", text);
+    }
+  }
+  // getaddrinfo with numeric host and service only (nothing is looked up): a NUL in either is
+  // refused; every result converts back to itself.
+  const auto numeric = [&](std::string_view host, std::string_view service) {
+    try {
+      for (const ss::AddrInfo& ai :
+           ss::getaddrinfo(host, service, 0, SOCK_STREAM, 0, AI_NUMERICHOST | AI_NUMERICSERV)) {
+        if (has_nul) fail("getaddrinfo took a NUL", text);
+        check_converts_back(ai.address);
+      }
+    } catch (const ss::socket_error&) {
+    } catch (const std::invalid_argument&) {
+      if (!has_nul) fail("getaddrinfo threw invalid_argument without a NUL", text);
+    }
+  };
+  numeric(text, "80");
+  numeric("127.0.0.1", text);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 // Input: byte 0 picks the buffer size (unbuffered included), byte 1 the max_line bound; the
 // rest is a program. Each step is an operation byte, then its operands:
 //   write L bytes (the next L input bytes) · readline() · readline(limit) · read(n) · read1(n)
-//   · read() / readlines() (after end of input only) · shut the writer (end of input)
+//   · read() / readlines() / iteration (after end of input only) · shut the writer (end of input)
 // An operation runs only when the model says it can complete without waiting for more bytes,
 // so the single thread never blocks; the reader's socket has a timeout that turns a wrong
 // model (or a reader that waits for what it already has) into a failure, not a hang. At the end
@@ -155,7 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         pending.clear();
         break;
       }
-      case 8: {  // readlines(): the lines up to the end (or up to an over-long one)
+      case 8: {  // readlines() or iteration: the lines up to the end (or an over-long one)
+        const bool by_iterator = (in.byte() & 1) != 0;
         if (!eof) break;
         std::vector<std::string> want;
         std::string rest = pending;
@@ -174,7 +175,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           want.push_back(line);
         }
         try {
-          const std::vector<std::string> got = reader.readlines();
+          std::vector<std::string> got;
+          if (by_iterator) {  // Python's `for line in rfile`
+            for (const std::string& line : reader) got.push_back(line);
+          } else {
+            got = reader.readlines();
+          }
           if (throws) fail("readlines() did not throw for an over-long line", "", pending);
           if (got != want) fail("readlines()", got.empty() ? "" : got.front(), pending);
         } catch (const ss::line_too_long_error&) {

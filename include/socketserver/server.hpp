@@ -122,7 +122,8 @@ class BaseServer {
   // ---- hooks, in the order the loop calls them ----------------------------------------
   /// Python's server_activate(): called by the constructor after server_bind (listen for TCP).
   virtual void server_activate() {}
-  /// Python's get_request(): accepts one request; throws socket_error when there is none.
+  /// Python's get_request(): accepts one request; throws socket_error when there is none. Any
+  /// other exception from it is reported and the loop goes on (in Python it would end the loop).
   virtual std::pair<Request, Address> get_request() = 0;
   /// Python's verify_request(): false refuses the request (it is shut down, once).
   virtual bool verify_request(Request& request, const Address& client_address);
