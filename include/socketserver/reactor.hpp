@@ -132,6 +132,13 @@ class Protocol {
       not_connected();
     return *transport_;
   }
+  /// Twisted's makeConnection(transport): attaches `transport` and calls connection_made().
+  /// The reactor does this for its connections; a test does it with a StringTransport
+  /// (testing.hpp). The transport must outlive the connection.
+  void make_connection(Transport& transport) {
+    transport_ = &transport;
+    connection_made();
+  }
   /// The factory that built this protocol (nullptr for one attached by hand, e.g. StandardIO).
   [[nodiscard]] Factory* factory() const noexcept { return factory_; }
   /// True while connected.
@@ -141,6 +148,7 @@ class Protocol {
   friend struct ReactorImpl;
   friend class StandardIO;
   friend class StreamConnection;
+  friend class StringTransport;
   [[noreturn]] static void not_connected();
   Transport* transport_ = nullptr;
   Factory* factory_ = nullptr;
@@ -254,10 +262,15 @@ class DatagramProtocol {
   Transport* transport_ = nullptr;
 };
 
-/// Twisted's LineReceiver: splits the stream into lines on `delimiter`.
+/// Twisted's LineReceiver: splits the stream into lines on `delimiter`. Runs over any
+/// Transport (a socket, standard input/output, a StringTransport in a test). As Twisted's:
+/// a callback may switch modes, clear the buffer or feed data back (set_line_mode(extra)), and
+/// each byte is delivered once; after a line, delivery stops while the transport is
+/// disconnecting (the rest is kept). Not thread-safe: the reactor thread's, as every protocol.
 class LineReceiver : public Protocol {
  public:
-  /// Twisted's delimiter ("\r\n") and MAX_LENGTH (16384).
+  /// Twisted's delimiter ("\r\n") and MAX_LENGTH (16384). Any max_length is valid, SIZE_MAX
+  /// included (no limit).
   std::string delimiter = "\r\n";
   std::size_t max_length = 16384;
 
@@ -266,26 +279,32 @@ class LineReceiver : public Protocol {
   /// Raw mode: the bytes as they come (after set_raw_mode).
   virtual void raw_data_received(std::string_view data) { (void)data; }
   /// A line (or the unterminated buffer) passed max_length: the default closes the connection.
+  /// As Twisted, `line` is the long line with its delimiter and everything buffered after it.
   virtual void line_length_exceeded(std::string_view line);
   /// Writes `line` followed by the delimiter.
   void send_line(std::string_view line);
   /// Twisted's setRawMode / setLineMode(extra): switch modes; `extra` is fed back through
-  /// the new mode first.
+  /// the new mode first (after what is still buffered, when called from a callback).
   void set_raw_mode();
   void set_line_mode(std::string_view extra = {});
-  /// Twisted's clearLineBuffer(): drops buffered bytes and returns them.
+  /// Twisted's clearLineBuffer(): drops the bytes not yet delivered and returns them (called
+  /// from line_received: the rest of the current read).
   std::string clear_line_buffer();
 
+  /// Feeds bytes through the current mode. Throws std::logic_error when the delimiter is
+  /// empty in line mode.
   void data_received(std::string_view data) override;
 
  private:
-  void receive_lines(std::string_view view);  // splits `view`, keeps its unfinished end
-  void receive_slow(std::string_view data);   // raw mode, or a line already begun
-  std::string buffer_;                        // an unfinished line
+  void deliver(std::string_view data);  // Twisted's dataReceived loop
+  void keep_rest();                     // the undelivered bytes go to buffer_
+  [[nodiscard]] bool exceeds(std::size_t unterminated) const noexcept;
+  std::string buffer_;     // bytes received and not yet delivered (owned)
+  std::string work_;       // deliver()'s copy of buffer_ + data, when buffer_ was not empty
+  std::string_view view_;  // during deliver(): the bytes being delivered; view_[pos_..] is left
+  std::size_t pos_ = 0;
+  bool busy_ = false;  // deliver() is on the stack: data_received only appends to buffer_
   bool raw_ = false;
-  // While data_received delivers lines: the bytes not yet delivered (for clear_line_buffer).
-  std::string_view unprocessed_;
-  bool cleared_ = false;
   std::string line_out_;  // send_line's buffer, reused
 };
 
