@@ -4,6 +4,7 @@
 // exact and no reactor is needed); a few run over a real connection.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -206,6 +207,7 @@ struct Recorder : ss::LineReceiver {
     if (line == "RAW") set_raw_mode();
     if (line == "CLEAR") cleared = clear_line_buffer();
     if (line == "SWITCH") set_line_mode(clear_line_buffer());
+    if (line == "FEED") set_line_mode("fed" + delimiter);
     send_line("got:" + std::string(line));
   }
   void raw_data_received(std::string_view data) override {
@@ -364,6 +366,63 @@ TEST(LineReceiverString, LoseConnectionInLineReceivedStopsDelivery) {
   EXPECT_EQ(q.lines, (Lines{"a", "QUIT"}));
   EXPECT_TRUE(tr.disconnecting());
   EXPECT_EQ(tr.value(), "got:a\r\ngot:QUIT\r\n");  // written after lose_connection: ignored
+}
+
+TEST(LineReceiverString, MaxLengthSizeMaxNeverWraps) {
+  // Issue 9 item 5: max_length = SIZE_MAX (and SIZE_MAX - 1 with a two-byte delimiter) wrapped
+  // max_length + delimiter.size() to a tiny number, so every partial line counted as too long.
+  for (const std::size_t max : {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 2}) {
+    Config cfg;
+    cfg.max_length = max;
+    Wired w(cfg);
+    w.feed({"par", "tial"});
+    w.feed({std::string(100000, 'x')});
+    EXPECT_TRUE(w.proto.exceeded.empty()) << max;
+    EXPECT_FALSE(w.tr.disconnecting()) << max;
+    w.feed({"\r\nnext\r", "\n"});
+    EXPECT_EQ(w.proto.lines, (Lines{"partial" + std::string(100000, 'x'), "next"})) << max;
+  }
+}
+
+TEST(LineReceiverString, MaxLengthZeroAcceptsOnlyEmptyLines) {
+  // The other end of the range: Twisted's rule (a line longer than MAX_LENGTH is too long; an
+  // unterminated buffer of MAX_LENGTH + len(delimiter) bytes is) at MAX_LENGTH = 0.
+  Config cfg;
+  cfg.max_length = 0;
+  cfg.close_on_exceeded = false;
+  Wired w(cfg);
+  w.feed({"\r\n", "\r", "\n"});
+  EXPECT_EQ(w.proto.lines, (Lines{"", ""}));
+  EXPECT_TRUE(w.proto.exceeded.empty());
+  w.feed({"x"});
+  EXPECT_TRUE(w.proto.exceeded.empty());  // 1 byte < 0 + 2: may still be a delimiter
+  w.feed({"y"});
+  EXPECT_EQ(w.proto.exceeded, (Lines{"xy"}));
+}
+
+TEST(LineReceiverString, ClearThenSetLineModeDeliversTheRestOnce) {
+  // Issue 9 item 7: clear_line_buffer() then set_line_mode(rest) inside line_received delivered
+  // the rest twice ([a][SWITCH][b][c][b][c]); Twisted delivers it once.
+  Wired w;
+  w.feed({"a\r\nSWITCH\r\nb\r\nc\r\n"});
+  EXPECT_EQ(w.proto.log, "[a][SWITCH][b][c]");
+  Wired split;  // the rest partly buffered, partly in a later read
+  split.feed({"a\r\nSWITCH\r\nb\r", "\nc\r\n"});
+  EXPECT_EQ(split.proto.log, "[a][SWITCH][b][c]");
+  EXPECT_EQ(split.tr.value(), "got:a\r\ngot:SWITCH\r\ngot:b\r\ngot:c\r\n");
+}
+
+TEST(LineReceiverString, SetLineModeFromLineReceivedFeedsAfterTheRest) {
+  // Twisted's setLineMode(extra) inside lineReceived appends to the buffer: the extra bytes
+  // come after the lines still pending in the read, each once.
+  Wired w;
+  w.feed({"FEED\r\nz\r\n"});
+  EXPECT_EQ(w.proto.log, "[FEED][z][fed]");
+  Config lf;  // the one-line-per-read fast path
+  lf.delimiter = "\n";
+  Wired one(lf);
+  one.feed({"FEED\n"});
+  EXPECT_EQ(one.proto.log, "[FEED][fed]");
 }
 
 }  // namespace
