@@ -60,7 +60,7 @@ void LineReceiver::data_received(std::string_view data) {
   // The most common read of a request/response protocol: exactly one line, with its one-byte
   // delimiter at the end. Delivered as deliver() would (nothing is left over), with one memchr
   // and no bookkeeping but the re-entry flag.
-  if (!raw_ && buffer_.empty() && delimiter.size() == 1 && !data.empty()) {
+  if (!raw_ && !paused_ && buffer_.empty() && delimiter.size() == 1 && !data.empty()) {
     const std::size_t last = data.size() - 1;
     if (std::memchr(data.data(), delimiter[0], data.size()) == data.data() + last &&
         last <= max_length) {
@@ -94,7 +94,7 @@ void LineReceiver::deliver(std::string_view data) {
   bool stopped = false;  // the transport is closing: keep the rest, as Twisted
   try {
     for (;;) {
-      while (pos_ < view_.size()) {
+      while (pos_ < view_.size() && !paused_) {
         if (raw_) {
           const std::string_view rest = view_.substr(pos_);
           pos_ = view_.size();
@@ -124,7 +124,7 @@ void LineReceiver::deliver(std::string_view data) {
         }
       }
       // Undelivered: view_[pos_..], then what callbacks fed back. Go on over both.
-      if (stopped || buffer_.empty()) break;
+      if (stopped || paused_ || buffer_.empty()) break;
       std::string next(view_.substr(pos_));
       next += buffer_;
       buffer_.clear();
@@ -139,7 +139,7 @@ void LineReceiver::deliver(std::string_view data) {
   }
   keep_rest();
   busy_ = false;
-  if (!stopped && !raw_ && exceeds(buffer_.size())) {
+  if (!stopped && !paused_ && !raw_ && exceeds(buffer_.size())) {
     std::string over = std::move(buffer_);
     buffer_.clear();
     line_length_exceeded(over);
@@ -177,6 +177,17 @@ void LineReceiver::set_raw_mode() { raw_ = true; }
 void LineReceiver::set_line_mode(std::string_view extra) {
   raw_ = false;
   if (!extra.empty()) data_received(extra);
+}
+
+void LineReceiver::pause_producing() {
+  paused_ = true;
+  if (connected()) transport().pause_producing();
+}
+
+void LineReceiver::resume_producing() {
+  paused_ = false;
+  if (connected()) transport().resume_producing();
+  data_received({});  // what arrived before the pause (from a callback: the loop goes on)
 }
 
 std::string LineReceiver::clear_line_buffer() {

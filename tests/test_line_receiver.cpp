@@ -62,6 +62,7 @@ struct LineServer : ss::LineReceiver {
       seen_->lines.emplace_back(line);
     }
     if (line == "RAW") set_raw_mode();
+    if (line == "PAUSE") pause_producing();
     if (line == "CLEAR") {
       std::string c = clear_line_buffer();
       std::lock_guard<std::mutex> lock(seen_->mu);
@@ -208,6 +209,7 @@ struct Recorder : ss::LineReceiver {
     if (line == "CLEAR") cleared = clear_line_buffer();
     if (line == "SWITCH") set_line_mode(clear_line_buffer());
     if (line == "FEED") set_line_mode("fed" + delimiter);
+    if (line == "PAUSE") pause_producing();
     send_line("got:" + std::string(line));
   }
   void raw_data_received(std::string_view data) override {
@@ -423,6 +425,80 @@ TEST(LineReceiverString, SetLineModeFromLineReceivedFeedsAfterTheRest) {
   Wired one(lf);
   one.feed({"FEED\n"});
   EXPECT_EQ(one.proto.log, "[FEED][fed]");
+}
+
+TEST(LineReceiverString, PauseProducingHoldsLinesOfTheSameRead) {
+  // Twisted's LineReceiver.pauseProducing(): lines already received (pipelined in one chunk)
+  // wait for resumeProducing(); the transport is paused too.
+  Wired w;
+  w.feed({"a\r\nPAUSE\r\nb\r\nc"});
+  EXPECT_EQ(w.proto.log, "[a][PAUSE]");
+  EXPECT_TRUE(w.proto.paused());
+  EXPECT_TRUE(w.tr.paused());
+  w.feed({"\r\nd\r\n"});  // more arrives meanwhile: buffered, not delivered
+  EXPECT_EQ(w.proto.log, "[a][PAUSE]");
+  w.proto.resume_producing();
+  EXPECT_FALSE(w.proto.paused());
+  EXPECT_FALSE(w.tr.paused());
+  EXPECT_EQ(w.proto.log, "[a][PAUSE][b][c][d]");
+  EXPECT_EQ(w.tr.value(), "got:a\r\ngot:PAUSE\r\ngot:b\r\ngot:c\r\ngot:d\r\n");
+}
+
+TEST(LineReceiverString, PausedAgainWhileDeliveringTheBacklog) {
+  // Resuming delivers the backlog until the next pause, and no further.
+  Wired w;
+  w.feed({"PAUSE\r\nx\r\nPAUSE\r\ny\r\n"});
+  EXPECT_EQ(w.proto.log, "[PAUSE]");
+  w.proto.resume_producing();
+  EXPECT_EQ(w.proto.log, "[PAUSE][x][PAUSE]");
+  EXPECT_TRUE(w.proto.paused());
+  w.proto.resume_producing();
+  EXPECT_EQ(w.proto.log, "[PAUSE][x][PAUSE][y]");
+}
+
+TEST(LineReceiverString, PauseProducingHoldsRawData) {
+  // In raw mode too (Twisted's loop checks `paused` before rawDataReceived).
+  Wired w;
+  w.feed({"RAW\r\n"});
+  w.proto.pause_producing();
+  w.feed({"xyz", "uvw"});
+  EXPECT_EQ(w.proto.raw, "");
+  w.proto.resume_producing();
+  EXPECT_EQ(w.proto.raw, "xyzuvw");
+  w.feed({"ENDline\r\n"});
+  EXPECT_EQ(w.proto.lines.back(), "line");
+}
+
+TEST(LineReceiverString, NoLengthCheckWhilePaused) {
+  // Twisted checks MAX_LENGTH only while delivering: a paused receiver holds its bytes.
+  Config cfg;
+  cfg.max_length = 4;
+  Wired w(cfg);
+  w.proto.pause_producing();
+  w.feed({"0123456789"});
+  EXPECT_TRUE(w.proto.exceeded.empty());
+  w.proto.resume_producing();
+  EXPECT_EQ(w.proto.exceeded, (Lines{"0123456789"}));
+}
+
+TEST(LineReceiver, PauseProducingOverASocket) {
+  // Over a real connection: "PAUSE" and the lines pipelined behind it in one send; nothing
+  // after PAUSE is answered until resume_producing() (called in the reactor thread).
+  Fixture f;
+  f.client.sendall("PAUSE\r\nb\r\nc\r\n");
+  EXPECT_EQ(testutil::recv_exactly(f.client, 11), "got:PAUSE\r\n");
+  // Whatever the reads were, b and c wait.
+  EXPECT_TRUE(f.loop.call([&] { return f.seen->get_lines() == Lines{"PAUSE"}; }));
+  f.loop.call([&] {
+    ss::LineReceiver* self = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(f.seen->mu);
+      self = f.seen->self;
+    }
+    self->resume_producing();  // delivers b and c, whose line_received takes the lock
+  });
+  EXPECT_EQ(testutil::recv_exactly(f.client, 14), "got:b\r\ngot:c\r\n");
+  EXPECT_EQ(f.seen->get_lines(), (Lines{"PAUSE", "b", "c"}));
 }
 
 }  // namespace

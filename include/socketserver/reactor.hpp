@@ -291,6 +291,14 @@ class LineReceiver : public Protocol {
   /// from line_received: the rest of the current read).
   std::string clear_line_buffer();
 
+  /// Twisted's LineReceiver.pauseProducing(): delivers nothing more (lines or raw data), not
+  /// even what already arrived in the same read, and stops the transport reading, until
+  /// resume_producing(), which restarts reading and first delivers what is buffered.
+  void pause_producing();
+  void resume_producing();
+  /// True between pause_producing() and resume_producing() (Twisted's `paused`).
+  [[nodiscard]] bool paused() const noexcept { return paused_; }
+
   /// Feeds bytes through the current mode. Throws std::logic_error when the delimiter is
   /// empty in line mode.
   void data_received(std::string_view data) override;
@@ -305,6 +313,7 @@ class LineReceiver : public Protocol {
   std::size_t pos_ = 0;
   bool busy_ = false;  // deliver() is on the stack: data_received only appends to buffer_
   bool raw_ = false;
+  bool paused_ = false;   // pause_producing()
   std::string line_out_;  // send_line's buffer, reused
 };
 
