@@ -46,6 +46,22 @@ void ReactorImpl::finalize_pending_closes() {
   }
 }
 
+void ReactorImpl::disconnect_all() {
+  // Twisted's disconnectAll at shutdown: every open connection hears connection_lost (and its
+  // connector's factory client_connection_lost), with Twisted's ConnectionLost. What is still
+  // queued for the peer is dropped, as Twisted drops it.
+  std::vector<StreamConnection*> open;
+  for (auto& [raw, handler] : owned) {
+    if (raw->is_stream) open.push_back(static_cast<StreamConnection*>(raw));
+  }
+  for (StreamConnection* c : open) {
+    c->begin_close(Reason{false, 0,
+                          "Connection to the other side was lost in a non-clean fashion: the "
+                          "reactor stopped."});
+  }
+  finalize_pending_closes();
+}
+
 void ReactorImpl::change_interest(int fd, Handler* handler, int wanted) {
   if (handler->interest == 0) {
     poller.add(fd, wanted, handler);
@@ -823,6 +839,7 @@ void Reactor::run(bool install_signal_handlers) {
   }
 
   run_list(r.before_shutdown, "before-shutdown trigger");
+  r.disconnect_all();
   run_list(r.after_shutdown, "after-shutdown trigger");
   r.graveyard.clear();
 }

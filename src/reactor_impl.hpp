@@ -157,6 +157,8 @@ struct ReactorImpl {
     if (!pending_closes.empty()) finalize_pending_closes();
   }
   void finalize_pending_closes();
+  /// At shutdown: closes every open connection, each protocol told (connection_lost).
+  void disconnect_all();
 
   // ---- the epoll set: `handler->interest` is the registered mask, updated ------------------
   void set_interest(int fd, Handler* handler, int wanted) {

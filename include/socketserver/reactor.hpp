@@ -401,13 +401,16 @@ class Reactor {
   /// Twisted's callWhenRunning(f): now if running, else as soon as run() starts.
   void call_when_running(std::function<void()> fn);
   /// Twisted's addSystemEventTrigger(phase, "shutdown", f) for phase "before", "during" or
-  /// "after": "before" runs when stop() ends run(), while connections are still open;
-  /// "during" and "after" run next, in the order added. Throws std::invalid_argument otherwise.
+  /// "after": "before" runs when stop() ends run(), while connections are still open; then
+  /// every open connection is closed and its protocol hears connection_lost (a client
+  /// factory client_connection_lost), as Twisted's disconnectAll; "during" and "after" run
+  /// next, in the order added. Throws std::invalid_argument for another phase.
   void add_shutdown_trigger(std::string_view phase, std::function<void()> fn);
 
-  /// Twisted's run(): serves until stop(). With install_signal_handlers, SIGINT and SIGTERM
-  /// stop it cleanly (the previous handlers come back when run() returns); before run() they
-  /// keep their default action (end the process), as in Twisted — a program that prints
+  /// Twisted's run(): serves until stop(); connections still open then are closed (see
+  /// add_shutdown_trigger), listening ports stay open. With install_signal_handlers, SIGINT and
+  /// SIGTERM stop it cleanly (the previous handlers come back when run() returns); before run()
+  /// they keep their default action (end the process), as in Twisted — a program that prints
   /// "listening" for a supervisor should print it from call_when_running. A stopped reactor
   /// may run again (Twisted cannot). Throws std::logic_error when already running.
   void run(bool install_signal_handlers = true);
