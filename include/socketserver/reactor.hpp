@@ -35,6 +35,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -341,6 +342,46 @@ class DelayedCall {
   std::shared_ptr<State> state_;
 };
 
+/// Twisted's task.LoopingCall: calls `fn` on the reactor every `interval`, until stop() or
+/// until `fn` throws (which stops it and is reported: to `done` when start() was given one,
+/// else on stderr, as Twisted logs an unhandled Deferred error). Calls stay on the grid of
+/// start time + k * interval; intervals missed while the loop was busy are skipped, as
+/// Twisted's. Reactor thread only; not movable (the reactor calls back into this object);
+/// destroying it stops it without calling `done`.
+class LoopingCall {
+ public:
+  LoopingCall(Reactor& reactor, std::function<void()> fn);
+  ~LoopingCall();
+  LoopingCall(const LoopingCall&) = delete;
+  LoopingCall& operator=(const LoopingCall&) = delete;
+
+  /// Twisted's start(interval, now=True): the first call at once (inside start) when `now`,
+  /// else after `interval`. `done(nullptr)` is called after stop(), `done(error)` when `fn`
+  /// threw (Twisted's Deferred). Throws std::logic_error when already running,
+  /// std::invalid_argument for a negative or NaN interval (0: once per loop iteration).
+  void start(std::chrono::duration<double> interval, bool now = true,
+             std::function<void(std::exception_ptr)> done = {});
+  /// Twisted's stop(): no more calls; then done(nullptr). Throws std::logic_error when not
+  /// running (Twisted: "Tried to stop a LoopingCall that was not running.").
+  void stop();
+  /// Twisted's running.
+  [[nodiscard]] bool running() const noexcept { return running_; }
+  /// Twisted's interval (seconds).
+  [[nodiscard]] double interval() const noexcept { return interval_; }
+
+ private:
+  void call();                     // one call of fn_, then the next is scheduled
+  void schedule_from(double now);  // Twisted's _scheduleFrom
+  void finish(std::exception_ptr error);
+  Reactor& reactor_;
+  std::function<void()> fn_;
+  std::function<void(std::exception_ptr)> done_;
+  DelayedCall next_;
+  double interval_ = 0;
+  double start_time_ = 0;
+  bool running_ = false;
+};
+
 /// A listening TCP/Unix port or a UDP port (Twisted's IListeningPort). Owned by the reactor.
 class ListeningPort {
  public:
@@ -429,6 +470,7 @@ class Reactor {
 
  private:
   friend class StandardIO;
+  friend class LoopingCall;
   std::unique_ptr<ReactorImpl> impl_;
 };
 
