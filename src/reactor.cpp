@@ -483,7 +483,11 @@ StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
   raw->transport_ = conn.get();
   raw->factory_ = &factory;
   auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
-  c->start();
+  const bool made = c->start();
+  if (connector != nullptr) {  // connect_protocol's caller waits for this protocol
+    if (auto* creator = dynamic_cast<ProtocolCreator*>(&factory))
+      creator->made(*raw, made, c->reason());
+  }
   return c;
 }
 

@@ -1,5 +1,6 @@
 // reactor_task.cpp — the small pieces a server needs next to its protocols, on the reactor's
-// timers: LoopingCall (Twisted's task.LoopingCall).
+// timers and connectors: LoopingCall (Twisted's task.LoopingCall) and connect_protocol
+// (Twisted's connectProtocol / ClientCreator).
 #include <cmath>
 #include <stdexcept>
 
@@ -70,6 +71,49 @@ void LoopingCall::finish(std::exception_ptr error) {
   std::function<void(std::exception_ptr)> done = std::move(done_);
   done_ = nullptr;
   if (done) done(error);
+}
+
+// ---- connect_protocol ----------------------------------------------------------------------
+
+std::unique_ptr<Protocol> ProtocolCreator::build_protocol(const Address& /*addr*/) {
+  return std::move(protocol_);
+}
+
+void ProtocolCreator::client_connection_failed(Connector& connector, const Reason& reason) {
+  fail(connector.get_destination(), reason);
+}
+
+void ProtocolCreator::made(Protocol& protocol, bool made, const Reason& reason) {
+  if (!made) {
+    fail(protocol.connected() ? protocol.transport().get_peer() : Address(), reason);
+    return;
+  }
+  std::function<void(Protocol&)> connected = std::move(connected_);
+  connected_ = nullptr;
+  failed_ = nullptr;
+  if (connected) connected(protocol);
+}
+
+void ProtocolCreator::fail(const Address& to, const Reason& reason) {
+  std::function<void(const Reason&)> failed = std::move(failed_);
+  failed_ = nullptr;
+  connected_ = nullptr;
+  if (failed) {
+    failed(reason);
+    return;
+  }
+  impl_.reporter.report("connect", "connect_protocol to " + to.to_string() + ": " + reason.what());
+}
+
+Connector& Reactor::connect_created(std::string_view host, int port, const Address* unix_path,
+                                    std::unique_ptr<Protocol> protocol,
+                                    std::function<void(Protocol&)> connected,
+                                    std::function<void(const Reason&)> failed, Timeout timeout) {
+  if (!protocol) throw std::invalid_argument("connect_protocol: no protocol");
+  auto creator = std::make_shared<ProtocolCreator>(*impl_, std::move(protocol),
+                                                   std::move(connected), std::move(failed));
+  if (unix_path != nullptr) return connect_unix(*unix_path, std::move(creator), timeout);
+  return connect_tcp(host, port, std::move(creator), timeout);
 }
 
 }  // namespace socketserver

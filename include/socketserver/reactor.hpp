@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "socketserver/address.hpp"
@@ -430,6 +431,29 @@ class Reactor {
                              int backlog = SOMAXCONN);
   Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
                           Timeout timeout = std::chrono::duration<double>(30));
+  /// Twisted's connectProtocol(endpoint, protocol) / ClientCreator(reactor, P).connectTCP:
+  /// connects to host:port (as connect_tcp) and runs `protocol` on the connection;
+  /// `connected(protocol)` is called once its connection_made() has returned, `failed(reason)`
+  /// when no connection is made (refused, unreachable, timed out) or connection_made threw.
+  /// Without `failed`, a failure is reported on stderr. The protocol is owned by the
+  /// connection, valid until its connection_lost() returns. Throws as connect_tcp.
+  template <class P>
+  Connector& connect_protocol(std::string_view host, int port, std::unique_ptr<P> protocol,
+                              std::function<void(P&)> connected,
+                              std::function<void(const Reason&)> failed = {},
+                              Timeout timeout = std::chrono::duration<double>(30)) {
+    return connect_created(host, port, nullptr, std::move(protocol),
+                           as_protocol(std::move(connected)), std::move(failed), timeout);
+  }
+  /// The same over a Unix socket (as connect_unix; Twisted's ClientCreator.connectUNIX).
+  template <class P>
+  Connector& connect_protocol(const Address& path, std::unique_ptr<P> protocol,
+                              std::function<void(P&)> connected,
+                              std::function<void(const Reason&)> failed = {},
+                              Timeout timeout = std::chrono::duration<double>(30)) {
+    return connect_created({}, 0, &path, std::move(protocol), as_protocol(std::move(connected)),
+                           std::move(failed), timeout);
+  }
   /// Twisted's listenUDP(port, protocol, interface, maxPacketSize). A datagram longer than
   /// max_packet_size is dropped and reported, never cut.
   ListeningPort& listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,
@@ -471,6 +495,17 @@ class Reactor {
  private:
   friend class StandardIO;
   friend class LoopingCall;
+  template <class P>
+  static std::function<void(Protocol&)> as_protocol(std::function<void(P&)> connected) {
+    static_assert(std::is_base_of_v<Protocol, P>, "connect_protocol: P must be a Protocol");
+    if (!connected) return {};
+    return [fn = std::move(connected)](Protocol& p) { fn(static_cast<P&>(p)); };
+  }
+  // connect_protocol's body: to host:port, or to *unix_path when given.
+  Connector& connect_created(std::string_view host, int port, const Address* unix_path,
+                             std::unique_ptr<Protocol> protocol,
+                             std::function<void(Protocol&)> connected,
+                             std::function<void(const Reason&)> failed, Timeout timeout);
   std::unique_ptr<ReactorImpl> impl_;
 };
 
