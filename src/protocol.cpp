@@ -2,7 +2,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "reactor_impl.hpp"
 #include "socketserver/reactor.hpp"
 
 namespace socketserver {
@@ -45,90 +44,121 @@ inline std::size_t find_delimiter(std::string_view view, std::size_t pos,
                         : static_cast<std::size_t>(static_cast<const char*>(hit) - view.data());
 }
 
-// True while lines may be delivered: connected, and not closing. Every transport a protocol
-// can be attached to is a StreamConnection (only the reactor and StandardIO attach one), a
-// final class: its disconnecting() is read here without a virtual call.
-inline bool may_deliver(const Protocol& protocol) noexcept {
-  if (!protocol.connected()) return false;
-  return !static_cast<const StreamConnection&>(protocol.transport()).disconnecting();
-}
-
 }  // namespace
 
-void LineReceiver::receive_lines(std::string_view view) {
-  cleared_ = false;
-  std::size_t pos = 0;
-  // Nothing left: done, without looking for a delimiter in nothing.
-  while (pos < view.size() && !raw_ && may_deliver(*this)) {
-    // A callback may change the delimiter: read it anew for every line.
-    const std::size_t end = find_delimiter(view, pos, delimiter);
-    if (end == std::string_view::npos) break;
-    const std::string_view line(view.data() + pos, end - pos);
-    if (line.size() > max_length) {  // as Twisted: the line, its delimiter and all after it
-      const std::string exceeded(view.substr(pos));
-      unprocessed_ = {};
-      line_length_exceeded(exceeded);
-      return;
-    }
-    pos = end + delimiter.size();
-    unprocessed_ = std::string_view(view.data() + pos, view.size() - pos);
-    line_received(line);
-    if (cleared_) {  // clear_line_buffer() took the rest
-      unprocessed_ = {};
-      return;
-    }
-  }
-  unprocessed_ = {};
-  const std::string_view rest = view.substr(pos);
-  if (rest.empty() || !connected()) return;
-  if (raw_) {
-    raw_data_received(rest);
-    return;
-  }
-  if (transport().disconnecting()) return;
-  // A line of max_length may still be waiting for the last bytes of its delimiter.
-  if (buffer_.size() + rest.size() >= max_length + delimiter.size()) {
-    std::string over = std::move(buffer_);
-    over.append(rest);
-    buffer_.clear();
-    line_length_exceeded(over);
-    return;
-  }
-  buffer_.insert(0, rest);  // before anything a callback may have queued
+bool LineReceiver::exceeds(std::size_t unterminated) const noexcept {
+  // Twisted: len(buffer) >= MAX_LENGTH + len(delimiter); written so that it cannot wrap (a line
+  // of max_length may still be waiting for the last bytes of its delimiter).
+  return unterminated >= delimiter.size() && unterminated - delimiter.size() >= max_length;
 }
 
 void LineReceiver::data_received(std::string_view data) {
-  if (raw_ || !buffer_.empty() || delimiter.empty()) {
-    receive_slow(data);
+  if (busy_) {  // fed back from a callback (set_line_mode(extra)): after what is undelivered
+    buffer_.append(data);
     return;
   }
   // The most common read of a request/response protocol: exactly one line, with its one-byte
-  // delimiter at the end. It is delivered as receive_lines would deliver it (nothing is left
-  // over for clear_line_buffer to return), with one memchr and no bookkeeping after the call.
-  if (delimiter.size() == 1 && !data.empty()) {
+  // delimiter at the end. Delivered as deliver() would (nothing is left over), with one memchr
+  // and no bookkeeping but the re-entry flag.
+  if (!raw_ && !paused_ && buffer_.empty() && delimiter.size() == 1 && !data.empty()) {
     const std::size_t last = data.size() - 1;
     if (std::memchr(data.data(), delimiter[0], data.size()) == data.data() + last &&
-        last <= max_length && may_deliver(*this)) {
-      cleared_ = false;
-      unprocessed_ = {};
-      line_received(data.substr(0, last));
+        last <= max_length) {
+      busy_ = true;
+      try {
+        line_received(data.substr(0, last));
+      } catch (...) {
+        busy_ = false;
+        throw;
+      }
+      busy_ = false;
+      // A callback fed bytes back: deliver them unless the transport is closing (as Twisted).
+      if (!buffer_.empty() && connected() && !transport().disconnecting()) deliver({});
       return;
     }
   }
-  receive_lines(data);  // the read starts a line; no copy
+  deliver(data);
 }
 
-void LineReceiver::receive_slow(std::string_view data) {
-  if (raw_) {
-    raw_data_received(data);
-    return;
+void LineReceiver::deliver(std::string_view data) {
+  busy_ = true;
+  if (buffer_.empty()) {
+    view_ = data;  // the read itself: no copy
+  } else {
+    work_.swap(buffer_);
+    buffer_.clear();
+    work_.append(data);
+    view_ = work_;
   }
-  if (delimiter.empty()) throw std::logic_error("LineReceiver: the delimiter is empty");
-  // Work on a local buffer: a callback may clear or refill buffer_ (set_line_mode).
-  std::string local = std::move(buffer_);
-  buffer_.clear();
-  local.append(data);
-  receive_lines(local);
+  pos_ = 0;
+  bool stopped = false;  // the transport is closing: keep the rest, as Twisted
+  try {
+    for (;;) {
+      while (pos_ < view_.size() && !paused_) {
+        if (raw_) {
+          const std::string_view rest = view_.substr(pos_);
+          pos_ = view_.size();
+          raw_data_received(rest);
+          continue;
+        }
+        if (delimiter.empty()) throw std::logic_error("LineReceiver: the delimiter is empty");
+        // A callback may change the delimiter: read it anew for every line.
+        const std::size_t end = find_delimiter(view_, pos_, delimiter);
+        if (end == std::string_view::npos) break;
+        const std::string_view line = view_.substr(pos_, end - pos_);
+        if (line.size() > max_length) {  // as Twisted: the line, its delimiter and all after it
+          std::string exceeded(view_.substr(pos_));
+          exceeded += buffer_;
+          buffer_.clear();
+          view_ = {};
+          pos_ = 0;
+          busy_ = false;
+          line_length_exceeded(exceeded);
+          return;
+        }
+        pos_ = end + delimiter.size();
+        line_received(line);
+        if (!connected() || transport().disconnecting()) {
+          stopped = true;
+          break;
+        }
+      }
+      // Undelivered: view_[pos_..], then what callbacks fed back. Go on over both.
+      if (stopped || paused_ || buffer_.empty()) break;
+      std::string next(view_.substr(pos_));
+      next += buffer_;
+      buffer_.clear();
+      work_.swap(next);
+      view_ = work_;
+      pos_ = 0;
+    }
+  } catch (...) {
+    keep_rest();
+    busy_ = false;
+    throw;
+  }
+  keep_rest();
+  busy_ = false;
+  if (!stopped && !paused_ && !raw_ && exceeds(buffer_.size())) {
+    std::string over = std::move(buffer_);
+    buffer_.clear();
+    line_length_exceeded(over);
+  }
+}
+
+void LineReceiver::keep_rest() {
+  const std::string_view rest = view_.substr(pos_);
+  if (!rest.empty()) {
+    if (buffer_.empty() && !work_.empty() && view_.data() == work_.data()) {
+      buffer_.swap(work_);  // the rest is in work_ already: no copy
+      buffer_.erase(0, pos_);
+    } else {
+      buffer_.insert(0, rest);  // before anything a callback fed back
+    }
+  }
+  view_ = {};
+  pos_ = 0;
+  if (work_.capacity() > (64u << 10)) std::string().swap(work_);  // no big buffer kept idle
 }
 
 void LineReceiver::line_length_exceeded(std::string_view /*line*/) {
@@ -149,13 +179,23 @@ void LineReceiver::set_line_mode(std::string_view extra) {
   if (!extra.empty()) data_received(extra);
 }
 
+void LineReceiver::pause_producing() {
+  paused_ = true;
+  if (connected()) transport().pause_producing();
+}
+
+void LineReceiver::resume_producing() {
+  paused_ = false;
+  if (connected()) transport().resume_producing();
+  data_received({});  // what arrived before the pause (from a callback: the loop goes on)
+}
+
 std::string LineReceiver::clear_line_buffer() {
-  // Called from line_received: the rest of the current read is part of what is cleared.
-  std::string out(unprocessed_);
+  // From a callback: the rest of the current read, then what was fed back.
+  std::string out(view_.substr(pos_));
   out += buffer_;
   buffer_.clear();
-  unprocessed_ = {};
-  cleared_ = true;
+  pos_ = view_.size();
   return out;
 }
 

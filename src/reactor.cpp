@@ -46,6 +46,22 @@ void ReactorImpl::finalize_pending_closes() {
   }
 }
 
+void ReactorImpl::disconnect_all() {
+  // Twisted's disconnectAll at shutdown: every open connection hears connection_lost (and its
+  // connector's factory client_connection_lost), with Twisted's ConnectionLost. What is still
+  // queued for the peer is dropped, as Twisted drops it.
+  std::vector<StreamConnection*> open;
+  for (auto& [raw, handler] : owned) {
+    if (raw->is_stream) open.push_back(static_cast<StreamConnection*>(raw));
+  }
+  for (StreamConnection* c : open) {
+    c->begin_close(Reason{false, 0,
+                          "Connection to the other side was lost in a non-clean fashion: the "
+                          "reactor stopped."});
+  }
+  finalize_pending_closes();
+}
+
 void ReactorImpl::change_interest(int fd, Handler* handler, int wanted) {
   if (handler->interest == 0) {
     poller.add(fd, wanted, handler);
@@ -471,7 +487,11 @@ StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
   raw->transport_ = conn.get();
   raw->factory_ = &factory;
   auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
-  c->start();
+  const bool made = c->start();
+  if (connector != nullptr) {  // connect_protocol's caller waits for this protocol
+    if (auto* creator = dynamic_cast<ProtocolCreator*>(&factory))
+      creator->made(*raw, made, c->reason());
+  }
   return c;
 }
 
@@ -827,6 +847,7 @@ void Reactor::run(bool install_signal_handlers) {
   }
 
   run_list(r.before_shutdown, "before-shutdown trigger");
+  r.disconnect_all();
   run_list(r.after_shutdown, "after-shutdown trigger");
   r.graveyard.clear();
 }

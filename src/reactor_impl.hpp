@@ -157,6 +157,8 @@ struct ReactorImpl {
     if (!pending_closes.empty()) finalize_pending_closes();
   }
   void finalize_pending_closes();
+  /// At shutdown: closes every open connection, each protocol told (connection_lost).
+  void disconnect_all();
 
   // ---- the epoll set: `handler->interest` is the registered mask, updated ------------------
   void set_interest(int fd, Handler* handler, int wanted) {
@@ -209,6 +211,31 @@ struct ReactorImpl {
   std::size_t stale_timers = 0;
 };
 
+/// connect_protocol's factory (Twisted's ClientCreator): hands out its one protocol and tells
+/// the caller how the connection fared.
+class ProtocolCreator final : public ClientFactory {
+ public:
+  ProtocolCreator(ReactorImpl& impl, std::unique_ptr<Protocol> protocol,
+                  std::function<void(Protocol&)> connected,
+                  std::function<void(const Reason&)> failed)
+      : impl_(impl),
+        protocol_(std::move(protocol)),
+        connected_(std::move(connected)),
+        failed_(std::move(failed)) {}
+  /// The protocol, once (a second connect of the same connector gets none: refused).
+  std::unique_ptr<Protocol> build_protocol(const Address& addr) override;
+  void client_connection_failed(Connector& connector, const Reason& reason) override;
+  /// The connection is up and connection_made() ran: `made` is false when it threw.
+  void made(Protocol& protocol, bool made, const Reason& reason);
+
+ private:
+  void fail(const Address& to, const Reason& reason);
+  ReactorImpl& impl_;
+  std::unique_ptr<Protocol> protocol_;
+  std::function<void(Protocol&)> connected_;
+  std::function<void(const Reason&)> failed_;
+};
+
 /// A stream (TCP, Unix, standard input/output): Twisted's transport for one connection.
 class StreamConnection final : public Handler, public Transport {
  public:
@@ -236,8 +263,11 @@ class StreamConnection final : public Handler, public Transport {
   [[nodiscard]] bool disconnecting() const override { return disconnecting_ || closing_; }
   [[nodiscard]] Reactor& reactor() const override { return impl_.owner; }
 
-  /// Starts the protocol (connection_made) once registered.
-  void start();
+  /// Starts the protocol (connection_made) once registered; false when connection_made threw
+  /// (the connection is closing with reason()).
+  bool start();
+  /// Why the connection ends (once begin_close ran).
+  [[nodiscard]] const Reason& reason() const noexcept { return reason_; }
   /// Ends the connection after the current callback: connection_lost(reason) comes from the
   /// loop, never from inside the caller's stack.
   void begin_close(Reason reason);

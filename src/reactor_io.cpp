@@ -103,10 +103,10 @@ void StreamConnection::protocol_failed(const char* what) {
   begin_close(Reason{false, 0, std::string("exception in ") + what + ": " + text});
 }
 
-void StreamConnection::start() {
+bool StreamConnection::start() {
   ++impl_.connections;
   update_interest();
-  call_protocol("connection_made", [this] { protocol_->connection_made(); });
+  return call_protocol("connection_made", [this] { protocol_->connection_made(); });
 }
 
 void StreamConnection::update_interest() {

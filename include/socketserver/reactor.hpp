@@ -35,12 +35,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "socketserver/address.hpp"
@@ -132,6 +134,13 @@ class Protocol {
       not_connected();
     return *transport_;
   }
+  /// Twisted's makeConnection(transport): attaches `transport` and calls connection_made().
+  /// The reactor does this for its connections; a test does it with a StringTransport
+  /// (testing.hpp). The transport must outlive the connection.
+  void make_connection(Transport& transport) {
+    transport_ = &transport;
+    connection_made();
+  }
   /// The factory that built this protocol (nullptr for one attached by hand, e.g. StandardIO).
   [[nodiscard]] Factory* factory() const noexcept { return factory_; }
   /// True while connected.
@@ -141,6 +150,7 @@ class Protocol {
   friend struct ReactorImpl;
   friend class StandardIO;
   friend class StreamConnection;
+  friend class StringTransport;
   [[noreturn]] static void not_connected();
   Transport* transport_ = nullptr;
   Factory* factory_ = nullptr;
@@ -254,10 +264,15 @@ class DatagramProtocol {
   Transport* transport_ = nullptr;
 };
 
-/// Twisted's LineReceiver: splits the stream into lines on `delimiter`.
+/// Twisted's LineReceiver: splits the stream into lines on `delimiter`. Runs over any
+/// Transport (a socket, standard input/output, a StringTransport in a test). As Twisted's:
+/// a callback may switch modes, clear the buffer or feed data back (set_line_mode(extra)), and
+/// each byte is delivered once; after a line, delivery stops while the transport is
+/// disconnecting (the rest is kept). Not thread-safe: the reactor thread's, as every protocol.
 class LineReceiver : public Protocol {
  public:
-  /// Twisted's delimiter ("\r\n") and MAX_LENGTH (16384).
+  /// Twisted's delimiter ("\r\n") and MAX_LENGTH (16384). Any max_length is valid, SIZE_MAX
+  /// included (no limit).
   std::string delimiter = "\r\n";
   std::size_t max_length = 16384;
 
@@ -266,26 +281,41 @@ class LineReceiver : public Protocol {
   /// Raw mode: the bytes as they come (after set_raw_mode).
   virtual void raw_data_received(std::string_view data) { (void)data; }
   /// A line (or the unterminated buffer) passed max_length: the default closes the connection.
+  /// As Twisted, `line` is the long line with its delimiter and everything buffered after it.
   virtual void line_length_exceeded(std::string_view line);
   /// Writes `line` followed by the delimiter.
   void send_line(std::string_view line);
   /// Twisted's setRawMode / setLineMode(extra): switch modes; `extra` is fed back through
-  /// the new mode first.
+  /// the new mode first (after what is still buffered, when called from a callback).
   void set_raw_mode();
   void set_line_mode(std::string_view extra = {});
-  /// Twisted's clearLineBuffer(): drops buffered bytes and returns them.
+  /// Twisted's clearLineBuffer(): drops the bytes not yet delivered and returns them (called
+  /// from line_received: the rest of the current read).
   std::string clear_line_buffer();
 
+  /// Twisted's LineReceiver.pauseProducing(): delivers nothing more (lines or raw data), not
+  /// even what already arrived in the same read, and stops the transport reading, until
+  /// resume_producing(), which restarts reading and first delivers what is buffered.
+  void pause_producing();
+  void resume_producing();
+  /// True between pause_producing() and resume_producing() (Twisted's `paused`).
+  [[nodiscard]] bool paused() const noexcept { return paused_; }
+
+  /// Feeds bytes through the current mode. Throws std::logic_error when the delimiter is
+  /// empty in line mode.
   void data_received(std::string_view data) override;
 
  private:
-  void receive_lines(std::string_view view);  // splits `view`, keeps its unfinished end
-  void receive_slow(std::string_view data);   // raw mode, or a line already begun
-  std::string buffer_;                        // an unfinished line
+  void deliver(std::string_view data);  // Twisted's dataReceived loop
+  void keep_rest();                     // the undelivered bytes go to buffer_
+  [[nodiscard]] bool exceeds(std::size_t unterminated) const noexcept;
+  std::string buffer_;     // bytes received and not yet delivered (owned)
+  std::string work_;       // deliver()'s copy of buffer_ + data, when buffer_ was not empty
+  std::string_view view_;  // during deliver(): the bytes being delivered; view_[pos_..] is left
+  std::size_t pos_ = 0;
+  bool busy_ = false;  // deliver() is on the stack: data_received only appends to buffer_
   bool raw_ = false;
-  // While data_received delivers lines: the bytes not yet delivered (for clear_line_buffer).
-  std::string_view unprocessed_;
-  bool cleared_ = false;
+  bool paused_ = false;   // pause_producing()
   std::string line_out_;  // send_line's buffer, reused
 };
 
@@ -311,6 +341,46 @@ class DelayedCall {
   friend struct ReactorImpl;
   explicit DelayedCall(std::shared_ptr<State> state) : state_(std::move(state)) {}
   std::shared_ptr<State> state_;
+};
+
+/// Twisted's task.LoopingCall: calls `fn` on the reactor every `interval`, until stop() or
+/// until `fn` throws (which stops it and is reported: to `done` when start() was given one,
+/// else on stderr, as Twisted logs an unhandled Deferred error). Calls stay on the grid of
+/// start time + k * interval; intervals missed while the loop was busy are skipped, as
+/// Twisted's. Reactor thread only; not movable (the reactor calls back into this object);
+/// destroying it stops it without calling `done`.
+class LoopingCall {
+ public:
+  LoopingCall(Reactor& reactor, std::function<void()> fn);
+  ~LoopingCall();
+  LoopingCall(const LoopingCall&) = delete;
+  LoopingCall& operator=(const LoopingCall&) = delete;
+
+  /// Twisted's start(interval, now=True): the first call at once (inside start) when `now`,
+  /// else after `interval`. `done(nullptr)` is called after stop(), `done(error)` when `fn`
+  /// threw (Twisted's Deferred). Throws std::logic_error when already running,
+  /// std::invalid_argument for a negative or NaN interval (0: once per loop iteration).
+  void start(std::chrono::duration<double> interval, bool now = true,
+             std::function<void(std::exception_ptr)> done = {});
+  /// Twisted's stop(): no more calls; then done(nullptr). Throws std::logic_error when not
+  /// running (Twisted: "Tried to stop a LoopingCall that was not running.").
+  void stop();
+  /// Twisted's running.
+  [[nodiscard]] bool running() const noexcept { return running_; }
+  /// Twisted's interval (seconds).
+  [[nodiscard]] double interval() const noexcept { return interval_; }
+
+ private:
+  void call();                     // one call of fn_, then the next is scheduled
+  void schedule_from(double now);  // Twisted's _scheduleFrom
+  void finish(std::exception_ptr error);
+  Reactor& reactor_;
+  std::function<void()> fn_;
+  std::function<void(std::exception_ptr)> done_;
+  DelayedCall next_;
+  double interval_ = 0;
+  double start_time_ = 0;
+  bool running_ = false;
 };
 
 /// A listening TCP/Unix port or a UDP port (Twisted's IListeningPort). Owned by the reactor.
@@ -361,6 +431,29 @@ class Reactor {
                              int backlog = SOMAXCONN);
   Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
                           Timeout timeout = std::chrono::duration<double>(30));
+  /// Twisted's connectProtocol(endpoint, protocol) / ClientCreator(reactor, P).connectTCP:
+  /// connects to host:port (as connect_tcp) and runs `protocol` on the connection;
+  /// `connected(protocol)` is called once its connection_made() has returned, `failed(reason)`
+  /// when no connection is made (refused, unreachable, timed out) or connection_made threw.
+  /// Without `failed`, a failure is reported on stderr. The protocol is owned by the
+  /// connection, valid until its connection_lost() returns. Throws as connect_tcp.
+  template <class P>
+  Connector& connect_protocol(std::string_view host, int port, std::unique_ptr<P> protocol,
+                              std::function<void(P&)> connected,
+                              std::function<void(const Reason&)> failed = {},
+                              Timeout timeout = std::chrono::duration<double>(30)) {
+    return connect_created(host, port, nullptr, std::move(protocol),
+                           as_protocol(std::move(connected)), std::move(failed), timeout);
+  }
+  /// The same over a Unix socket (as connect_unix; Twisted's ClientCreator.connectUNIX).
+  template <class P>
+  Connector& connect_protocol(const Address& path, std::unique_ptr<P> protocol,
+                              std::function<void(P&)> connected,
+                              std::function<void(const Reason&)> failed = {},
+                              Timeout timeout = std::chrono::duration<double>(30)) {
+    return connect_created({}, 0, &path, std::move(protocol), as_protocol(std::move(connected)),
+                           std::move(failed), timeout);
+  }
   /// Twisted's listenUDP(port, protocol, interface, maxPacketSize). A datagram longer than
   /// max_packet_size is dropped and reported, never cut.
   ListeningPort& listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,
@@ -373,13 +466,16 @@ class Reactor {
   /// Twisted's callWhenRunning(f): now if running, else as soon as run() starts.
   void call_when_running(std::function<void()> fn);
   /// Twisted's addSystemEventTrigger(phase, "shutdown", f) for phase "before", "during" or
-  /// "after": "before" runs when stop() ends run(), while connections are still open;
-  /// "during" and "after" run next, in the order added. Throws std::invalid_argument otherwise.
+  /// "after": "before" runs when stop() ends run(), while connections are still open; then
+  /// every open connection is closed and its protocol hears connection_lost (a client
+  /// factory client_connection_lost), as Twisted's disconnectAll; "during" and "after" run
+  /// next, in the order added. Throws std::invalid_argument for another phase.
   void add_shutdown_trigger(std::string_view phase, std::function<void()> fn);
 
-  /// Twisted's run(): serves until stop(). With install_signal_handlers, SIGINT and SIGTERM
-  /// stop it cleanly (the previous handlers come back when run() returns); before run() they
-  /// keep their default action (end the process), as in Twisted — a program that prints
+  /// Twisted's run(): serves until stop(); connections still open then are closed (see
+  /// add_shutdown_trigger), listening ports stay open. With install_signal_handlers, SIGINT and
+  /// SIGTERM stop it cleanly (the previous handlers come back when run() returns); before run()
+  /// they keep their default action (end the process), as in Twisted — a program that prints
   /// "listening" for a supervisor should print it from call_when_running. A stopped reactor
   /// may run again (Twisted cannot). Throws std::logic_error when already running.
   void run(bool install_signal_handlers = true);
@@ -398,6 +494,18 @@ class Reactor {
 
  private:
   friend class StandardIO;
+  friend class LoopingCall;
+  template <class P>
+  static std::function<void(Protocol&)> as_protocol(std::function<void(P&)> connected) {
+    static_assert(std::is_base_of_v<Protocol, P>, "connect_protocol: P must be a Protocol");
+    if (!connected) return {};
+    return [fn = std::move(connected)](Protocol& p) { fn(static_cast<P&>(p)); };
+  }
+  // connect_protocol's body: to host:port, or to *unix_path when given.
+  Connector& connect_created(std::string_view host, int port, const Address* unix_path,
+                             std::unique_ptr<Protocol> protocol,
+                             std::function<void(Protocol&)> connected,
+                             std::function<void(const Reason&)> failed, Timeout timeout);
   std::unique_ptr<ReactorImpl> impl_;
 };
 

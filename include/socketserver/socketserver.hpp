@@ -16,6 +16,7 @@
 //                 and ThreadingTCPServer, ForkingUDPServer, ... (the aliases)
 //   reactor.hpp   Reactor, Protocol, Factory,          twisted.internet: reactor, protocol,
 //                 LineReceiver, DatagramProtocol, ...  basic.LineReceiver, stdio.StandardIO
+//   testing.hpp   StringTransport                      twisted.internet.testing (proto_helpers)
 //
 // How the SocketServer pieces compose, as in Python: a server owns the listening socket and
 // the loop; for each request it builds a handler (your subclass of StreamRequestHandler or
@@ -61,3 +62,4 @@
 #include "socketserver/server.hpp"
 #include "socketserver/socket.hpp"
 #include "socketserver/stream.hpp"
+#include "socketserver/testing.hpp"
