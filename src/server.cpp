@@ -466,4 +466,9 @@ StopOnSignals::~StopOnSignals() {
 
 int StopOnSignals::received() noexcept { return g_signal_received.load(); }
 
+void StopOnSignals::release_in_child() noexcept {
+  if (g_signal_server.exchange(nullptr) == nullptr) return;
+  g_signal_handlers.reset();  // sigaction back to what was there before the guard
+}
+
 }  // namespace socketserver

@@ -2,11 +2,8 @@
 // echo tests for the threading and forking servers), and the "better than Python" items of the
 // mixins: threads reaped, max_threads, close_deadline, max_children, no zombies, only own
 // children reaped; plus the accept-error back-off (EMFILE) of the loop.
-#include "socketserver/mixins.hpp"
-
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/resource.h>
 
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "server_test_util.hpp"
+#include "socketserver/mixins.hpp"
 
 namespace ss = socketserver;
 using namespace std::chrono_literals;
@@ -481,6 +479,71 @@ TEST(ForkingMixIn, NoZombiesWhileServingAndOnlyOwnChildrenReaped) {
   expect_no_children_and_unrelated_intact(server, server.active_children, unrelated);
 }
 
+namespace {
+// A process group of its own running a ForkingTCPServer under StopOnSignals: writes its port on
+// `out`, serves until a signal stops it, closes (waiting for its children), exits 0.
+[[noreturn]] void forking_server_with_stop_signals(int out) {
+  ::setpgid(0, 0);
+  int status = 1;
+  try {
+    ss::ForkingTCPServer server(local0(), ss::handler([](ss::StreamRequestHandler& self) {
+                                  self.wfile.write("ready\n");
+                                  (void)self.rfile.readline();  // the client stays silent
+                                }));
+    const std::string port = std::to_string(server.server_address.port()) + "\n";
+    if (::write(out, port.data(), port.size()) != static_cast<ssize_t>(port.size())) ::_exit(3);
+    {
+      ss::StopOnSignals stop(server);
+      server.serve_forever();
+    }
+    server.server_close();
+    status = 0;
+  } catch (...) {
+  }
+  ::_exit(status);
+}
+}  // namespace
+
+TEST(ForkingMixIn, CtrlCStopsTheServerAndAChildServingASilentClient) {
+  // Python: Ctrl-C sends SIGINT to the whole foreground group; the forked child dies of it
+  // (KeyboardInterrupt) and the parent's server_close, waiting for children, returns. With
+  // StopOnSignals installed, our children must not inherit its handler (which would swallow the
+  // signal and leave the parent waiting in server_close while the client stays).
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    forking_server_with_stop_signals(fds[1]);
+  }
+  ::close(fds[1]);
+  // Read the port line with a bound (poll), then connect and wait for the child's greeting.
+  std::string line;
+  pollfd p{fds[0], POLLIN, 0};
+  for (int i = 0; i < 100 && line.find('\n') == std::string::npos; ++i) {
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[16];
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    line.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  ASSERT_NE(line.find('\n'), std::string::npos) << "no port from the server process";
+  Socket quiet = stu::stream_client(Address("127.0.0.1", std::stoi(line)));
+  EXPECT_EQ(stu::read_line(quiet), "ready\n") << "a child serves the client";
+  ASSERT_EQ(::kill(-pid, SIGINT), 0);  // Ctrl-C: the whole group
+  int status = 0;
+  const bool ended = stu::wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 10s);
+  if (!ended) {
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(ended) << "the server was still running 10 s after SIGINT to its group";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  EXPECT_EQ(stu::read_line(quiet), "") << "the child ended, and with it the connection";
+}
+
 // ---- accept errors: descriptors exhausted -----------------------------------------------------
 
 namespace {
@@ -594,9 +657,7 @@ TEST(AcceptErrors, DescriptorsExhaustedNoSpinAndServiceResumes) {
     std::ifstream in(err_path);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  const auto command = [&reaper](char c) {
-    return ::send(reaper.ctl, &c, 1, MSG_NOSIGNAL) == 1;
-  };
+  const auto command = [&reaper](char c) { return ::send(reaper.ctl, &c, 1, MSG_NOSIGNAL) == 1; };
   int port = 0;
   pollfd p{info[0], POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 20000), 1) << "the child did not start";
@@ -620,8 +681,8 @@ TEST(AcceptErrors, DescriptorsExhaustedNoSpinAndServiceResumes) {
   ASSERT_TRUE(before.ok && after.ok);
   const double cpu = static_cast<double>(after.cpu_ticks - before.cpu_ticks) /
                      static_cast<double>(ticks_per_second);
-  EXPECT_LT(cpu, 0.5 * wall) << "the accept loop spins on EMFILE: " << cpu << " s CPU in "
-                             << wall << " s";
+  EXPECT_LT(cpu, 0.5 * wall) << "the accept loop spins on EMFILE: " << cpu << " s CPU in " << wall
+                             << " s";
   EXPECT_NE(after.state, 'Z') << "the server child died: " << child_stderr();
 
   // Free the descriptors: service resumes. Clients that came during the shortage are either

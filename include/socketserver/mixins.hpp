@@ -19,6 +19,7 @@
 // Thread-safety: as BaseServer. ThreadingMixIn's counters may be read from any thread.
 #pragma once
 
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstddef>
 #include <deque>
 #include <list>
@@ -233,9 +235,21 @@ class ForkingMixIn : public Server {
   /// Python's process_request(): forks; the child runs finish_request (handle_error on an
   /// exception), shutdown_request, and exits 0 (1 after an error); the parent closes its copy
   /// of the request.
+  /// A child does not keep StopOnSignals' handlers: SIGINT/SIGTERM end it as they end a Python
+  /// child (Ctrl-C stops the parent and its children). The signals are held back across the
+  /// fork, so one that arrives in between is not lost.
   void process_request(Request& request, const Address& client_address) override {
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     const pid_t pid = ::fork();
-    if (pid < 0) throw_os_error(errno, "fork for request from " + client_address.to_string());
+    if (pid == 0) StopOnSignals::release_in_child();
+    const int fork_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (pid < 0) throw_os_error(fork_errno, "fork for request from " + client_address.to_string());
     if (pid > 0) {
       active_children.insert(pid);
       this->note_request_started();

@@ -340,6 +340,10 @@ class StopOnSignals {
   StopOnSignals& operator=(const StopOnSignals&) = delete;
   /// The signal that stopped the loop, or 0.
   [[nodiscard]] static int received() noexcept;
+  /// In a child just forked (ForkingMixIn calls it): puts back the SIGINT/SIGTERM dispositions
+  /// the active StopOnSignals replaced, so the signals end the child as they would without it
+  /// (Python's children die of Ctrl-C too). Nothing when none is active. Async-signal-safe.
+  static void release_in_child() noexcept;
 };
 
 }  // namespace socketserver
