@@ -7,8 +7,10 @@
 #include <poll.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <semaphore>
@@ -155,6 +157,47 @@ TEST(MixinErrors, ForkingHandlerErrorsAreReportedAndServingGoesOn) {
 }
 
 // ---- ThreadingMixIn ---------------------------------------------------------------------------
+
+namespace {
+// mixins.hpp's rule for the default max_threads, computed here on its own.
+std::size_t documented_default_max_threads() {
+  std::size_t limit = SIZE_MAX;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    limit = std::min<std::size_t>(limit, rl.rlim_cur / 2);
+  if (::getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    limit = std::min<std::size_t>(limit, rl.rlim_cur / 2);
+  std::uint64_t stack = 8u << 20;
+  if (::getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 0)
+    stack = rl.rlim_cur;
+  const std::uint64_t memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                               static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
+  limit = std::min<std::size_t>(limit, memory / stack);
+  return std::max<std::size_t>(limit, 1);
+}
+}  // namespace
+
+TEST(ThreadingMixIn, DefaultMaxThreadsIsFiniteAndFromTheProcessLimits) {
+  // Python's ThreadingMixIn has no limit (9,000 idle clients: 9,000 threads); ours defaults to
+  // the bound documented in mixins.hpp, from RLIMIT_NOFILE, RLIMIT_NPROC and memory / stack.
+  ss::ThreadingTCPServer server(local0(), ss::handler<EchoStream>());
+  EXPECT_GT(server.max_threads, 0u) << "0 would mean no limit";
+  EXPECT_EQ(server.max_threads, documented_default_max_threads());
+  server.server_close();
+
+  // It follows the limits: with the soft descriptor limit at 64, half of it (unless another
+  // limit is lower still).
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 64;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  const std::size_t with_64 = ss::detail::default_max_threads();
+  const std::size_t expected = documented_default_max_threads();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(with_64, expected);
+  EXPECT_LE(with_64, 32u);
+}
 
 TEST(ThreadingMixIn, FinishedThreadsAreReapedAsItGoes) {
   ss::ThreadingTCPServer server(local0(), ss::handler<EchoStream>());

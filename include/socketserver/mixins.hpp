@@ -10,9 +10,9 @@
 //
 // Better than Python:
 //   ThreadingMixIn's threads remove themselves as they end (memory stays flat over a million
-//   connections), `max_threads` bounds concurrency by pausing accepts (the listen backlog holds
-//   the rest), and `close_deadline` bounds server_close: connections still open after it are
-//   shut down so their handlers return.
+//   connections), `max_threads` (finite by default, from the process's limits) bounds
+//   concurrency by pausing accepts (the listen backlog holds the rest), and `close_deadline` bounds
+//   server_close: connections still open after it are shut down so their handlers return.
 //   ForkingMixIn reaps only its own children, never blocks the loop in waitpid(-1), and
 //   honours max_children by pausing accepts instead of waiting.
 //
@@ -43,6 +43,18 @@
 
 namespace socketserver {
 
+namespace detail {
+/// ThreadingMixIn's default max_threads, from this process's limits at the time of the call:
+/// the smallest of
+///   - half the soft RLIMIT_NOFILE (each handler thread holds its connection's descriptor; the
+///     other half is left for the listener and whatever the handlers open),
+///   - half the soft RLIMIT_NPROC (threads count against it, with the user's other processes),
+///   - physical memory (sysconf _SC_PHYS_PAGES x _SC_PAGE_SIZE) divided by the stack a new
+///     thread reserves (the soft RLIMIT_STACK, which glibc uses; 8 MiB when unlimited),
+/// skipping a limit that is RLIM_INFINITY; at least 1.
+[[nodiscard]] std::size_t default_max_threads() noexcept;
+}  // namespace detail
+
 /// Python's ThreadingMixIn: each request in a new thread.
 template <class Server>
 class ThreadingMixIn : public Server {
@@ -54,7 +66,10 @@ class ThreadingMixIn : public Server {
 
   bool daemon_threads = false;  ///< Python's daemon_threads: server_close does not wait for them
   bool block_on_close = true;   ///< Python's block_on_close: server_close waits for the threads
-  std::size_t max_threads = 0;  ///< at most this many handler threads (0: no limit)
+  /// At most this many handler threads; past it accepts pause (the listen backlog holds the
+  /// rest). Default: detail::default_max_threads(), from the process's limits (Python: no limit;
+  /// 9,000 idle clients there are 9,000 threads). 0: no limit.
+  std::size_t max_threads = detail::default_max_threads();
   /// With block_on_close: how long server_close waits before shutting down the connections of
   /// handlers still running (std::nullopt: wait as long as they take, as Python).
   Timeout close_deadline;
