@@ -38,6 +38,8 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
     : server_address(std::move(server_address_)),
       request_handler_class(std::move(handler_class)),
       timeout(options.timeout),
+      idle_timeout(options.idle_timeout),
+      request_timeout(options.request_timeout),
       reporter_(std::make_unique<detail::Reporter>()) {}
 
 BaseServer::~BaseServer() = default;
