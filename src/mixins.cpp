@@ -1,11 +1,12 @@
 // mixins.cpp — the parts of the mixins that are not templates: ThreadingMixIn's default limit,
-// and the gate ThreadPoolMixIn's workers wait at.
+// and ThreadPoolMixIn's gate its workers wait at and the set its parked connections wait in.
 #include "socketserver/mixins.hpp"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "socketserver/errors.hpp"
 
@@ -50,7 +52,7 @@ int make_eventfd(unsigned flags) {
   return fd;
 }
 
-void add(int epfd, int fd, std::uint32_t events) {
+void add_to(int epfd, int fd, std::uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
@@ -76,6 +78,76 @@ void drain(int fd) noexcept {
 }
 
 }  // namespace
+
+std::size_t default_max_parked() noexcept {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 65536;
+  return std::max<std::size_t>(static_cast<std::size_t>(rl.rlim_cur / 2), 1);
+}
+
+bool readable_now(int fd) noexcept {
+  char byte = 0;
+  for (;;) {
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return true;  // a byte, or the end of input
+    if (errno == EINTR) continue;
+    return errno != EAGAIN && errno != EWOULDBLOCK;  // an error: the handler will meet it
+  }
+}
+
+// ---- ParkSet --------------------------------------------------------------------------------
+
+namespace {
+constexpr std::uint32_t kParkEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+}
+
+ParkSet::ParkSet() : wake_fd_(make_eventfd(0)) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) {
+    const int err = errno;
+    ::close(wake_fd_);
+    throw_os_error(err, "epoll_create1 for the thread pool's parked connections");
+  }
+  try {
+    add_to(epfd_, wake_fd_, EPOLLIN);
+  } catch (...) {
+    ::close(epfd_);
+    ::close(wake_fd_);
+    throw;
+  }
+}
+
+ParkSet::~ParkSet() {
+  ::close(epfd_);
+  ::close(wake_fd_);
+}
+
+void ParkSet::add(int fd) { add_to(epfd_, fd, kParkEvents); }
+
+void ParkSet::rearm(int fd) noexcept {
+  epoll_event ev{};
+  ev.events = kParkEvents;
+  ev.data.fd = fd;
+  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void ParkSet::remove(int fd) noexcept { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+void ParkSet::wake() noexcept { signal(wake_fd_); }
+
+void ParkSet::wait(std::vector<int>& ready, int timeout_ms) {
+  epoll_event events[64];
+  const int n = ::epoll_wait(epfd_, events, 64, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == wake_fd_) {
+      drain(wake_fd_);
+    } else {
+      ready.push_back(events[i].data.fd);
+    }
+  }
+}
+
+// ---- AcceptGate -----------------------------------------------------------------------------
 
 AcceptGate::AcceptGate() : stop_fd_(make_eventfd(0)) {
   try {
@@ -129,9 +201,9 @@ AcceptGate::Wake AcceptGate::Waiter::wait(int listen_fd, unsigned session) {
     const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) return Wake::timeout;  // the caller goes round again; nothing is lost
     try {
-      add(epfd, gate_.stop_fd_, EPOLLIN);
-      add(epfd, gate_.queued_fd_, EPOLLIN | EPOLLEXCLUSIVE);
-      add(epfd, listen_fd, EPOLLIN | EPOLLEXCLUSIVE);
+      add_to(epfd, gate_.stop_fd_, EPOLLIN);
+      add_to(epfd, gate_.queued_fd_, EPOLLIN | EPOLLEXCLUSIVE);
+      add_to(epfd, listen_fd, EPOLLIN | EPOLLEXCLUSIVE);
     } catch (const socket_error&) {
       ::close(epfd);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a failure

@@ -74,6 +74,7 @@ TEST(ThreadPool, StartsAtMostMaxWorkersAndCountsRequests) {
 TEST(ThreadPool, BusyWorkersLeaveRequestsVisiblyQueued) {
   Gate gate;
   ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   ServerThread t(server);
   Socket first = stream_client(server.server_address);
@@ -95,6 +96,7 @@ TEST(ThreadPool, BusyWorkersLeaveRequestsVisiblyQueued) {
 TEST(ThreadPool, RefusePolicyClosesWhatTheQueueCannotHold) {
   Gate gate;
   ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   server.max_queued = 1;
   server.overload = ss::Overload::refuse;
@@ -129,6 +131,7 @@ struct HookServer : ss::ThreadPoolTCPServer {
 TEST(ThreadPool, HookPolicyCallsHandleOverload) {
   Gate gate;
   HookServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   server.max_queued = 0;
   server.overload = ss::Overload::hook;
@@ -148,6 +151,7 @@ TEST(ThreadPool, HookPolicyCallsHandleOverload) {
 TEST(ThreadPool, WaitPolicyStopsAcceptingWhenTheQueueIsFull) {
   Gate gate;
   ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   server.max_queued = 1;
   ServerThread t(server);
@@ -177,6 +181,7 @@ TEST(ThreadPool, ServerCloseDeadlineEndsRequestsOfIdleClients) {
                                    self.wfile.write("ready\n");
                                    self.wfile.write("got:" + self.rfile.readline());
                                  }));
+  server.serve_when_readable = false;  // the handler speaks first
   server.close_deadline = 200ms;
   ServerThread t(server);
   Socket idle = stream_client(server.server_address);
@@ -494,6 +499,7 @@ TEST(ThreadPool, UnixStreamPoolWorkersAccept) {
 TEST(ThreadPool, EveryIdleWorkerTakesItsTurnAtTheListener) {
   Gate gate;
   RecordingTCPPool server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 4;
   ServerThread t(server);
   const std::thread::id loop = server.loop_thread();
@@ -525,6 +531,7 @@ TEST(ThreadPool, EveryIdleWorkerTakesItsTurnAtTheListener) {
 TEST(ThreadPool, WhenEveryWorkerIsBusyTheLoopAcceptsAndQueues) {
   Gate gate;
   RecordingTCPPool server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 2;
   ServerThread t(server);
   const std::thread::id loop = server.loop_thread();
@@ -627,6 +634,151 @@ TEST(ThreadPool, AnIdleSelfAcceptingPoolLetsTheLoopSleep) {
   std::this_thread::sleep_for(500ms);
   EXPECT_LE(server.passes.load() - before, 3) << "the loop woke up while nothing happened";
   EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+}
+
+// ---- serve_when_readable: silent clients are parked, not served (issue 9 item 2) -------------
+
+namespace {
+
+// An echo pool (default settings but the ones a test names) on TCP or a Unix path. TCP listeners
+// have TCP_DEFER_ACCEPT (a silent client is accepted after about a second); Unix ones do not
+// (it is accepted at once, and the peek after accept parks it).
+template <class Pool>
+struct EchoPool {
+  testutil::TempDir dir;
+  Pool server;
+  explicit EchoPool(const ss::ServerOptions& options = {})
+      : server(address(dir), ss::handler<EchoStream>(), options) {}
+  static ss::Address address(testutil::TempDir& d) {
+    if constexpr (std::is_same_v<Pool, ss::ThreadPoolUnixStreamServer>) {
+      return ss::Address::unix_path(d.file("pool"));
+    } else {
+      return local0();
+    }
+  }
+};
+
+template <class Pool>
+void silent_clients_hold_no_worker() {
+  // Python has no pool; Poco's hands a connection to a worker at once, so as many silent clients
+  // as workers stop it. Ours: max_workers * 2 silent clients and a few that send one byte (no
+  // newline: their handlers wait for the rest), and a well-behaved client is still answered.
+  EchoPool<Pool> pool;
+  auto& server = pool.server;
+  const std::size_t workers = server.max_workers;
+  ServerThread t(server);
+  std::vector<Socket> silent;
+  for (std::size_t i = 0; i < workers * 2; ++i)
+    silent.push_back(stream_client(server.server_address));
+  std::vector<Socket> tricklers;
+  for (int i = 0; i < 3; ++i) {
+    tricklers.push_back(stream_client(server.server_address));
+    tricklers.back().sendall("x");
+  }
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == workers * 2; }, 10s))
+      << "parked: " << server.park_counters().parked;
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 3; }, 10s))
+      << "the three that sent a byte hold a worker each, the silent ones none: "
+      << server.counters().current;
+  Socket good = stream_client(server.server_address, 5s);  // bound against a hang
+  good.sendall(kTestStr);
+  EXPECT_EQ(read_line(good), kTestStr) << "a well-behaved client is answered";
+  // A parked client that finally sends is served too.
+  silent.front().sendall(kTestStr);
+  EXPECT_EQ(read_line(silent.front()), kTestStr);
+  tricklers.clear();  // their handlers see the end of input (else server_close waits for them)
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(server.park_counters().parked, 0u) << "server_close closed the parked connections";
+  EXPECT_EQ(read_all(silent.back()), "") << "a parked client sees its connection end";
+}
+
+}  // namespace
+
+TEST(ThreadPoolParking, SilentTcpClientsHoldNoWorker) {
+  silent_clients_hold_no_worker<ss::ThreadPoolTCPServer>();
+}
+
+TEST(ThreadPoolParking, SilentUnixClientsHoldNoWorker) {
+  silent_clients_hold_no_worker<ss::ThreadPoolUnixStreamServer>();
+}
+
+TEST(ThreadPoolParking, ParkedConnectionsAreCappedOldestClosedFirst) {
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  server.max_parked = 4;
+  ServerThread t(server);
+  std::vector<Socket> silent;
+  for (int i = 0; i < 6; ++i) {
+    silent.push_back(stream_client(server.server_address));
+    EXPECT_TRUE(wait_until([&] { return server.park_counters().total == std::size_t(i + 1); }));
+  }
+  const ss::ParkCounters c = server.park_counters();
+  EXPECT_EQ(c.parked, 4u);
+  EXPECT_EQ(c.dropped, 2u);
+  EXPECT_EQ(read_all(silent[0]), "") << "the oldest was closed";
+  EXPECT_EQ(read_all(silent[1]), "");
+  silent[5].sendall(kTestStr);
+  EXPECT_EQ(read_line(silent[5]), kTestStr) << "the newest is still parked, and served";
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, ParkedConnectionsAreClosedAfterTheIdleTimeout) {
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool({.idle_timeout = 200ms});
+  auto& server = pool.server;
+  ServerThread t(server);
+  Socket silent = stream_client(server.server_address);
+  EXPECT_EQ(read_all(silent), "") << "closed after idle_timeout (read bounded by 10 s)";
+  EXPECT_EQ(server.park_counters().dropped, 1u);
+  EXPECT_EQ(server.park_counters().parked, 0u);
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, PoolIdleTimeoutDefaultsTo60Seconds) {
+  ss::ThreadPoolTCPServer pool(local0(), ss::handler<EchoStream>());
+  ASSERT_TRUE(pool.idle_timeout.has_value());
+  EXPECT_DOUBLE_EQ(pool.idle_timeout->count(), 60.0);
+  EXPECT_TRUE(pool.serve_when_readable);
+  EXPECT_GT(pool.max_parked, 0u);
+  ss::ThreadPoolTCPServer own(local0(), ss::handler<EchoStream>(), {.idle_timeout = 2s});
+  EXPECT_DOUBLE_EQ(own.idle_timeout->count(), 2.0) << "ServerOptions::idle_timeout is honoured";
+  ss::TCPServer plain(local0(), ss::handler<EchoStream>());
+  EXPECT_FALSE(plain.idle_timeout.has_value()) << "a plain server waits as Python's does";
+}
+
+TEST(ThreadPoolParking, AClientThatClosesWhileParkedIsHandedItsEnd) {
+  // End of input counts as readable: the handler runs, sees it, and the request ends.
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  ServerThread t(server);
+  {
+    Socket quitter = stream_client(server.server_address);
+    EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 1; }));
+  }
+  EXPECT_TRUE(wait_until([&] {
+    return server.park_counters().parked == 0 && server.counters().total == 1 &&
+           server.counters().current == 0;
+  }));
+  EXPECT_EQ(server.park_counters().dropped, 0u);
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, ServeWhenReadableFalseServesAServerThatSpeaksFirst) {
+  testutil::TempDir dir;
+  ss::ThreadPoolUnixStreamServer server(
+      ss::Address::unix_path(dir.file("greet")),
+      ss::handler([](ss::StreamRequestHandler& self) { self.wfile.write("hello\n"); }));
+  server.serve_when_readable = false;
+  ServerThread t(server);
+  Socket c = stream_client(server.server_address);
+  EXPECT_EQ(read_line(c), "hello\n") << "served without sending anything";
+  EXPECT_EQ(server.park_counters().total, 0u);
   t.stop();
   server.server_close();
 }
