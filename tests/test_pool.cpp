@@ -782,3 +782,59 @@ TEST(ThreadPoolParking, ServeWhenReadableFalseServesAServerThatSpeaksFirst) {
   t.stop();
   server.server_close();
 }
+
+TEST(ThreadPool, ABusyPoolSaysSoInOneRateLimitedLine) {
+  // Issue 10 item 19 (Poco's pool stalls silently): when every worker is held and connections
+  // wait, one line on stderr says so; a burst of waiting connections is not a burst of lines.
+  Gate gate;
+  ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
+  server.max_workers = 2;
+  std::string text;
+  {
+    StderrCapture err;
+    ServerThread t(server);
+    Socket a = stream_client(server.server_address);
+    Socket b = stream_client(server.server_address);
+    EXPECT_EQ(read_line(a), "started\n");
+    EXPECT_EQ(read_line(b), "started\n");
+    std::vector<Socket> waiting;
+    for (int i = 0; i < 6; ++i) waiting.push_back(stream_client(server.server_address));
+    EXPECT_TRUE(wait_until([&] { return server.counters().queued == 6; }));
+    gate.release();
+    for (Socket* s : {&a, &b}) {
+      s->sendall("x\n");
+      EXPECT_EQ(read_line(*s), "x\n");
+    }
+    for (Socket& s : waiting) {
+      EXPECT_EQ(read_line(s), "started\n");
+      s.sendall("y\n");
+      EXPECT_EQ(read_line(s), "y\n");
+    }
+    t.stop();
+    server.server_close();
+    text = err.stop();
+  }
+  const int lines = count_of(text, "workers of the pool on");
+  EXPECT_GE(lines, 1) << "the stall was not reported";
+  EXPECT_LE(lines, 2) << "one line a second at most (two if a second boundary fell in): " << text;
+  EXPECT_NE(
+      text.find("all 2 workers of the pool on " + server.server_address.to_string() + " are busy"),
+      std::string::npos)
+      << text;
+}
+
+TEST(ThreadPool, APoolWithAFreeWorkerReportsNothing) {
+  ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 4;
+  std::string text;
+  {
+    StderrCapture err;
+    ServerThread t(server);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+    t.stop();
+    server.server_close();
+    text = err.stop();
+  }
+  EXPECT_EQ(text.find("workers of the pool"), std::string::npos) << text;
+}

@@ -39,6 +39,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -393,6 +394,9 @@ struct ParkCounters {
 };
 
 /// A fixed pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
+///
+/// When every worker is busy and requests wait, one line on stderr says so (at most one a second:
+/// BaseServer::report), so that a stalled pool is never silent (Poco's is).
 ///
 /// Stream servers: while serve_forever runs, idle workers accept connections themselves (no
 /// hand-off, no context switch per connection); only when every worker is busy does the loop
@@ -784,11 +788,21 @@ class ThreadPoolMixIn : public Server {
   }
 
   // With mu_ held: a request (ready now) goes to the queue, and a worker is woken for it.
+  // When every worker is busy, it says so on stderr (BaseServer::report: at most a line a
+  // second, with a count of those suppressed).
   void enqueue(Item&& item) {
     queue_.push_back(std::move(item));
     this->note_request_queued(1);
     work_.notify_one();
     if (polling_ > 0) gate_.signal_queued();
+    if (queue_.size() > idle()) {
+      this->report("pool", "all " + std::to_string(workers_.size()) + " workers of the pool on " +
+                               this->server_address.to_string() + " are busy; " +
+                               std::to_string(queue_.size()) +
+                               " connections wait for one (max_workers " +
+                               std::to_string(max_workers) + ", max_queued " +
+                               std::to_string(max_queued) + ")");
+    }
   }
 
   // Stops the watcher and closes what is still parked.
