@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -85,21 +86,38 @@ std::size_t default_max_parked() noexcept {
   return std::max<std::size_t>(static_cast<std::size_t>(rl.rlim_cur / 2), 1);
 }
 
-bool readable_now(int fd) noexcept {
-  char byte = 0;
+bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexcept {
+  // Most requests fit the first peek; a longer partial line is peeked again whole, up to limit.
+  char small[2048];
+  std::vector<char> large;
+  char* buf = small;
+  std::size_t size =
+      delimiter.empty() ? 1 : std::min(sizeof small, std::max<std::size_t>(limit, 1));
   for (;;) {
-    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n >= 0) return true;  // a byte, or the end of input
-    if (errno == EINTR) continue;
-    return errno != EAGAIN && errno != EWOULDBLOCK;  // an error: the handler will meet it
+    const ssize_t n = ::recv(fd, buf, size, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;  // an error: the handler meets it
+    if (n == 0 || delimiter.empty()) return true;               // end of input, or any byte
+    const std::string_view got(buf, static_cast<std::size_t>(n));
+    if (got.find(delimiter) != std::string_view::npos || got.size() >= limit) return true;
+    if (static_cast<std::size_t>(n) < size) return false;  // all there is, and no delimiter
+    if (buf != small) return true;  // as far as it may look: the handler reads the rest
+    try {
+      large.resize(std::min<std::size_t>(limit, std::size_t{1} << 20));
+    } catch (...) {
+      return true;  // no memory to look further: let the handler read it
+    }
+    buf = large.data();
+    size = large.size();
   }
 }
 
 // ---- ParkSet --------------------------------------------------------------------------------
 
 namespace {
-constexpr std::uint32_t kParkEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-}
+// Edge-triggered: a parked connection wakes its watcher once per arrival, not while bytes wait.
+constexpr std::uint32_t kParkEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
+}  // namespace
 
 ParkSet::ParkSet() : wake_fd_(make_eventfd(0)) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -123,13 +141,6 @@ ParkSet::~ParkSet() {
 }
 
 void ParkSet::add(int fd) { add_to(epfd_, fd, kParkEvents); }
-
-void ParkSet::rearm(int fd) noexcept {
-  epoll_event ev{};
-  ev.events = kParkEvents;
-  ev.data.fd = fd;
-  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
-}
 
 void ParkSet::remove(int fd) noexcept { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 

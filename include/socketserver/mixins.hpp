@@ -40,6 +40,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -47,6 +48,7 @@
 #include <vector>
 
 #include "socketserver/server.hpp"
+#include "socketserver/stream.hpp"
 
 namespace socketserver {
 
@@ -356,8 +358,8 @@ class AcceptGate {
 
 namespace detail {
 /// ThreadPoolMixIn's waiting room (src/mixins.cpp): an epoll set of connections accepted before
-/// their client sent anything, each watched once (one-shot) until it is readable, at its end or
-/// in error, and an eventfd that wakes the one thread waiting on the set.
+/// their client sent a request, each watched (edge-triggered: a wake-up per arrival of bytes,
+/// end of input or error), and an eventfd that wakes the one thread waiting on the set.
 class ParkSet {
  public:
   ParkSet();
@@ -366,7 +368,6 @@ class ParkSet {
   ParkSet& operator=(const ParkSet&) = delete;
 
   void add(int fd);              ///< watches `fd`; throws socket_error
-  void rearm(int fd) noexcept;   ///< watches `fd` again after a wake-up that came to nothing
   void remove(int fd) noexcept;  ///< stops watching `fd` (before it is closed or served)
   void wake() noexcept;          ///< ends the current (or next) wait() early
   /// Waits at most `timeout_ms` (-1: no limit) and appends the descriptors that became ready.
@@ -377,9 +378,11 @@ class ParkSet {
   int wake_fd_ = -1;
 };
 
-/// True when `fd` has a byte to read, is at its end of input, or has an error pending (one
-/// recv with MSG_PEEK | MSG_DONTWAIT: nothing is consumed, nothing waits).
-[[nodiscard]] bool readable_now(int fd) noexcept;
+/// True when the client on `fd` has sent a request: with an empty `delimiter`, any byte; else
+/// bytes that hold `delimiter` or number `limit`. End of input and a pending error count too
+/// (the handler meets them). recv with MSG_PEEK | MSG_DONTWAIT: nothing is consumed, nothing
+/// waits.
+[[nodiscard]] bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexcept;
 
 /// ThreadPoolMixIn's default max_parked: half the soft RLIMIT_NOFILE at the time of the call
 /// (65,536 when unlimited), at least 1.
@@ -444,6 +447,13 @@ class ThreadPoolMixIn : public Server {
   /// hands most connections over with their request already there. false: every connection
   /// goes to a worker at once — needed when the server speaks first (a greeting).
   bool serve_when_readable = true;
+  /// Line protocols: with a delimiter ("\n"), a connection stays parked until its bytes hold
+  /// one, or max_line bytes (handlers then meet their line bound), or its end — so a client
+  /// that trickles a partial line holds no worker either; such a connection may stay parked at
+  /// most idle_timeout in all. Empty (the default): any byte makes a request.
+  std::string request_delimiter;
+  /// With request_delimiter: how many bytes without one still count as a request.
+  std::size_t max_line = default_max_line;
   /// Parked connections at most; parking one more closes the one parked longest (counted in
   /// park_counters().dropped). Default: detail::default_max_parked().
   std::size_t max_parked = detail::default_max_parked();
@@ -685,8 +695,12 @@ class ThreadPoolMixIn : public Server {
       return false;
     } else {
       const int fd = request.connection.fileno();
-      return serve_when_readable && fd >= 0 && !detail::readable_now(fd);
+      return serve_when_readable && fd >= 0 && !request_ready(fd);
     }
+  }
+
+  [[nodiscard]] bool request_ready(int fd) const {
+    return detail::request_ready(fd, request_delimiter, max_line);
   }
 
   // Parks the request until its client sends; false when it cannot be watched (then it is
@@ -765,10 +779,9 @@ class ThreadPoolMixIn : public Server {
       for (const int fd : ready) {
         const auto found = parked_by_fd_.find(fd);
         if (found == parked_by_fd_.end()) continue;
-        if (!detail::readable_now(fd)) {  // a wake-up for a descriptor since closed and reused
-          park_set_->rearm(fd);
-          continue;
-        }
+        // Not yet: part of a line, or a wake-up for a descriptor since closed and reused. The
+        // next arrival wakes the watcher again (edge-triggered).
+        if (!request_ready(fd)) continue;
         enqueue(unpark(found->second));
       }
       if (idle) {
