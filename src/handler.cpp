@@ -88,8 +88,9 @@ class Watchdog {
         continue;
       }
       const auto first = entries_.begin();
-      if (steady::now() < first->first) {
-        cv_.wait_until(lock, first->first);
+      const steady::time_point when = first->first;  // a copy: the entry may go while waiting
+      if (steady::now() < when) {
+        cv_.wait_until(lock, when);
         continue;
       }
       first->second->fired = true;
