@@ -3,11 +3,20 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 #include <stdexcept>
+#include <thread>
 
 #include "report.hpp"
 
@@ -18,15 +27,155 @@ void detail::throw_not_a(const BaseServer& server, const std::type_info& wanted)
                          type_name(typeid(server)) + ", not a " + type_name(wanted));
 }
 
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// The request deadlines of this process: one thread that shuts down the connection of each
+// request whose request_timeout ran out. Started on first use; a forked child starts its own
+// (pthread_atfork keeps the mutex consistent across fork).
+class Watchdog {
+ public:
+  struct Entry {
+    int fd = -1;
+    bool fired = false;  // under mu_
+  };
+  using Entries = std::multimap<steady::time_point, Entry*>;
+
+  static Watchdog& instance() {
+    // Never destroyed (the union's destructor leaves it be): the thread may outlive main().
+    union Immortal {
+      Immortal() : watchdog() {}
+      ~Immortal() {}
+      Watchdog watchdog;
+    };
+    static Immortal immortal;
+    static const bool registered = [] {
+      // A forked child holds the mutex consistent, has no thread, and forgets the parent's
+      // entries (their descriptors are the parent's connections too).
+      ::pthread_atfork([] { immortal.watchdog.mu_.lock(); }, [] { immortal.watchdog.mu_.unlock(); },
+                       [] {
+                         Watchdog& w = immortal.watchdog;
+                         w.thread_pid_ = 0;
+                         w.entries_.clear();
+                         w.mu_.unlock();
+                       });
+      return true;
+    }();
+    (void)registered;
+    return immortal.watchdog;
+  }
+
+  Entries::iterator add(steady::time_point deadline, Entry* entry) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (thread_pid_ != ::getpid()) {
+      std::thread(&Watchdog::run, this).detach();
+      thread_pid_ = ::getpid();
+    }
+    const auto it = entries_.emplace(deadline, entry);
+    if (it == entries_.begin()) cv_.notify_one();  // the earliest now: the thread re-arms
+    return it;
+  }
+
+  // Once this returns, the watchdog never touches entry->fd again.
+  bool remove(Entries::iterator it, Entry* entry) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!entry->fired) entries_.erase(it);
+    return entry->fired;
+  }
+
+  Watchdog() = default;
+
+ private:
+  [[noreturn]] void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      if (entries_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const auto first = entries_.begin();
+      const steady::time_point when = first->first;  // a copy: the entry may go while waiting
+      if (steady::now() < when) {
+        cv_.wait_until(lock, when);
+        continue;
+      }
+      first->second->fired = true;
+      ::shutdown(first->second->fd, SHUT_RDWR);  // under mu_: the descriptor is still open
+      entries_.erase(first);
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Entries entries_;
+  pid_t thread_pid_ = 0;  // the process the thread runs in (0: none)
+};
+
+// A request's deadline while handle() runs: registered with the watchdog, removed on the way out.
+class RequestDeadline {
+ public:
+  RequestDeadline(int fd, const Timeout& limit) {
+    if (fd < 0 || !limit) return;
+    entry_.fd = fd;
+    it_ = Watchdog::instance().add(
+        steady::now() + std::chrono::duration_cast<steady::duration>(*limit), &entry_);
+    armed_ = true;
+  }
+  ~RequestDeadline() { (void)disarm(); }
+  RequestDeadline(const RequestDeadline&) = delete;
+  RequestDeadline& operator=(const RequestDeadline&) = delete;
+  // True when the deadline ran out (the connection was shut down).
+  bool disarm() {
+    if (armed_) {
+      armed_ = false;
+      expired_ = Watchdog::instance().remove(it_, &entry_);
+    }
+    return expired_;
+  }
+
+ private:
+  Watchdog::Entry entry_;
+  Watchdog::Entries::iterator it_{};
+  bool armed_ = false;
+  bool expired_ = false;
+};
+
+std::string seconds_text(const Timeout& t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", t ? t->count() : 0.0);
+  return buf;
+}
+
+}  // namespace
+
 void BaseRequestHandler::run() {
   setup();
+  Socket& connection = request.connection;
+  if (idle_timeout && connection.fileno() >= 0) {
+    const Timeout current = connection.gettimeout();
+    if (!current || *idle_timeout < *current) connection.settimeout(idle_timeout);
+  }
+  RequestDeadline deadline(connection.fileno(), request_timeout);
+  const auto deadline_error = [&] {
+    return timeout_error("request from " + client_address.to_string() + ": request_timeout (" +
+                         seconds_text(request_timeout) + ") ran out");
+  };
   try {
     handle();
+  } catch (const socket_error&) {
+    const bool expired = deadline.disarm();
+    finish();
+    if (expired) throw deadline_error();  // the shutdown's consequence, not its cause
+    throw;
   } catch (...) {
+    deadline.disarm();
     finish();
     throw;
   }
+  const bool expired = deadline.disarm();
   finish();
+  if (expired) throw deadline_error();
 }
 
 StreamRequestHandler::StreamRequestHandler(Request& request_, const Address& client_address_,

@@ -41,6 +41,8 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
     : server_address(std::move(server_address_)),
       request_handler_class(std::move(handler_class)),
       timeout(options.timeout),
+      idle_timeout(options.idle_timeout),
+      request_timeout(options.request_timeout),
       reporter_(std::make_unique<detail::Reporter>()) {}
 
 BaseServer::~BaseServer() = default;
@@ -499,5 +501,10 @@ StopOnSignals::~StopOnSignals() {
 }
 
 int StopOnSignals::received() noexcept { return g_signal_received.load(); }
+
+void StopOnSignals::release_in_child() noexcept {
+  if (g_signal_server.exchange(nullptr) == nullptr) return;
+  g_signal_handlers.reset();  // sigaction back to what was there before the guard
+}
 
 }  // namespace socketserver

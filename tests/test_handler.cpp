@@ -1,10 +1,7 @@
 // test_handler.cpp — handler.hpp: BaseRequestHandler, StreamRequestHandler,
 // DatagramRequestHandler, PacketReader/PacketWriter, handler<H>() and handler(lambda); and the
 // bad-input cases of the issue (idle client, reset mid-line, over-long line, 500 at once).
-#include "socketserver/handler.hpp"
-
 #include <gtest/gtest.h>
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "server_test_util.hpp"
+#include "socketserver/handler.hpp"
 
 namespace ss = socketserver;
 using namespace std::chrono_literals;
@@ -161,14 +159,15 @@ TEST(StreamRequestHandler, ConnectionIsTheRequestSocketAndDefaults) {
                      if (self.rbufsize == ss::default_buffer_size) facts.push_back("rbuf");
                      if (!self.timeout) facts.push_back("no-timeout");
                      if (!self.disable_nagle_algorithm) facts.push_back("nagle");
-                     if (self.max_line == 65536 && self.rfile.max_line() == 65536) facts.push_back("max");
+                     if (self.max_line == 65536 && self.rfile.max_line() == 65536)
+                       facts.push_back("max");
                      self.wfile.write("unbuffered");
                      if (self.wfile.pending() == 0) facts.push_back("sent");
                    }));
   Socket c = stu::stream_client(server.server_address);
   server.handle_request();
-  EXPECT_EQ(facts, (std::vector<std::string>{"conn", "wbuf0", "rbuf", "no-timeout", "nagle",
-                                             "max", "sent"}));
+  EXPECT_EQ(facts, (std::vector<std::string>{"conn", "wbuf0", "rbuf", "no-timeout", "nagle", "max",
+                                             "sent"}));
   EXPECT_EQ(stu::read_all(c), "unbuffered");
 }
 
@@ -220,8 +219,7 @@ TEST(StreamRequestHandler, DisableNagleAlgorithmSetsTcpNodelay) {
 
 TEST(StreamRequestHandler, WbufsizeBuffersUntilFinishFlushes) {
   struct Buffered : ss::StreamRequestHandler {
-    Buffered(ss::Request& r, const Address& a, ss::BaseServer& s)
-        : StreamRequestHandler(r, a, s) {
+    Buffered(ss::Request& r, const Address& a, ss::BaseServer& s) : StreamRequestHandler(r, a, s) {
       wbufsize = 65536;
     }
     void handle() override {
@@ -484,9 +482,8 @@ TEST(BadInput, ClientResettingMidLineDoesNotCrashTheServer) {
     Socket c = stu::stream_client(server.server_address);
     c.sendall("half a li");
     std::this_thread::sleep_for(10ms);
-    c.setsockopt(SOL_SOCKET, SO_LINGER, std::string_view(reinterpret_cast<const char*>(
-                                                               &kLingerAbort),
-                                                           sizeof(linger)));
+    c.setsockopt(SOL_SOCKET, SO_LINGER,
+                 std::string_view(reinterpret_cast<const char*>(&kLingerAbort), sizeof(linger)));
     c.close();  // RST
   }
   for (int i = 0; i < 3; ++i) EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
@@ -494,4 +491,140 @@ TEST(BadInput, ClientResettingMidLineDoesNotCrashTheServer) {
   server.server_close();
   // Each reset request either failed (reported) or saw a partial line; none crashed anything.
   for (const auto& e : server.seen()) EXPECT_EQ(e.kind, "socket_error") << e.what;
+}
+
+// ---- idle_timeout and request_timeout (issue 9 item 2) ---------------------------------------
+
+TEST(ServerTimeouts, IdleTimeoutLetsAPlainTCPServerDropASilentClientAndServeTheNext) {
+  // Python: a TCPServer is held by one silent client for ever (its documented way out is
+  // StreamRequestHandler.timeout). Here ServerOptions::idle_timeout is that way out for every
+  // handler of the server: the silent client's request ends with timeout_error.
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<EchoStream>(), {.idle_timeout = 300ms});
+  ServerThread t(server);
+  Socket silent = stu::stream_client(server.server_address);
+  Socket other = stu::stream_client(server.server_address);
+  other.sendall(kTestStr);
+  EXPECT_EQ(stu::read_line(other), kTestStr) << "the next client is served";
+  EXPECT_EQ(stu::read_line(silent), "") << "the silent client's connection was ended";
+  t.stop();
+  const auto errors = server.seen();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].kind, "timeout_error") << errors[0].what;
+  EXPECT_EQ(errors[0].client, silent.getsockname());
+  server.server_close();
+}
+
+namespace {
+// Used from the test's thread only (handle_request).
+ss::Timeout g_handler_timeout;
+std::vector<double> g_seen_timeouts;
+struct TimeoutProbe : ss::StreamRequestHandler {
+  TimeoutProbe(ss::Request& r, const Address& a, ss::BaseServer& s)
+      : StreamRequestHandler(r, a, s) {
+    timeout = g_handler_timeout;
+  }
+  void handle() override {
+    const ss::Timeout t = connection.gettimeout();
+    g_seen_timeouts.push_back(t ? t->count() : -1.0);
+  }
+};
+}  // namespace
+
+TEST(ServerTimeouts, IdleTimeoutIsNotTheHandlersTimeoutButTheShorterOneWins) {
+  // Python's StreamRequestHandler.timeout keeps its meaning (the connection's socket timeout);
+  // the server's idle_timeout only ever lowers it.
+  g_seen_timeouts.clear();
+  const auto probe = [](ss::Timeout server_idle, ss::Timeout handler_timeout) {
+    g_handler_timeout = handler_timeout;
+    TCPServer server(local0(), ss::handler<TimeoutProbe>(), {.idle_timeout = server_idle});
+    Socket c = stu::stream_client(server.server_address);
+    server.handle_request();
+  };
+  probe(10s, 200ms);
+  probe(200ms, 10s);
+  probe(std::nullopt, 200ms);
+  probe(std::nullopt, std::nullopt);
+  ASSERT_EQ(g_seen_timeouts.size(), 4u);
+  EXPECT_DOUBLE_EQ(g_seen_timeouts[0], 0.2) << "the handler's shorter timeout stays";
+  EXPECT_DOUBLE_EQ(g_seen_timeouts[1], 0.2) << "the server's shorter idle_timeout wins";
+  EXPECT_DOUBLE_EQ(g_seen_timeouts[2], 0.2) << "Python's timeout alone";
+  EXPECT_DOUBLE_EQ(g_seen_timeouts[3], -1.0) << "neither: blocking, as Python";
+}
+
+TEST(ServerTimeouts, RequestTimeoutEndsATricklingClientThatIdleTimeoutWouldNot) {
+  // A client that sends a byte every 20 ms never trips a 5 s idle timeout; request_timeout
+  // bounds the whole request: its connection is shut down, handle_error gets timeout_error,
+  // and the server goes on serving.
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<EchoStream>(),
+                                  {.idle_timeout = 5s, .request_timeout = 300ms});
+  ServerThread t(server);
+  Socket trickler = stu::stream_client(server.server_address);
+  std::atomic<bool> stop{false};
+  std::thread drip([&] {
+    for (int i = 0; i < 500 && !stop.load(); ++i) {  // at most 10 s
+      try {
+        trickler.sendall("x");
+      } catch (const ss::socket_error&) {
+        return;  // the server shut the connection down
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  const bool ended = stu::wait_until([&] { return !server.seen().empty(); }, 10s);
+  stop.store(true);
+  drip.join();
+  ASSERT_TRUE(ended) << "the trickling request was never ended";
+  const auto errors = server.seen();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].kind, "timeout_error") << errors[0].what;
+  EXPECT_NE(errors[0].what.find("request_timeout"), std::string::npos) << errors[0].what;
+  EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr) << "the next one is served";
+  t.stop();
+  server.server_close();
+}
+
+TEST(ServerTimeouts, EachHandlerMaySetItsOwnTimeouts) {
+  // Per handler: idle_timeout and request_timeout start as the server's (none here) and a
+  // handler may set its own in its constructor or setup().
+  struct OwnIdle : ss::StreamRequestHandler {
+    OwnIdle(ss::Request& r, const Address& a, ss::BaseServer& s) : StreamRequestHandler(r, a, s) {
+      EXPECT_FALSE(idle_timeout.has_value()) << "starts as the server's";
+      idle_timeout = 200ms;
+    }
+    void handle() override { (void)rfile.readline(); }  // the client is silent
+  };
+  struct OwnDeadline : ss::StreamRequestHandler {
+    using StreamRequestHandler::StreamRequestHandler;
+    void setup() override {
+      request_timeout = 200ms;
+      StreamRequestHandler::setup();
+    }
+    void handle() override { (void)rfile.readline(); }  // the client is silent
+  };
+  ErrorRecorder<TCPServer> idle(local0(), ss::handler<OwnIdle>());
+  Socket c1 = stu::stream_client(idle.server_address);
+  idle.handle_request();
+  ErrorRecorder<TCPServer> deadline(local0(), ss::handler<OwnDeadline>());
+  Socket c2 = stu::stream_client(deadline.server_address);
+  const auto t0 = std::chrono::steady_clock::now();
+  deadline.handle_request();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  ASSERT_EQ(idle.errors.size(), 1u);
+  EXPECT_EQ(idle.errors[0].kind, "timeout_error") << idle.errors[0].what;
+  ASSERT_EQ(deadline.errors.size(), 1u);
+  EXPECT_EQ(deadline.errors[0].kind, "timeout_error") << deadline.errors[0].what;
+  EXPECT_NE(deadline.errors[0].what.find("request_timeout"), std::string::npos);
+}
+
+TEST(ServerTimeouts, ARequestThatEndsInTimeIsNotTouchedByItsDeadline) {
+  // The deadline is removed when the request ends: a quick request with a short request_timeout
+  // is not reported, and its connection (closed and maybe reused) is never shut down later.
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<EchoStream>(), {.request_timeout = 100ms});
+  ServerThread t(server);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
+  std::this_thread::sleep_for(200ms);  // past every deadline: nothing may fire now
+  EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  EXPECT_TRUE(server.seen().empty());
+  server.server_close();
 }

@@ -1,11 +1,16 @@
 // ThreadPoolMixIn and the request counters every server keeps.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <latch>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "server_test_util.hpp"
@@ -74,6 +79,7 @@ TEST(ThreadPool, StartsAtMostMaxWorkersAndCountsRequests) {
 TEST(ThreadPool, BusyWorkersLeaveRequestsVisiblyQueued) {
   Gate gate;
   ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   ServerThread t(server);
   Socket first = stream_client(server.server_address);
@@ -95,6 +101,7 @@ TEST(ThreadPool, BusyWorkersLeaveRequestsVisiblyQueued) {
 TEST(ThreadPool, RefusePolicyClosesWhatTheQueueCannotHold) {
   Gate gate;
   ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   server.max_queued = 1;
   server.overload = ss::Overload::refuse;
@@ -129,6 +136,7 @@ struct HookServer : ss::ThreadPoolTCPServer {
 TEST(ThreadPool, HookPolicyCallsHandleOverload) {
   Gate gate;
   HookServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   server.max_queued = 0;
   server.overload = ss::Overload::hook;
@@ -148,6 +156,7 @@ TEST(ThreadPool, HookPolicyCallsHandleOverload) {
 TEST(ThreadPool, WaitPolicyStopsAcceptingWhenTheQueueIsFull) {
   Gate gate;
   ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 1;
   server.max_queued = 1;
   ServerThread t(server);
@@ -177,6 +186,7 @@ TEST(ThreadPool, ServerCloseDeadlineEndsRequestsOfIdleClients) {
                                    self.wfile.write("ready\n");
                                    self.wfile.write("got:" + self.rfile.readline());
                                  }));
+  server.serve_when_readable = false;  // the handler speaks first
   server.close_deadline = 200ms;
   ServerThread t(server);
   Socket idle = stream_client(server.server_address);
@@ -494,6 +504,7 @@ TEST(ThreadPool, UnixStreamPoolWorkersAccept) {
 TEST(ThreadPool, EveryIdleWorkerTakesItsTurnAtTheListener) {
   Gate gate;
   RecordingTCPPool server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 4;
   ServerThread t(server);
   const std::thread::id loop = server.loop_thread();
@@ -525,6 +536,7 @@ TEST(ThreadPool, EveryIdleWorkerTakesItsTurnAtTheListener) {
 TEST(ThreadPool, WhenEveryWorkerIsBusyTheLoopAcceptsAndQueues) {
   Gate gate;
   RecordingTCPPool server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
   server.max_workers = 2;
   ServerThread t(server);
   const std::thread::id loop = server.loop_thread();
@@ -627,6 +639,338 @@ TEST(ThreadPool, AnIdleSelfAcceptingPoolLetsTheLoopSleep) {
   std::this_thread::sleep_for(500ms);
   EXPECT_LE(server.passes.load() - before, 3) << "the loop woke up while nothing happened";
   EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+}
+
+// ---- serve_when_readable: silent clients are parked, not served (issue 9 item 2) -------------
+
+namespace {
+
+// An echo pool (default settings but the ones a test names) on TCP or a Unix path. TCP listeners
+// have TCP_DEFER_ACCEPT (a silent client is accepted after about a second); Unix ones do not
+// (it is accepted at once, and the peek after accept parks it).
+template <class Pool>
+struct EchoPool {
+  testutil::TempDir dir;
+  Pool server;
+  explicit EchoPool(const ss::ServerOptions& options = {})
+      : server(address(dir), ss::handler<EchoStream>(), options) {}
+  static ss::Address address(testutil::TempDir& d) {
+    if constexpr (std::is_same_v<Pool, ss::ThreadPoolUnixStreamServer>) {
+      return ss::Address::unix_path(d.file("pool"));
+    } else {
+      return local0();
+    }
+  }
+};
+
+template <class Pool>
+void silent_clients_hold_no_worker() {
+  // Python has no pool; Poco's hands a connection to a worker at once, so as many silent clients
+  // as workers stop it. Ours: max_workers * 2 silent clients and a few that send one byte (no
+  // newline: their handlers wait for the rest), and a well-behaved client is still answered.
+  EchoPool<Pool> pool;
+  auto& server = pool.server;
+  const std::size_t workers = server.max_workers;
+  ServerThread t(server);
+  std::vector<Socket> silent;
+  for (std::size_t i = 0; i < workers * 2; ++i)
+    silent.push_back(stream_client(server.server_address));
+  std::vector<Socket> tricklers;
+  for (int i = 0; i < 3; ++i) {
+    tricklers.push_back(stream_client(server.server_address));
+    tricklers.back().sendall("x");
+  }
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == workers * 2; }, 10s))
+      << "parked: " << server.park_counters().parked;
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 3; }, 10s))
+      << "the three that sent a byte hold a worker each, the silent ones none: "
+      << server.counters().current;
+  Socket good = stream_client(server.server_address, 5s);  // bound against a hang
+  good.sendall(kTestStr);
+  EXPECT_EQ(read_line(good), kTestStr) << "a well-behaved client is answered";
+  // A parked client that finally sends is served too.
+  silent.front().sendall(kTestStr);
+  EXPECT_EQ(read_line(silent.front()), kTestStr);
+  tricklers.clear();  // their handlers see the end of input (else server_close waits for them)
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(server.park_counters().parked, 0u) << "server_close closed the parked connections";
+  EXPECT_EQ(read_all(silent.back()), "") << "a parked client sees its connection end";
+}
+
+}  // namespace
+
+TEST(ThreadPoolParking, SilentTcpClientsHoldNoWorker) {
+  silent_clients_hold_no_worker<ss::ThreadPoolTCPServer>();
+}
+
+TEST(ThreadPoolParking, SilentUnixClientsHoldNoWorker) {
+  silent_clients_hold_no_worker<ss::ThreadPoolUnixStreamServer>();
+}
+
+TEST(ThreadPoolParking, ParkedConnectionsAreCappedOldestClosedFirst) {
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  server.max_parked = 4;
+  ServerThread t(server);
+  std::vector<Socket> silent;
+  for (int i = 0; i < 6; ++i) {
+    silent.push_back(stream_client(server.server_address));
+    EXPECT_TRUE(wait_until([&] { return server.park_counters().total == std::size_t(i + 1); }));
+  }
+  const ss::ParkCounters c = server.park_counters();
+  EXPECT_EQ(c.parked, 4u);
+  EXPECT_EQ(c.dropped, 2u);
+  EXPECT_EQ(read_all(silent[0]), "") << "the oldest was closed";
+  EXPECT_EQ(read_all(silent[1]), "");
+  silent[5].sendall(kTestStr);
+  EXPECT_EQ(read_line(silent[5]), kTestStr) << "the newest is still parked, and served";
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, ParkedConnectionsAreClosedAfterTheIdleTimeout) {
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool({.idle_timeout = 200ms});
+  auto& server = pool.server;
+  ServerThread t(server);
+  Socket silent = stream_client(server.server_address);
+  EXPECT_EQ(read_all(silent), "") << "closed after idle_timeout (read bounded by 10 s)";
+  EXPECT_EQ(server.park_counters().dropped, 1u);
+  EXPECT_EQ(server.park_counters().parked, 0u);
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, PoolIdleTimeoutDefaultsTo60Seconds) {
+  ss::ThreadPoolTCPServer pool(local0(), ss::handler<EchoStream>());
+  ASSERT_TRUE(pool.idle_timeout.has_value());
+  EXPECT_DOUBLE_EQ(pool.idle_timeout->count(), 60.0);
+  EXPECT_TRUE(pool.serve_when_readable);
+  EXPECT_GT(pool.max_parked, 0u);
+  ss::ThreadPoolTCPServer own(local0(), ss::handler<EchoStream>(), {.idle_timeout = 2s});
+  EXPECT_DOUBLE_EQ(own.idle_timeout->count(), 2.0) << "ServerOptions::idle_timeout is honoured";
+  ss::TCPServer plain(local0(), ss::handler<EchoStream>());
+  EXPECT_FALSE(plain.idle_timeout.has_value()) << "a plain server waits as Python's does";
+}
+
+TEST(ThreadPoolParking, AClientThatClosesWhileParkedIsHandedItsEnd) {
+  // End of input counts as readable: the handler runs, sees it, and the request ends.
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  ServerThread t(server);
+  {
+    Socket quitter = stream_client(server.server_address);
+    EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 1; }));
+  }
+  EXPECT_TRUE(wait_until([&] {
+    return server.park_counters().parked == 0 && server.counters().total == 1 &&
+           server.counters().current == 0;
+  }));
+  EXPECT_EQ(server.park_counters().dropped, 0u);
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, ServeWhenReadableFalseServesAServerThatSpeaksFirst) {
+  testutil::TempDir dir;
+  ss::ThreadPoolUnixStreamServer server(
+      ss::Address::unix_path(dir.file("greet")),
+      ss::handler([](ss::StreamRequestHandler& self) { self.wfile.write("hello\n"); }));
+  server.serve_when_readable = false;
+  ServerThread t(server);
+  Socket c = stream_client(server.server_address);
+  EXPECT_EQ(read_line(c), "hello\n") << "served without sending anything";
+  EXPECT_EQ(server.park_counters().total, 0u);
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPool, ABusyPoolSaysSoInOneRateLimitedLine) {
+  // Issue 10 item 19 (Poco's pool stalls silently): when every worker is held and connections
+  // wait, one line on stderr says so; a burst of waiting connections is not a burst of lines.
+  Gate gate;
+  ss::ThreadPoolTCPServer server(local0(), gated_echo(gate));
+  server.serve_when_readable = false;  // the handler speaks first, to silent clients
+  server.max_workers = 2;
+  std::string text;
+  {
+    StderrCapture err;
+    ServerThread t(server);
+    Socket a = stream_client(server.server_address);
+    Socket b = stream_client(server.server_address);
+    EXPECT_EQ(read_line(a), "started\n");
+    EXPECT_EQ(read_line(b), "started\n");
+    std::vector<Socket> waiting;
+    for (int i = 0; i < 6; ++i) waiting.push_back(stream_client(server.server_address));
+    EXPECT_TRUE(wait_until([&] { return server.counters().queued == 6; }));
+    gate.release();
+    for (Socket* s : {&a, &b}) {
+      s->sendall("x\n");
+      EXPECT_EQ(read_line(*s), "x\n");
+    }
+    for (Socket& s : waiting) {
+      EXPECT_EQ(read_line(s), "started\n");
+      s.sendall("y\n");
+      EXPECT_EQ(read_line(s), "y\n");
+    }
+    t.stop();
+    server.server_close();
+    text = err.stop();
+  }
+  const int lines = count_of(text, "workers of the pool on");
+  EXPECT_GE(lines, 1) << "the stall was not reported";
+  EXPECT_LE(lines, 2) << "one line a second at most (two if a second boundary fell in): " << text;
+  EXPECT_NE(
+      text.find("all 2 workers of the pool on " + server.server_address.to_string() + " are busy"),
+      std::string::npos)
+      << text;
+}
+
+TEST(ThreadPool, APoolWithAFreeWorkerReportsNothing) {
+  ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 4;
+  std::string text;
+  {
+    StderrCapture err;
+    ServerThread t(server);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+    t.stop();
+    server.server_close();
+    text = err.stop();
+  }
+  EXPECT_EQ(text.find("workers of the pool"), std::string::npos) << text;
+}
+
+// ---- request_delimiter: partial lines park too --------------------------------------------------
+
+TEST(ThreadPoolParking, WithADelimiterAClientTricklingAPartialLineHoldsNoWorker) {
+  // Without a delimiter, one byte is a request: a client that sends "x" and then a byte now and
+  // then holds a worker until idle_timeout or request_timeout. With request_delimiter "\n" it
+  // stays parked until its line is whole.
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  server.max_workers = 2;
+  server.request_delimiter = "\n";
+  ServerThread t(server);
+  std::vector<Socket> tricklers;
+  for (int i = 0; i < 4; ++i) {
+    tricklers.push_back(stream_client(server.server_address));
+    tricklers.back().sendall("x");
+  }
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 4; }));
+  for (Socket& s : tricklers) s.sendall("y");
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr) << "both workers are free";
+  EXPECT_EQ(server.park_counters().parked, 4u) << "the partial lines are still parked";
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 0; }))
+      << "no worker is held: " << server.counters().current;
+  tricklers[0].sendall("z\n");
+  EXPECT_EQ(read_line(tricklers[0]), "xyz\n") << "a whole line goes to a worker, bytes intact";
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolParking, WithADelimiterMaxLineBytesWithoutOneAreARequest) {
+  testutil::TempDir dir;
+  ss::ThreadPoolUnixStreamServer server(
+      ss::Address::unix_path(dir.file("raw")),
+      ss::handler([](ss::StreamRequestHandler& self) { self.wfile.write(self.rfile.read(8)); }));
+  server.request_delimiter = "\n";
+  server.max_line = 8;
+  ServerThread t(server);
+  Socket c = stream_client(server.server_address);
+  c.sendall("1234");
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 1; }));
+  c.sendall("5678");
+  EXPECT_EQ(read_all(c), "12345678") << "max_line bytes without a delimiter are served";
+  t.stop();
+  server.server_close();
+}
+
+namespace {
+// A non-blocking connect to `addr` (loopback: it completes at once or soon after).
+Socket connect_nowait(const ss::Address& addr) {
+  Socket s(AF_INET, SOCK_STREAM);
+  s.settimeout(0s);
+  (void)s.connect_ex(addr);
+  return s;
+}
+// Sends `data` on a socket whose connect may still be under way; bounded to 10 s.
+bool send_when_connected(Socket& s, std::string_view data) {
+  for (int i = 0; i < 1000; ++i) {
+    try {
+      if (s.send(data) == data.size()) return true;
+    } catch (const ss::socket_error&) {
+    }
+    pollfd p{s.fileno(), POLLOUT, 0};
+    ::poll(&p, 1, 10);
+  }
+  return false;
+}
+}  // namespace
+
+TEST(ThreadPoolParking, TenThousandSilentAndAThousandTricklingClientsDoNotStopAWellBehavedOne) {
+  // Issue 9's flood: 10,000 clients that connect and send nothing, 1,000 that send a byte now
+  // and then, and a well-behaved client must be answered (the issue asks for under 1 s; the
+  // bound here is 5 s, against a hang; the time is recorded as a property). A default pool with
+  // request_delimiter "\n" (a line protocol). Both ends live in this process, so the count is
+  // scaled to the hard descriptor limit when it is below 2 x 11,000 + a margin (said below).
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit raised = saved;
+  raised.rlim_cur = saved.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &raised), 0);
+  struct Restore {
+    rlimit limit;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+  } restore{saved};
+  const std::size_t room = raised.rlim_cur == RLIM_INFINITY ? 24000 : raised.rlim_cur;
+  const std::size_t total = std::min<std::size_t>(11000, (room - 1000) / 2);
+  if (total < 1100) GTEST_SKIP() << "descriptor limit " << room << " too low";
+  const std::size_t silent_count = total * 10 / 11;
+  const std::size_t trickle_count = total - silent_count;
+  RecordProperty("silent_clients", static_cast<int>(silent_count));
+  RecordProperty("trickling_clients", static_cast<int>(trickle_count));
+  if (total < 11000)
+    std::printf("scaled down to %zu silent + %zu trickling clients\n", silent_count, trickle_count);
+
+  ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>());
+  server.request_delimiter = "\n";
+  ServerThread t(server);
+  std::vector<Socket> silent;
+  std::vector<Socket> trickle;
+  silent.reserve(silent_count);
+  trickle.reserve(trickle_count);
+  for (std::size_t i = 0; i < silent_count; ++i)
+    silent.push_back(connect_nowait(server.server_address));
+  for (std::size_t i = 0; i < trickle_count; ++i)
+    trickle.push_back(connect_nowait(server.server_address));
+  std::size_t trickled = 0;
+  for (Socket& s : trickle) trickled += send_when_connected(s, "x") ? 1 : 0;
+  EXPECT_EQ(trickled, trickle_count);
+
+  const auto probe = [&](const char* when) {
+    const auto start = std::chrono::steady_clock::now();
+    Socket good = stream_client(server.server_address, 5s);
+    good.sendall(kTestStr);
+    EXPECT_EQ(read_line(good), kTestStr) << when;
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::printf("well-behaved client %s: answered in %.1f ms (parked %zu, busy %zu)\n", when, ms,
+                server.park_counters().parked, server.counters().current);
+    return ms;
+  };
+  RecordProperty("first_probe_ms", static_cast<int>(probe("with the flood connected")));
+  // Wait for most of them to be accepted and parked (TCP_DEFER_ACCEPT holds silent ones ~1 s).
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().total >= total * 9 / 10; }, 30s))
+      << "parked in all: " << server.park_counters().total;
+  for (Socket& s : trickle) (void)send_when_connected(s, "y");  // the next trickle
+  RecordProperty("second_probe_ms", static_cast<int>(probe("with the flood parked")));
+  EXPECT_LE(server.counters().current, 1u) << "the flood holds no worker";
+  silent.clear();
+  trickle.clear();
   t.stop();
   server.server_close();
 }

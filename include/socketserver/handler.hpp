@@ -15,7 +15,8 @@
 //
 // Python's class attributes (rbufsize, wbufsize, timeout, disable_nagle_algorithm) are plain
 // members: give them values in your constructor or at the top of your setup() override before
-// calling the base setup().
+// calling the base setup(). So are idle_timeout and request_timeout (no Python twin), which
+// start as the server's.
 //
 // Thread-safety: a handler runs in one thread (the loop's, or its own under ThreadingMixIn).
 #pragma once
@@ -44,7 +45,11 @@ namespace detail {
 class BaseRequestHandler {
  public:
   BaseRequestHandler(Request& request, const Address& client_address, BaseServer& server)
-      : request(request), client_address(client_address), server(server) {}
+      : request(request),
+        client_address(client_address),
+        server(server),
+        idle_timeout(server.idle_timeout),
+        request_timeout(server.request_timeout) {}
   BaseRequestHandler(const BaseRequestHandler&) = delete;
   BaseRequestHandler& operator=(const BaseRequestHandler&) = delete;
   virtual ~BaseRequestHandler() = default;
@@ -55,7 +60,10 @@ class BaseRequestHandler {
   virtual void handle() {}
   /// Called after handle(), also when it threw (streams: flush wfile).
   virtual void finish() {}
-  /// setup(); handle(); finish() — finish() runs even when handle() throws.
+  /// setup(); handle(); finish() — finish() runs even when handle() throws. Between setup()
+  /// and handle(), a stream request's idle_timeout and request_timeout take effect; a request
+  /// whose request_timeout ran out throws timeout_error (after finish()), also when handle()
+  /// returned normally after seeing the end of input the deadline caused.
   void run();
 
   Request& request;               ///< Python's self.request
@@ -71,6 +79,12 @@ class BaseRequestHandler {
     if (auto* s = dynamic_cast<T*>(&server)) return *s;
     detail::throw_not_a(server, typeid(T));
   }
+  /// This request's idle timeout (see BaseServer::idle_timeout, which it starts as): a read or
+  /// write on the connection waits at most this long. Set it in the constructor or setup().
+  Timeout idle_timeout;
+  /// This request's deadline, counted from the end of setup() (see BaseServer::request_timeout,
+  /// which it starts as). Set it in the constructor or setup().
+  Timeout request_timeout;
 };
 
 /// Python's StreamRequestHandler: `connection`, `rfile` (buffered reader, lines bounded by
@@ -86,9 +100,11 @@ class StreamRequestHandler : public BaseRequestHandler {
 
   std::size_t rbufsize = default_buffer_size;  ///< rfile's buffer (Python's rbufsize -1)
   std::size_t wbufsize = 0;                    ///< 0: unbuffered wfile (Python's default)
-  Timeout timeout;                             ///< connection timeout (Python's timeout)
-  bool disable_nagle_algorithm = false;        ///< TCP_NODELAY (Python's name)
-  std::size_t max_line = default_max_line;     ///< rfile.readline() bound (64 KiB)
+  /// Python's timeout: the connection's socket timeout (each read or write waits at most this
+  /// long, then throws timeout_error). idle_timeout, when shorter, wins.
+  Timeout timeout;
+  bool disable_nagle_algorithm = false;     ///< TCP_NODELAY (Python's name)
+  std::size_t max_line = default_max_line;  ///< rfile.readline() bound (64 KiB)
 
   Socket& connection;  ///< Python's self.connection (the request's socket)
   SocketReader rfile;  ///< Python's self.rfile

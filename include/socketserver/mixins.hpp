@@ -10,36 +10,59 @@
 //
 // Better than Python:
 //   ThreadingMixIn's threads remove themselves as they end (memory stays flat over a million
-//   connections), `max_threads` bounds concurrency by pausing accepts (the listen backlog holds
-//   the rest), and `close_deadline` bounds server_close: connections still open after it are
-//   shut down so their handlers return.
+//   connections), `max_threads` (finite by default, from the process's limits) bounds
+//   concurrency by pausing accepts (the listen backlog holds the rest), and `close_deadline` bounds
+//   server_close: connections still open after it are shut down so their handlers return.
 //   ForkingMixIn reaps only its own children, never blocks the loop in waitpid(-1), and
 //   honours max_children by pausing accepts instead of waiting.
 //
 // Thread-safety: as BaseServer. ThreadingMixIn's counters may be read from any thread.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "socketserver/server.hpp"
+#include "socketserver/stream.hpp"
 
 namespace socketserver {
+
+namespace detail {
+/// ThreadingMixIn's default max_threads, from this process's limits at the time of the call:
+/// the smallest of
+///   - half the soft RLIMIT_NOFILE (each handler thread holds its connection's descriptor; the
+///     other half is left for the listener and whatever the handlers open),
+///   - half the soft RLIMIT_NPROC (threads count against it, with the user's other processes),
+///   - physical memory (sysconf _SC_PHYS_PAGES x _SC_PAGE_SIZE) divided by the stack a new
+///     thread reserves (the soft RLIMIT_STACK, which glibc uses; 8 MiB when unlimited),
+/// skipping a limit that is RLIM_INFINITY; at least 1.
+[[nodiscard]] std::size_t default_max_threads() noexcept;
+}  // namespace detail
 
 /// Python's ThreadingMixIn: each request in a new thread.
 template <class Server>
@@ -52,7 +75,10 @@ class ThreadingMixIn : public Server {
 
   bool daemon_threads = false;  ///< Python's daemon_threads: server_close does not wait for them
   bool block_on_close = true;   ///< Python's block_on_close: server_close waits for the threads
-  std::size_t max_threads = 0;  ///< at most this many handler threads (0: no limit)
+  /// At most this many handler threads; past it accepts pause (the listen backlog holds the
+  /// rest). Default: detail::default_max_threads(), from the process's limits (Python: no limit;
+  /// 9,000 idle clients there are 9,000 threads). 0: no limit.
+  std::size_t max_threads = detail::default_max_threads();
   /// With block_on_close: how long server_close waits before shutting down the connections of
   /// handlers still running (std::nullopt: wait as long as they take, as Python).
   Timeout close_deadline;
@@ -233,9 +259,21 @@ class ForkingMixIn : public Server {
   /// Python's process_request(): forks; the child runs finish_request (handle_error on an
   /// exception), shutdown_request, and exits 0 (1 after an error); the parent closes its copy
   /// of the request.
+  /// A child does not keep StopOnSignals' handlers: SIGINT/SIGTERM end it as they end a Python
+  /// child (Ctrl-C stops the parent and its children). The signals are held back across the
+  /// fork, so one that arrives in between is not lost.
   void process_request(Request& request, const Address& client_address) override {
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     const pid_t pid = ::fork();
-    if (pid < 0) throw_os_error(errno, "fork for request from " + client_address.to_string());
+    if (pid == 0) StopOnSignals::release_in_child();
+    const int fork_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (pid < 0) throw_os_error(fork_errno, "fork for request from " + client_address.to_string());
     if (pid > 0) {
       active_children.insert(pid);
       this->note_request_started();
@@ -318,14 +356,63 @@ class AcceptGate {
 };
 }  // namespace detail
 
+namespace detail {
+/// ThreadPoolMixIn's waiting room (src/mixins.cpp): an epoll set of connections accepted before
+/// their client sent a request, each watched (edge-triggered: a wake-up per arrival of bytes,
+/// end of input or error), and an eventfd that wakes the one thread waiting on the set.
+class ParkSet {
+ public:
+  ParkSet();
+  ~ParkSet();
+  ParkSet(const ParkSet&) = delete;
+  ParkSet& operator=(const ParkSet&) = delete;
+
+  void add(int fd);              ///< watches `fd`; throws socket_error
+  void remove(int fd) noexcept;  ///< stops watching `fd` (before it is closed or served)
+  void wake() noexcept;          ///< ends the current (or next) wait() early
+  /// Waits at most `timeout_ms` (-1: no limit) and appends the descriptors that became ready.
+  void wait(std::vector<int>& ready, int timeout_ms);
+
+ private:
+  int epfd_ = -1;
+  int wake_fd_ = -1;
+};
+
+/// True when the client on `fd` has sent a request: with an empty `delimiter`, any byte; else
+/// bytes that hold `delimiter` or number `limit`. End of input and a pending error count too
+/// (the handler meets them). recv with MSG_PEEK | MSG_DONTWAIT: nothing is consumed, nothing
+/// waits.
+[[nodiscard]] bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexcept;
+
+/// ThreadPoolMixIn's default max_parked: half the soft RLIMIT_NOFILE at the time of the call
+/// (65,536 when unlimited), at least 1.
+[[nodiscard]] std::size_t default_max_parked() noexcept;
+}  // namespace detail
+
+/// Parked connections of a ThreadPoolMixIn (a snapshot).
+struct ParkCounters {
+  std::size_t parked = 0;   ///< connections parked now (accepted, their client silent so far)
+  std::size_t total = 0;    ///< connections parked since construction
+  std::size_t dropped = 0;  ///< closed while parked: idle_timeout ran out, or max_parked reached
+};
+
 /// A fixed pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
+///
+/// When every worker is busy and requests wait, one line on stderr says so (at most one a second:
+/// BaseServer::report), so that a stalled pool is never silent (Poco's is).
 ///
 /// Stream servers: while serve_forever runs, idle workers accept connections themselves (no
 /// hand-off, no context switch per connection); only when every worker is busy does the loop
 /// accept, and then requests wait in a bounded, visible queue (counters().queued), beyond which
-/// the overload policy applies. Datagram servers, handle_request(), and `workers_accept = false`
-/// use the queue alone: the loop receives, a worker serves. Workers start with serve_forever (or
-/// the first request) and stop in server_close.
+/// the overload policy applies. A connection goes to a worker only once its client has sent
+/// something (serve_when_readable): one whose request is there at accept is served at once by
+/// the thread that accepted it; a silent one is parked in the pool's epoll set, watched by one
+/// thread of the pool, and queued for a worker when its first bytes (or its end) arrive, so
+/// silent clients never hold a worker. Parked connections are bounded (max_parked, oldest
+/// closed first) and closed after idle_timeout (60 s by default here), and by server_close.
+/// Datagram servers, handle_request(), and `workers_accept = false` use the queue alone: the loop
+/// receives or accepts, a worker serves (stream connections still park until readable). Workers
+/// start with serve_forever (or the first request) and stop in server_close.
 ///
 /// While serve_forever runs, the listening socket is non-blocking at the descriptor level (its
 /// Python timeout is unchanged); do not change its timeout then.
@@ -342,6 +429,7 @@ class ThreadPoolMixIn : public Server {
   using Server::Server;
   ~ThreadPoolMixIn() override {
     stop_self_accept();
+    stop_parking();
     stop_workers();
   }
 
@@ -353,7 +441,31 @@ class ThreadPoolMixIn : public Server {
   /// With block_on_close: how long server_close waits before shutting down the connections of
   /// requests still running (their handlers then see end of input); nullopt: no limit.
   Timeout close_deadline;
+  /// Stream servers: a connection goes to a worker only once its client has sent a byte or
+  /// closed (a non-blocking MSG_PEEK after accept; until then it is parked, holding no worker).
+  /// TCP listeners also get TCP_DEFER_ACCEPT (1 s) while the pool serves, so that the kernel
+  /// hands most connections over with their request already there. false: every connection
+  /// goes to a worker at once — needed when the server speaks first (a greeting).
+  bool serve_when_readable = true;
+  /// Line protocols: with a delimiter ("\n"), a connection stays parked until its bytes hold
+  /// one, or max_line bytes (handlers then meet their line bound), or its end — so a client
+  /// that trickles a partial line holds no worker either; such a connection may stay parked at
+  /// most idle_timeout in all. Empty (the default): any byte makes a request.
+  std::string request_delimiter;
+  /// With request_delimiter: how many bytes without one still count as a request.
+  std::size_t max_line = default_max_line;
+  /// Parked connections at most; parking one more closes the one parked longest (counted in
+  /// park_counters().dropped). Default: detail::default_max_parked().
+  std::size_t max_parked = detail::default_max_parked();
 
+ private:
+  // The pool's default idle_timeout: 60 s unless ServerOptions::idle_timeout says otherwise. It
+  // bounds how long a parked connection may stay silent and how long a worker waits for a
+  // byte. (A default member initialiser, so that it applies with the inherited constructors.)
+  [[maybe_unused]] bool idle_default_ =
+      (this->idle_timeout = this->idle_timeout.value_or(std::chrono::duration<double>(60)), true);
+
+ public:
   /// Called for Overload::hook when the queue is full; the default refuses (closes) the request.
   virtual void handle_overload(Request& request, const Address& client_address) {
     (void)client_address;
@@ -361,8 +473,10 @@ class ThreadPoolMixIn : public Server {
     this->shutdown_request(request);
   }
 
-  /// Queues the request for a worker (or applies the overload policy).
+  /// Queues the request for a worker (or applies the overload policy); a stream request whose
+  /// client has sent nothing yet is parked instead (serve_when_readable).
   void process_request(Request& request, const Address& client_address) override {
+    if (parks(request) && park(request, client_address)) return;
     std::unique_lock<std::mutex> lock(mu_);
     if (workers_.empty()) start_workers();
     if (queue_full() && overload != Overload::wait) {
@@ -375,16 +489,12 @@ class ThreadPoolMixIn : public Server {
       }
       return;
     }
-    queue_.push_back(Item{std::move(request), client_address});
-    this->note_request_queued(1);
-    const bool someone_polls = polling_ > 0;
-    lock.unlock();
-    work_.notify_one();
-    if (someone_polls) gate_.signal_queued();
+    enqueue(Item{std::move(request), client_address});
   }
 
   /// Python-style server_close(): closes the server, then (block_on_close) lets the workers
   /// finish what is queued and running, and joins them. A datagram server waits first.
+  /// Parked connections are closed (their clients never sent anything).
   void server_close() override {
     stop_self_accept();  // before the listener closes: no worker waits on it any more
     if constexpr (!kStream) {
@@ -392,6 +502,7 @@ class ThreadPoolMixIn : public Server {
       Server::server_close();
     } else {
       Server::server_close();
+      stop_parking();
       stop_workers();
     }
   }
@@ -400,6 +511,12 @@ class ThreadPoolMixIn : public Server {
   [[nodiscard]] std::size_t worker_count() const {
     std::lock_guard<std::mutex> lock(mu_);
     return workers_.size();
+  }
+
+  /// Parked connections now, in all, and dropped while parked. Thread-safe.
+  [[nodiscard]] ParkCounters park_counters() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ParkCounters{parked_.size(), parked_total_, parked_dropped_};
   }
 
  protected:
@@ -416,6 +533,7 @@ class ThreadPoolMixIn : public Server {
   void loop_started() override {
     Server::loop_started();
     if constexpr (kStream) {
+      defer_accept(serve_when_readable ? 1 : 0);
       if (!workers_accept) return;
       std::lock_guard<std::mutex> lock(mu_);
       gate_.open(this->fileno());
@@ -435,6 +553,11 @@ class ThreadPoolMixIn : public Server {
     Request request;
     Address client_address;
   };
+  struct Parked {
+    Item item;
+    std::chrono::steady_clock::time_point since;
+  };
+  using ParkedList = std::list<Parked>;  // oldest first
 
   // With mu_ held: workers neither running a request nor about to.
   [[nodiscard]] std::size_t idle() const {
@@ -528,6 +651,11 @@ class ThreadPoolMixIn : public Server {
       this->handle_error(request, client_address);
     }
     if (verified) {
+      if (parks(request) && park(request, client_address)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        busy_fds_[index] = -1;  // parked: this worker is free again
+        return;
+      }
       serve(request, client_address, index);
       return;
     }
@@ -561,6 +689,163 @@ class ThreadPoolMixIn : public Server {
     }
     this->note_request_finished();
     idle_.notify_all();
+  }
+
+  // ---- parking (serve_when_readable) ----------------------------------------------------
+
+  // True for a stream request whose client has sent nothing yet (and parking is wanted).
+  [[nodiscard]] bool parks(const Request& request) const {
+    if constexpr (!kStream) {
+      return false;
+    } else {
+      const int fd = request.connection.fileno();
+      return serve_when_readable && fd >= 0 && !request_ready(fd);
+    }
+  }
+
+  [[nodiscard]] bool request_ready(int fd) const {
+    return detail::request_ready(fd, request_delimiter, max_line);
+  }
+
+  // Parks the request until its client sends; false when it cannot be watched (then it is
+  // served as if ready). Parking one more than max_parked closes the oldest.
+  bool park(Request& request, const Address& client_address) {
+    std::vector<Item> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      try {
+        if (!park_set_) park_set_.emplace();
+        if (workers_.empty()) start_workers();
+        if (!parker_.joinable()) parker_ = std::thread(&ThreadPoolMixIn::watch_parked, this);
+      } catch (const std::exception&) {
+        return false;  // no epoll set or thread to be had: the request is served at once
+      }
+      const int fd = request.connection.fileno();
+      try {
+        park_set_->add(fd);
+      } catch (const socket_error&) {
+        return false;
+      }
+      while (parked_.size() >= (max_parked == 0 ? 1 : max_parked)) {
+        evicted.push_back(unpark(parked_.begin()));
+        ++parked_dropped_;
+      }
+      const auto it = parked_.insert(parked_.end(), Parked{Item{std::move(request), client_address},
+                                                           std::chrono::steady_clock::now()});
+      parked_by_fd_[fd] = it;
+      ++parked_total_;
+      if (parked_.size() == 1) park_set_->wake();  // the watcher may be waiting without a limit
+    }
+    close_items(evicted);
+    return true;
+  }
+
+  // With mu_ held: takes a parked request out of the set.
+  Item unpark(typename ParkedList::iterator it) {
+    const int fd = it->item.request.connection.fileno();
+    park_set_->remove(fd);
+    parked_by_fd_.erase(fd);
+    Item item = std::move(it->item);
+    parked_.erase(it);
+    return item;
+  }
+
+  void close_items(std::vector<Item>& items) {
+    for (Item& item : items) {
+      try {
+        this->shutdown_request(item.request);
+      } catch (...) {
+      }
+    }
+    items.clear();
+  }
+
+  // The watcher thread: queues each parked request whose client has sent something (or
+  // closed), and closes those silent for idle_timeout.
+  void watch_parked() {
+    std::vector<int> ready;
+    std::vector<Item> expired;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!parking_stopped_) {
+      int wait_ms = -1;
+      const Timeout idle = this->idle_timeout;
+      if (!parked_.empty() && idle) {
+        const auto left = parked_.front().since +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(*idle) -
+                          std::chrono::steady_clock::now();
+        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+        wait_ms = static_cast<int>(std::clamp<long long>(ms, 0, 3'600'000));
+      }
+      lock.unlock();
+      ready.clear();
+      park_set_->wait(ready, wait_ms);
+      lock.lock();
+      for (const int fd : ready) {
+        const auto found = parked_by_fd_.find(fd);
+        if (found == parked_by_fd_.end()) continue;
+        // Not yet: part of a line, or a wake-up for a descriptor since closed and reused. The
+        // next arrival wakes the watcher again (edge-triggered).
+        if (!request_ready(fd)) continue;
+        enqueue(unpark(found->second));
+      }
+      if (idle) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*idle);
+        while (!parked_.empty() && parked_.front().since + limit <= now) {
+          expired.push_back(unpark(parked_.begin()));
+          ++parked_dropped_;
+        }
+      }
+      if (!expired.empty()) {
+        lock.unlock();
+        close_items(expired);
+        lock.lock();
+      }
+    }
+  }
+
+  // With mu_ held: a request (ready now) goes to the queue, and a worker is woken for it.
+  // When every worker is busy, it says so on stderr (BaseServer::report: at most a line a
+  // second, with a count of those suppressed).
+  void enqueue(Item&& item) {
+    queue_.push_back(std::move(item));
+    this->note_request_queued(1);
+    work_.notify_one();
+    if (polling_ > 0) gate_.signal_queued();
+    if (queue_.size() > idle()) {
+      this->report("pool", "all " + std::to_string(workers_.size()) + " workers of the pool on " +
+                               this->server_address.to_string() + " are busy; " +
+                               std::to_string(queue_.size()) +
+                               " connections wait for one (max_workers " +
+                               std::to_string(max_workers) + ", max_queued " +
+                               std::to_string(max_queued) + ")");
+    }
+  }
+
+  // Stops the watcher and closes what is still parked.
+  void stop_parking() noexcept {
+    if constexpr (kStream) {
+      std::vector<Item> left;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!parker_.joinable()) return;
+        parking_stopped_ = true;
+        park_set_->wake();
+        lock.unlock();
+        parker_.join();
+        lock.lock();
+        parking_stopped_ = false;
+        while (!parked_.empty()) left.push_back(unpark(parked_.begin()));
+      }
+      close_items(left);
+    }
+  }
+
+  // TCP_DEFER_ACCEPT on a TCP listener (0: off); other families have none.
+  void defer_accept(int seconds) noexcept {
+    const int family = this->server_address.family();
+    if (family != AF_INET && family != AF_INET6) return;
+    ::setsockopt(this->fileno(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
   }
 
   // Workers stop accepting for themselves (they go back to the queue); returns once none
@@ -622,6 +907,14 @@ class ThreadPoolMixIn : public Server {
   bool self_accept_ = false;
   bool stopping_ = false;
   detail::AcceptGate gate_;
+  // Parking (stream servers): the set and its watcher are made on first use.
+  std::optional<detail::ParkSet> park_set_;
+  std::thread parker_;
+  ParkedList parked_;
+  std::unordered_map<int, typename ParkedList::iterator> parked_by_fd_;
+  std::size_t parked_total_ = 0;
+  std::size_t parked_dropped_ = 0;
+  bool parking_stopped_ = false;
 };
 
 // With the four servers, the twelve server names of Python's module (the Unix threading and

@@ -80,8 +80,10 @@ struct ServerOptions {
   int request_queue_size = SOMAXCONN;  ///< listen backlog (Python: 5)
   std::size_t max_packet_size = 8192;  ///< largest datagram UDPServer accepts (see there)
   std::optional<int>
-      address_family{};  ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
-  Timeout timeout{};     ///< handle_request's timeout (Python's `timeout`)
+      address_family{};    ///< default: from the address (AF_INET6 for an IPv6 one), else AF_INET
+  Timeout timeout{};       ///< handle_request's timeout (Python's `timeout`)
+  Timeout idle_timeout{};  ///< BaseServer::idle_timeout (default: none, as Python)
+  Timeout request_timeout{};  ///< BaseServer::request_timeout (default: none, as Python)
 };
 
 /// Counters every server keeps (Poco's TCPServer has the like; Python has none). A snapshot;
@@ -148,6 +150,18 @@ class BaseServer {
   Address server_address;                     ///< after bind: the real address (port 0 resolved)
   RequestHandlerClass request_handler_class;  ///< Python's RequestHandlerClass
   Timeout timeout;                            ///< handle_request's timeout
+  /// Stream requests (no Python twin; Python's way is StreamRequestHandler.timeout): each read
+  /// or write on the connection waits at most this long, so a client that sends nothing for
+  /// that long makes the handler's read throw timeout_error and the request ends (handle_error
+  /// reports it; the server goes on). It lowers the connection's socket timeout, never raises
+  /// it. std::nullopt: no limit (Python; a plain TCPServer is then held by one silent client,
+  /// and this is the way out). Each handler takes a copy (BaseRequestHandler::idle_timeout).
+  Timeout idle_timeout;
+  /// Stream requests: how long a whole request may take. At the deadline its connection is shut
+  /// down (the handler's reads see end of input, its writes fail) and the request ends with
+  /// timeout_error to handle_error. Bounds a client that trickles a byte now and then, which
+  /// idle_timeout does not. std::nullopt: no limit (Python). Handlers take a copy.
+  Timeout request_timeout;
 
   /// Requests a stop without waiting: async-signal-safe (an atomic store and an eventfd write).
   void request_shutdown() noexcept;
@@ -346,6 +360,10 @@ class StopOnSignals {
   StopOnSignals& operator=(const StopOnSignals&) = delete;
   /// The signal that stopped the loop, or 0.
   [[nodiscard]] static int received() noexcept;
+  /// In a child just forked (ForkingMixIn calls it): puts back the SIGINT/SIGTERM dispositions
+  /// the active StopOnSignals replaced, so the signals end the child as they would without it
+  /// (Python's children die of Ctrl-C too). Nothing when none is active. Async-signal-safe.
+  static void release_in_child() noexcept;
 };
 
 }  // namespace socketserver
