@@ -7,6 +7,9 @@ PORT     ?= 21567
 # Warnings are errors in CI (CI=true), plain warnings on a developer's machine.
 WERROR   ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
+# `make -j2 ...` already runs a jobserver: the builds below ("+" lines) share it instead of
+# forcing their own -j (which made GNU make warn "-jN forced in submake"). Plain `make`: -j JOBS.
+PARALLEL = $(if $(filter -j%,$(MAKEFLAGS)),,-j $(JOBS))
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
 
 configure = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DSOCKETSERVER_WERROR=$(WERROR) \
@@ -21,11 +24,11 @@ deps:
 
 build: deps
 	@$(call configure,$(BUILD),RelWithDebInfo,)
-	cmake --build $(BUILD) -j $(JOBS)
+	+cmake --build $(BUILD) $(PARALLEL)
 
 samples: deps
 	@$(call configure,$(BUILD),RelWithDebInfo,)
-	cmake --build $(BUILD) -j $(JOBS) --target samples
+	+cmake --build $(BUILD) $(PARALLEL) --target samples
 
 test: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
@@ -35,16 +38,19 @@ run: samples
 
 asan: deps
 	@$(call configure,$(BUILD)-asan,Debug,address)
-	cmake --build $(BUILD)-asan -j $(JOBS)
+	+cmake --build $(BUILD)-asan $(PARALLEL)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
 
 tsan: deps
 	@$(call configure,$(BUILD)-tsan,Debug,thread)
-	cmake --build $(BUILD)-tsan -j $(JOBS)
+	+cmake --build $(BUILD)-tsan $(PARALLEL)
 	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS)
 
-install: build
+# Only the library is built for an install (not the tests and samples `make build` adds).
+install: deps
+	@$(call configure,$(BUILD),RelWithDebInfo,)
+	+cmake --build $(BUILD) $(PARALLEL) --target socketserver
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: deps
@@ -63,5 +69,5 @@ help:
 	@echo "make tsan       run the suite under ThreadSanitizer"
 	@echo "make bench      run the benchmark against Python, Twisted, Poco, Asio (bench/README.md;"
 	@echo "                BENCH_ARGS='--quick', '--only raw_epoll,ss_reactor_1', '--reps 5' ...)"
-	@echo "make install    install into PREFIX (now $(PREFIX))"
+	@echo "make install    build the library only and install it into PREFIX (now $(PREFIX))"
 	@echo "make clean      remove the build trees"
