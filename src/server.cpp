@@ -402,16 +402,16 @@ UnixStreamServer::UnixStreamServer(const Address& server_address_,
   bind_and_activate(options);
 }
 
-UnixStreamServer::~UnixStreamServer() { detail::remove_socket_file(created_path_); }
+UnixStreamServer::~UnixStreamServer() { detail::remove_socket_file(created_file_); }
 
 void UnixStreamServer::server_bind() {
   TCPServer::server_bind();
-  created_path_ = created_socket_file(server_address);
+  created_file_ = detail::bound_socket_file(created_socket_file(server_address));
 }
 
 void UnixStreamServer::server_close() {
   TCPServer::server_close();
-  detail::remove_socket_file(created_path_);
+  detail::remove_socket_file(created_file_);
 }
 
 UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
@@ -422,16 +422,16 @@ UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
   bind_and_activate(options);
 }
 
-UnixDatagramServer::~UnixDatagramServer() { detail::remove_socket_file(created_path_); }
+UnixDatagramServer::~UnixDatagramServer() { detail::remove_socket_file(created_file_); }
 
 void UnixDatagramServer::server_bind() {
   UDPServer::server_bind();
-  created_path_ = created_socket_file(server_address);
+  created_file_ = detail::bound_socket_file(created_socket_file(server_address));
 }
 
 void UnixDatagramServer::server_close() {
   UDPServer::server_close();
-  detail::remove_socket_file(created_path_);
+  detail::remove_socket_file(created_file_);
 }
 
 // ---- StopOnSignals --------------------------------------------------------------------------

@@ -268,6 +268,51 @@ TEST(ServerClose, UnixServersRemoveTheirSocketFile) {
   EXPECT_FALSE(stu::path_exists(spath)) << "the destructor removes it too";
 }
 
+// A socket that took the path after ours (a new server, another process) must survive our close:
+// unlink only while the path still names the inode we bound (issue 9, item 4). CPython's
+// UnixStreamServer leaves the file alone altogether; we remove our own, never a stranger's.
+TEST(ServerClose, UnixServersLeaveAStrangersSocketAtTheirPath) {
+  testutil::TempDir dir;
+  const std::string spath = dir.file("stream.sock");
+  const std::string dpath = dir.file("dgram.sock");
+  auto s = std::make_unique<UnixStreamServer>(Address::unix_path(spath), ss::handler<EchoStream>());
+  auto d =
+      std::make_unique<UnixDatagramServer>(Address::unix_path(dpath), ss::handler<EchoDatagram>());
+  // The stranger replaces both files (as a second server started with the same path would).
+  ASSERT_EQ(::unlink(spath.c_str()), 0);
+  ASSERT_EQ(::unlink(dpath.c_str()), 0);
+  Socket stream_stranger(AF_UNIX, SOCK_STREAM);
+  stream_stranger.bind(Address::unix_path(spath));
+  stream_stranger.listen(4);
+  Socket dgram_stranger(AF_UNIX, SOCK_DGRAM);
+  dgram_stranger.bind(Address::unix_path(dpath));
+
+  s->server_close();
+  d->server_close();
+  s.reset();  // the destructors neither
+  d.reset();
+  ASSERT_TRUE(stu::path_exists(spath)) << "the stranger's stream socket was removed";
+  ASSERT_TRUE(stu::path_exists(dpath)) << "the stranger's datagram socket was removed";
+  Socket client = stu::stream_client(Address::unix_path(spath));
+  auto [conn, from] = stream_stranger.accept();
+  EXPECT_EQ(client.send("still mine"), 10u);
+  EXPECT_EQ(stu::read_all(conn, 10), "still mine");
+  Socket sender(AF_UNIX, SOCK_DGRAM);
+  sender.sendto("ping", Address::unix_path(dpath));
+  EXPECT_EQ(dgram_stranger.recv(16), "ping");
+}
+
+// A file that is no socket at the path (a user's data): never removed, whoever made it.
+TEST(ServerClose, UnixServerLeavesARegularFileThatReplacedItsSocket) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("stream.sock");
+  UnixStreamServer s(Address::unix_path(path), ss::handler<EchoStream>());
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  { std::ofstream(path) << "data"; }
+  s.server_close();
+  EXPECT_TRUE(stu::path_exists(path));
+}
+
 // ---- shutdown ---------------------------------------------------------------------------------
 
 TEST(ServerShutdown, TwentyServersStartedAndStoppedAtOnce) {

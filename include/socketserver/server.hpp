@@ -35,6 +35,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -303,7 +304,18 @@ class UDPServer : public TCPServer {
   bool got_here_ = false;  // UDPServer::get_request ran since the last next_request_queued()
 };
 
-/// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created.
+namespace detail {
+/// The socket file a Unix server's bind created (src/posix_util.cpp): its path and the device
+/// and inode it had then. Closing removes the file only while the path still names that inode.
+struct BoundSocketFile {
+  std::string path;  ///< "" when the bind created no file (abstract or unnamed address)
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+};
+}  // namespace detail
+
+/// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created,
+/// unless another socket has replaced it at that path since (it is then left alone).
 class UnixStreamServer : public TCPServer {
  public:
   UnixStreamServer(const Address& server_address, RequestHandlerClass handler_class,
@@ -313,10 +325,11 @@ class UnixStreamServer : public TCPServer {
   void server_close() override;
 
  private:
-  std::string created_path_;
+  detail::BoundSocketFile created_file_;
 };
 
-/// Python's socketserver.UnixDatagramServer. server_close() removes the socket file it created.
+/// Python's socketserver.UnixDatagramServer. server_close() removes the socket file it created,
+/// unless another socket has replaced it at that path since (it is then left alone).
 class UnixDatagramServer : public UDPServer {
  public:
   UnixDatagramServer(const Address& server_address, RequestHandlerClass handler_class,
@@ -326,7 +339,7 @@ class UnixDatagramServer : public UDPServer {
   void server_close() override;
 
  private:
-  std::string created_path_;
+  detail::BoundSocketFile created_file_;
 };
 
 /// Opt-in: while alive, SIGINT and SIGTERM stop `server`'s serve_forever cleanly (the loop
