@@ -238,8 +238,8 @@ void BaseServer::handle_error(Request&, const Address& client_address) {
   const std::string text = dashes + "\nException occurred during processing of request from " +
                            client_address.to_string() + "\n" + detail::current_exception_text() +
                            "\n" + dashes + "\n";
-  std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
+  detail::write_console(STDERR_FILENO, text);
 }
 
 void BaseServer::report(const char* kind, const std::string& line) {

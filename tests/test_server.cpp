@@ -508,6 +508,46 @@ TEST(ServerErrors, HandleErrorPrintsWhatPythonPrintsAndServingGoesOn) {
   EXPECT_EQ(err.rfind(dashes + "\n"), err.size() - 41) << "ends with the dashes: " << err;
 }
 
+// Python's print() to a stderr without reader raises BrokenPipeError (or the process dies of
+// SIGPIPE). A server's reports must do neither, and must not change the process's signal
+// handling to get there (issue 9, item 3): in a child with SIGPIPE at SIG_DFL, stderr is a pipe
+// whose reader is closed; handle_error and report() write to it; the server goes on.
+TEST(ServerErrors, ReportsToAStderrWithoutReaderNeitherKillNorChangeSignals) {
+  struct Reporting : TCPServer {
+    using TCPServer::report;
+    using TCPServer::TCPServer;
+  };
+  EXPECT_CHILD_OK(testutil::run_in_child([]() -> std::string {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return "pipe2 failed";
+    ::close(p[0]);  // the reader is gone
+    ::dup2(p[1], 2);
+    ::close(p[1]);
+    Reporting server(local0(), ss::handler<ThrowingHandler>());
+    for (int i = 0; i < 3; ++i) {
+      Socket c = stu::stream_client(server.server_address);
+      server.handle_request();  // handle_error writes its report
+      if (c.recv(10) != "") return "the request was not closed";
+      server.report(i == 0 ? "one" : "other", "a line");
+    }
+    struct sigaction now {};
+    ::sigaction(SIGPIPE, nullptr, &now);
+    if (now.sa_handler != SIG_DFL) return "the SIGPIPE disposition was changed";
+    sigset_t pending;
+    ::sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) return "a SIGPIPE was left pending";
+    sigset_t mask;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    if (sigismember(&mask, SIGPIPE) == 1) return "SIGPIPE was left blocked";
+    Socket c = stu::stream_client(server.server_address);
+    server.handle_request();
+    return "";
+  }));
+}
+
 TEST(ServerErrors, NonStandardExceptionIsReportedByType) {
   TCPServer server(local0(), ss::handler([](ss::StreamRequestHandler&) { throw 42; }));
   stu::StderrCapture capture;
