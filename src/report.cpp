@@ -14,6 +14,8 @@
 #include <memory>
 #include <typeinfo>
 
+#include "socketserver/errors.hpp"
+
 namespace socketserver::detail {
 
 ssize_t write_no_sigpipe(int fd, const void* data, std::size_t size) noexcept {
@@ -63,6 +65,26 @@ std::string current_exception_text() {
     return type_name + ": " + e.what();
   } catch (...) {
     return type_name;
+  }
+}
+
+const char* expected_failure_kind() {
+  const std::exception_ptr current = std::current_exception();
+  if (!current) return nullptr;
+  try {
+    std::rethrow_exception(current);
+  } catch (const connection_reset_error&) {
+    return "connection reset";
+  } catch (const connection_aborted_error&) {
+    return "connection aborted";
+  } catch (const broken_pipe_error&) {
+    return "broken pipe";
+  } catch (const timeout_error&) {
+    return "timeout";
+  } catch (const line_too_long_error&) {
+    return "line too long";
+  } catch (...) {
+    return nullptr;
   }
 }
 

@@ -27,6 +27,11 @@ void write_console(int fd, std::string_view text) noexcept;
 /// "std::runtime_error: boom" for the exception being handled (call inside a catch block).
 std::string current_exception_text();
 
+/// For the exception being handled (call inside a catch block): the name of the failure a peer
+/// causes in the ordinary course of things ("connection reset", "connection aborted",
+/// "broken pipe", "timeout", "line too long"), or nullptr for anything else (a real error).
+const char* expected_failure_kind();
+
 /// Writes one line to stderr, at most once a second per `kind`; the next line written says how
 /// many were suppressed. Thread-safe.
 class Reporter {

@@ -234,6 +234,13 @@ void BaseServer::shutdown_request(Request& request) { close_request(request); }
 void BaseServer::close_request(Request&) {}
 
 void BaseServer::handle_error(Request&, const Address& client_address) {
+  // What a peer does every day (resets, leaves mid-reply, goes quiet, sends too long a line) is
+  // one line, rate-limited per kind with a count: 900 resets are not 3,600 lines of stderr.
+  if (const char* kind = detail::expected_failure_kind()) {
+    report(kind, "request from " + client_address.to_string() +
+                     " failed: " + detail::current_exception_text());
+    return;
+  }
   const std::string dashes(40, '-');
   const std::string text = dashes + "\nException occurred during processing of request from " +
                            client_address.to_string() + "\n" + detail::current_exception_text() +

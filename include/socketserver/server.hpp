@@ -137,7 +137,11 @@ class BaseServer {
   virtual void close_request(Request& request);
   /// Python's handle_error(): called inside a catch block when a request threw; prints 40
   /// dashes, "Exception occurred during processing of request from <address>", the exception's
-  /// type and message, and 40 dashes to stderr. The server goes on serving.
+  /// type and message, and 40 dashes to stderr. The server goes on serving. What a peer causes
+  /// in the ordinary course (connection_reset_error, connection_aborted_error, broken_pipe_error,
+  /// timeout_error, line_too_long_error) is one line instead, at most once a second per kind,
+  /// the next saying how many were suppressed (Python prints the full report for each).
+  /// Never raises SIGPIPE, also when stderr's reader is gone. Thread-safe.
   virtual void handle_error(Request& request, const Address& client_address);
   /// Python's handle_timeout(): handle_request's timeout ran out.
   virtual void handle_timeout() {}
