@@ -7,6 +7,9 @@ PORT     ?= 21567
 # Warnings are errors in CI (CI=true), plain warnings on a developer's machine.
 WERROR   ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
+# `make -j2 ...` already runs a jobserver: the builds below ("+" lines) share it instead of
+# forcing their own -j (which made GNU make warn "-jN forced in submake"). Plain `make`: -j JOBS.
+PARALLEL = $(if $(filter -j%,$(MAKEFLAGS)),,-j $(JOBS))
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
 FUZZ_SECONDS ?= 60
 
@@ -22,11 +25,11 @@ deps:
 
 build: deps
 	@$(call configure,$(BUILD),RelWithDebInfo,)
-	cmake --build $(BUILD) -j $(JOBS)
+	+cmake --build $(BUILD) $(PARALLEL)
 
 samples: deps
 	@$(call configure,$(BUILD),RelWithDebInfo,)
-	cmake --build $(BUILD) -j $(JOBS) --target samples
+	+cmake --build $(BUILD) $(PARALLEL) --target samples
 
 test: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
@@ -36,13 +39,13 @@ run: samples
 
 asan: deps
 	@$(call configure,$(BUILD)-asan,Debug,address)
-	cmake --build $(BUILD)-asan -j $(JOBS)
+	+cmake --build $(BUILD)-asan $(PARALLEL)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
 
 tsan: deps
 	@$(call configure,$(BUILD)-tsan,Debug,thread)
-	cmake --build $(BUILD)-tsan -j $(JOBS)
+	+cmake --build $(BUILD)-tsan $(PARALLEL)
 	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS)
 
 # libFuzzer targets (fuzz/fuzz_*.cpp, clang, ASan+UBSan), each run for FUZZ_SECONDS.
@@ -50,10 +53,13 @@ fuzz:
 	@sh scripts/ensure-deps.sh fuzz
 	@cmake -S fuzz -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++-14 \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	+cmake --build $(BUILD)-fuzz $(PARALLEL)
 	sh fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
-install: build
+# Only the library is built for an install (not the tests and samples `make build` adds).
+install: deps
+	@$(call configure,$(BUILD),RelWithDebInfo,)
+	+cmake --build $(BUILD) $(PARALLEL) --target socketserver
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: deps
@@ -74,5 +80,5 @@ help:
 	@echo "                (now $(FUZZ_SECONDS)); findings under $(BUILD)-fuzz/artifacts/"
 	@echo "make bench      run the benchmark against Python, Twisted, Poco, Asio (bench/README.md;"
 	@echo "                BENCH_ARGS='--quick', '--only raw_epoll,ss_reactor_1', '--reps 5' ...)"
-	@echo "make install    install into PREFIX (now $(PREFIX))"
+	@echo "make install    build the library only and install it into PREFIX (now $(PREFIX))"
 	@echo "make clean      remove the build trees"

@@ -1,7 +1,9 @@
 // common.hpp — what every sample needs and the book's Python gets for free.
 //
 // Only the samples use this file; it is not part of the library. It holds:
-//   parse_args()   --host, --port, --timeout (tsUclnt), --help; a bad value ends the program
+//   parse_args()   --host, --port, --timeout (tsUclnt), --help; a bad value ends the program.
+//                  It also calls survive_closed_console(), first thing in every sample.
+//   survive_closed_console()  ignores SIGPIPE: a console whose reader went away is not the end
 //   ctime_now()    Python's time.ctime(): "Fri Nov 27 12:05:44 2026" (24 characters)
 //   input()        Python's input(prompt), "" at the end of input
 //   py_repr()      an address printed as Python prints the tuple: ('127.0.0.1', 40000)
@@ -18,7 +20,11 @@
 //                  clients): each line typed is handed to a callback, the loop never blocks
 //
 // Console lines are written with std::endl, which flushes: each line appears as it happens,
-// also when stdout is a pipe or a file rather than a terminal.
+// also when stdout is a pipe or a file rather than a terminal. When that pipe's reader goes away
+// (`tsTservTW | head -1`), writing to it raises SIGPIPE, whose default ends the process: the
+// samples ignore it (survive_closed_console), so the write fails instead and the server goes on.
+// A program may decide that for itself; the library never does (it writes its own stderr lines
+// without SIGPIPE, and its sockets send with MSG_NOSIGNAL).
 #pragma once
 
 #include <poll.h>
@@ -84,8 +90,16 @@ inline void print_help(const Program& p) {
   std::exit(2);
 }
 
-/// Reads --host, --port, --timeout and --help ("--port 80" or "--port=80").
+/// A server's console is a log, not its reason to live: SIGPIPE is ignored (a process-wide
+/// choice, which this program makes for itself), so a write to a stdout or stderr whose reader
+/// has gone fails with EPIPE (std::cout then stops printing) and the server goes on serving.
+/// The library's sockets never raise SIGPIPE either way (MSG_NOSIGNAL).
+inline void survive_closed_console() { ::signal(SIGPIPE, SIG_IGN); }
+
+/// Reads --host, --port, --timeout and --help ("--port 80" or "--port=80"). Calls
+/// survive_closed_console() first.
 inline Options parse_args(int argc, char* argv[], const Program& p) {
+  survive_closed_console();
   Options opts;
   opts.host = p.default_host;
   for (int i = 1; i < argc; ++i) {

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <utility>
+
 namespace socketserver::detail {
 
 StopSignalHandlers::StopSignalHandlers(void (*handler)(int)) {
@@ -20,11 +23,27 @@ StopSignalHandlers::~StopSignalHandlers() {
   ::sigaction(SIGTERM, &old_term_, nullptr);
 }
 
-void remove_socket_file(std::string& path) {
-  if (path.empty()) return;
+BoundSocketFile bound_socket_file(std::string path) {
+  BoundSocketFile file;
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-  path.clear();
+  if (path.empty() || ::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return file;
+  file.path = std::move(path);
+  file.device = static_cast<std::uint64_t>(st.st_dev);
+  file.inode = static_cast<std::uint64_t>(st.st_ino);
+  return file;
+}
+
+void remove_socket_file(BoundSocketFile& file) noexcept {
+  if (file.path.empty()) return;
+  // A window remains between lstat and unlink (POSIX has no "unlink if still this inode"); it
+  // is only as wide as these two calls, where before it was the server's whole life.
+  struct stat st {};
+  if (::lstat(file.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_dev) == file.device &&
+      static_cast<std::uint64_t>(st.st_ino) == file.inode) {
+    ::unlink(file.path.c_str());
+  }
+  file = BoundSocketFile{};
 }
 
 }  // namespace socketserver::detail

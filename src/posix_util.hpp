@@ -1,9 +1,12 @@
 // posix_util.hpp (internal) — two pieces of process plumbing that the servers and the reactor
-// share: SIGINT/SIGTERM handlers installed for a while, and removing a Unix socket file.
+// share: SIGINT/SIGTERM handlers installed for a while, and removing the Unix socket file a
+// bind created (only while it is still that file).
 #pragma once
 
 #include <csignal>
 #include <string>
+
+#include "socketserver/server.hpp"  // BoundSocketFile
 
 namespace socketserver::detail {
 
@@ -21,7 +24,13 @@ class StopSignalHandlers {
   struct sigaction old_term_ {};
 };
 
-/// Removes `path` if it is a socket (never another kind of file) and clears it; "" does nothing.
-void remove_socket_file(std::string& path);
+/// Right after bind: `path` and the device and inode that name it now (the socket file the bind
+/// created). "" (an abstract or unnamed address) records nothing.
+BoundSocketFile bound_socket_file(std::string path);
+
+/// Removes `file` only while its path still names the socket recorded by bound_socket_file
+/// (same device and inode, and a socket): another process's socket that has since replaced it
+/// stays. Clears `file`; an empty one does nothing. Never throws.
+void remove_socket_file(BoundSocketFile& file) noexcept;
 
 }  // namespace socketserver::detail

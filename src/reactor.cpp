@@ -220,15 +220,15 @@ class StreamPort final : public Handler {
   ListeningPort* owner = nullptr;  // its public handle (told when the port stops)
 
   StreamPort(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
-             std::string unix_path)
+             detail::BoundSocketFile unix_file)
       : impl_(impl),
         sock_(std::move(sock)),
         factory_(std::move(factory)),
-        unix_path_(std::move(unix_path)),
+        unix_file_(std::move(unix_file)),
         spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
   ~StreamPort() override {
     if (spare_fd_ >= 0) ::close(spare_fd_);
-    detail::remove_socket_file(unix_path_);  // also when the reactor goes without stop_listening
+    detail::remove_socket_file(unix_file_);  // also when the reactor goes without stop_listening
   }
 
   void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ); }
@@ -269,7 +269,7 @@ class StreamPort final : public Handler {
     if (owner != nullptr) ReactorImpl::port_of(*owner) = nullptr;
     impl_.set_interest(sock_.fileno(), this, 0);
     sock_.close();
-    detail::remove_socket_file(unix_path_);
+    detail::remove_socket_file(unix_file_);
     impl_.stop_factory(*factory_);
     impl_.retire(this);
   }
@@ -278,7 +278,7 @@ class StreamPort final : public Handler {
   ReactorImpl& impl_;
   Socket sock_;
   std::shared_ptr<Factory> factory_;
-  std::string unix_path_;
+  detail::BoundSocketFile unix_file_;
   int spare_fd_;
 };
 
@@ -682,7 +682,8 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
   sock.listen(options.backlog);
   Address host = sock.getsockname();
   impl_->start_factory(*factory);
-  auto handler = std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory), "");
+  auto handler = std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory),
+                                              detail::BoundSocketFile{});
   auto* raw = static_cast<StreamPort*>(impl_->adopt(std::move(handler)));
   raw->listen();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
@@ -698,8 +699,9 @@ ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory
   Socket sock = bound_listener(path, SOCK_STREAM, false, false);
   sock.listen(backlog);
   impl_->start_factory(*factory);
-  const std::string file = path.is_abstract() ? std::string() : path.path();
-  auto handler = std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory), file);
+  detail::BoundSocketFile file = detail::bound_socket_file(path.is_abstract() ? "" : path.path());
+  auto handler =
+      std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory), std::move(file));
   auto* raw = static_cast<StreamPort*>(impl_->adopt(std::move(handler)));
   raw->listen();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, path));

@@ -208,7 +208,8 @@ void StreamConnection::write_slow(std::string_view data) {
 void StreamConnection::write_stdio(std::string_view data) {
   // Standard output stays blocking (other writers share it); a terminal or pipe takes it.
   while (!data.empty()) {
-    const ssize_t n = ::write(out_fd_, data.data(), data.size());
+    // A reader that went away is the end of this connection (EPIPE), not a SIGPIPE.
+    const ssize_t n = detail::write_no_sigpipe(out_fd_, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       begin_close(lost_reason(errno));

@@ -2,12 +2,19 @@
 #include "report.hpp"
 
 #include <cxxabi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <memory>
 #include <typeinfo>
+
+#include "socketserver/errors.hpp"
 
 namespace socketserver::detail {
 
@@ -16,6 +23,37 @@ std::string type_name(const std::type_info& type) {
   std::unique_ptr<char, void (*)(void*)> demangled(
       abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
   return status == 0 && demangled ? demangled.get() : type.name();
+}
+
+ssize_t write_no_sigpipe(int fd, const void* data, std::size_t size) noexcept {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t old_mask;
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+  sigset_t pending;
+  sigemptyset(&pending);
+  ::sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  const ssize_t n = ::write(fd, data, size);
+  const int err = errno;
+  if (n < 0 && err == EPIPE && !was_pending) {
+    const timespec no_wait{0, 0};
+    while (::sigtimedwait(&pipe_only, nullptr, &no_wait) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = err;
+  return n;
+}
+
+void write_console(int fd, std::string_view text) noexcept {
+  while (!text.empty()) {
+    const ssize_t n = write_no_sigpipe(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // EPIPE, EBADF, ...: the line is lost, the server goes on
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 std::string current_exception_text() {
@@ -29,6 +67,26 @@ std::string current_exception_text() {
     return name + ": " + e.what();
   } catch (...) {
     return name;
+  }
+}
+
+const char* expected_failure_kind() {
+  const std::exception_ptr current = std::current_exception();
+  if (!current) return nullptr;
+  try {
+    std::rethrow_exception(current);
+  } catch (const connection_reset_error&) {
+    return "connection reset";
+  } catch (const connection_aborted_error&) {
+    return "connection aborted";
+  } catch (const broken_pipe_error&) {
+    return "broken pipe";
+  } catch (const timeout_error&) {
+    return "timeout";
+  } catch (const line_too_long_error&) {
+    return "line too long";
+  } catch (...) {
+    return nullptr;
   }
 }
 
@@ -52,8 +110,8 @@ void Reporter::report(const char* kind, const std::string& line) {
   text += "\n";
   state->last = now;
   state->suppressed = 0;
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
+  std::fflush(stderr);  // whatever the program wrote through stdio comes first
+  write_console(STDERR_FILENO, text);
 }
 
 }  // namespace socketserver::detail

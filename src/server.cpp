@@ -245,12 +245,19 @@ void BaseServer::shutdown_request(Request& request) { close_request(request); }
 void BaseServer::close_request(Request&) {}
 
 void BaseServer::handle_error(Request&, const Address& client_address) {
+  // What a peer does every day (resets, leaves mid-reply, goes quiet, sends too long a line) is
+  // one line, rate-limited per kind with a count: 900 resets are not 3,600 lines of stderr.
+  if (const char* kind = detail::expected_failure_kind()) {
+    report(kind, "request from " + client_address.to_string() +
+                     " failed: " + detail::current_exception_text());
+    return;
+  }
   const std::string dashes(40, '-');
   const std::string text = dashes + "\nException occurred during processing of request from " +
                            client_address.to_string() + "\n" + detail::current_exception_text() +
                            "\n" + dashes + "\n";
-  std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
+  detail::write_console(STDERR_FILENO, text);
 }
 
 void BaseServer::report(const char* kind, const std::string& line) {
@@ -438,16 +445,16 @@ UnixStreamServer::UnixStreamServer(const Address& server_address_,
   bind_and_activate(options);
 }
 
-UnixStreamServer::~UnixStreamServer() { detail::remove_socket_file(created_path_); }
+UnixStreamServer::~UnixStreamServer() { detail::remove_socket_file(created_file_); }
 
 void UnixStreamServer::server_bind() {
   TCPServer::server_bind();
-  created_path_ = created_socket_file(server_address);
+  created_file_ = detail::bound_socket_file(created_socket_file(server_address));
 }
 
 void UnixStreamServer::server_close() {
   TCPServer::server_close();
-  detail::remove_socket_file(created_path_);
+  detail::remove_socket_file(created_file_);
 }
 
 UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
@@ -458,16 +465,16 @@ UnixDatagramServer::UnixDatagramServer(const Address& server_address_,
   bind_and_activate(options);
 }
 
-UnixDatagramServer::~UnixDatagramServer() { detail::remove_socket_file(created_path_); }
+UnixDatagramServer::~UnixDatagramServer() { detail::remove_socket_file(created_file_); }
 
 void UnixDatagramServer::server_bind() {
   UDPServer::server_bind();
-  created_path_ = created_socket_file(server_address);
+  created_file_ = detail::bound_socket_file(created_socket_file(server_address));
 }
 
 void UnixDatagramServer::server_close() {
   UDPServer::server_close();
-  detail::remove_socket_file(created_path_);
+  detail::remove_socket_file(created_file_);
 }
 
 // ---- StopOnSignals --------------------------------------------------------------------------

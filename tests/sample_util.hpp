@@ -313,6 +313,12 @@ class Child {
     return true;
   }
   void close_stdin() { in_.reset(); }
+  // Closes our ends of its stdout and stderr: its console has no reader any more (what a
+  // `| head -1` that has ended leaves a program with). Nothing it writes after is kept.
+  void close_output() {
+    out_.reset();
+    err_.reset();
+  }
   void signal(int sig) { ::kill(pid_, sig); }
 
   // Reads stdout and stderr until `done()` holds or kWait runs out.

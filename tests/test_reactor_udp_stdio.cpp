@@ -167,6 +167,30 @@ TEST(ReactorStdio, PipesInAndOutThenEof) {
   loop.stop();
 }
 
+// Twisted's StandardIO: a stdout whose reader went away ends the connection (connectionLost with
+// the write's error), it does not end the process (issue 9, item 3). In a child with SIGPIPE at
+// SIG_DFL, where a SIGPIPE would kill it.
+TEST(ReactorStdio, StdoutWithoutReaderEndsTheConnectionNotTheProcess) {
+  EXPECT_CHILD_OK(testutil::run_in_child([]() -> std::string {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
+    Pipe in;
+    Pipe out;
+    out.close_read();
+    auto st = std::make_shared<Upper::State>();
+    ss::Reactor reactor;
+    st->stop = &reactor;
+    ss::StandardIO stdio(std::make_unique<Upper>(st), reactor, in.fd[0], out.fd[1]);
+    if (::write(in.fd[1], "hello\n", 6) != 6) return "write to stdin failed";
+    run_bounded(reactor, 10s);  // Upper writes "HELLO\n": EPIPE, connection_lost, stop
+    if (st->lost.load() != 1) return "connection_lost was not called";
+    std::lock_guard<std::mutex> lock(st->mu);
+    if (st->clean) return "the lost connection is reported as a clean close";
+    return "";
+  }));
+}
+
 TEST(ReactorStdio, RegularFileAsStdin) {
   testutil::TempDir dir;
   const std::string path = dir.file("input.txt");

@@ -270,6 +270,51 @@ TEST(ServerClose, UnixServersRemoveTheirSocketFile) {
   EXPECT_FALSE(stu::path_exists(spath)) << "the destructor removes it too";
 }
 
+// A socket that took the path after ours (a new server, another process) must survive our close:
+// unlink only while the path still names the inode we bound (issue 9, item 4). CPython's
+// UnixStreamServer leaves the file alone altogether; we remove our own, never a stranger's.
+TEST(ServerClose, UnixServersLeaveAStrangersSocketAtTheirPath) {
+  testutil::TempDir dir;
+  const std::string spath = dir.file("stream.sock");
+  const std::string dpath = dir.file("dgram.sock");
+  auto s = std::make_unique<UnixStreamServer>(Address::unix_path(spath), ss::handler<EchoStream>());
+  auto d =
+      std::make_unique<UnixDatagramServer>(Address::unix_path(dpath), ss::handler<EchoDatagram>());
+  // The stranger replaces both files (as a second server started with the same path would).
+  ASSERT_EQ(::unlink(spath.c_str()), 0);
+  ASSERT_EQ(::unlink(dpath.c_str()), 0);
+  Socket stream_stranger(AF_UNIX, SOCK_STREAM);
+  stream_stranger.bind(Address::unix_path(spath));
+  stream_stranger.listen(4);
+  Socket dgram_stranger(AF_UNIX, SOCK_DGRAM);
+  dgram_stranger.bind(Address::unix_path(dpath));
+
+  s->server_close();
+  d->server_close();
+  s.reset();  // the destructors neither
+  d.reset();
+  ASSERT_TRUE(stu::path_exists(spath)) << "the stranger's stream socket was removed";
+  ASSERT_TRUE(stu::path_exists(dpath)) << "the stranger's datagram socket was removed";
+  Socket client = stu::stream_client(Address::unix_path(spath));
+  auto [conn, from] = stream_stranger.accept();
+  EXPECT_EQ(client.send("still mine"), 10u);
+  EXPECT_EQ(stu::read_all(conn, 10), "still mine");
+  Socket sender(AF_UNIX, SOCK_DGRAM);
+  sender.sendto("ping", Address::unix_path(dpath));
+  EXPECT_EQ(dgram_stranger.recv(16), "ping");
+}
+
+// A file that is no socket at the path (a user's data): never removed, whoever made it.
+TEST(ServerClose, UnixServerLeavesARegularFileThatReplacedItsSocket) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("stream.sock");
+  UnixStreamServer s(Address::unix_path(path), ss::handler<EchoStream>());
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  { std::ofstream(path) << "data"; }
+  s.server_close();
+  EXPECT_TRUE(stu::path_exists(path));
+}
+
 // ---- shutdown ---------------------------------------------------------------------------------
 
 TEST(ServerShutdown, TwentyServersStartedAndStoppedAtOnce) {
@@ -463,6 +508,46 @@ TEST(ServerErrors, HandleErrorPrintsWhatPythonPrintsAndServingGoesOn) {
   EXPECT_NE(err.find("std::runtime_error"), std::string::npos) << err;
   EXPECT_NE(err.find("boom from the handler"), std::string::npos) << err;
   EXPECT_EQ(err.rfind(dashes + "\n"), err.size() - 41) << "ends with the dashes: " << err;
+}
+
+// Python's print() to a stderr without reader raises BrokenPipeError (or the process dies of
+// SIGPIPE). A server's reports must do neither, and must not change the process's signal
+// handling to get there (issue 9, item 3): in a child with SIGPIPE at SIG_DFL, stderr is a pipe
+// whose reader is closed; handle_error and report() write to it; the server goes on.
+TEST(ServerErrors, ReportsToAStderrWithoutReaderNeitherKillNorChangeSignals) {
+  struct Reporting : TCPServer {
+    using TCPServer::report;
+    using TCPServer::TCPServer;
+  };
+  EXPECT_CHILD_OK(testutil::run_in_child([]() -> std::string {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return "pipe2 failed";
+    ::close(p[0]);  // the reader is gone
+    ::dup2(p[1], 2);
+    ::close(p[1]);
+    Reporting server(local0(), ss::handler<ThrowingHandler>());
+    for (int i = 0; i < 3; ++i) {
+      Socket c = stu::stream_client(server.server_address);
+      server.handle_request();  // handle_error writes its report
+      if (c.recv(10) != "") return "the request was not closed";
+      server.report(i == 0 ? "one" : "other", "a line");
+    }
+    struct sigaction now {};
+    ::sigaction(SIGPIPE, nullptr, &now);
+    if (now.sa_handler != SIG_DFL) return "the SIGPIPE disposition was changed";
+    sigset_t pending;
+    ::sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) return "a SIGPIPE was left pending";
+    sigset_t mask;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    if (sigismember(&mask, SIGPIPE) == 1) return "SIGPIPE was left blocked";
+    Socket c = stu::stream_client(server.server_address);
+    server.handle_request();
+    return "";
+  }));
 }
 
 TEST(ServerErrors, NonStandardExceptionIsReportedByType) {

@@ -566,6 +566,30 @@ TEST(ReactorUnix, ListenOnAPathRemovedAfterStopListening) {
   EXPECT_EQ(factory->stops.load(), 1);
 }
 
+// Twisted's UNIX port removes its file on stopListening; a socket another process has bound at
+// the path since is not ours and stays, accepting (issue 9, item 4).
+TEST(ReactorUnix, StopListeningLeavesAStrangersSocketAtThePath) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("echo.sock");
+  ss::Reactor reactor;
+  ss::ListeningPort& port =
+      reactor.listen_unix(ss::Address::unix_path(path), ss::Factory::for_protocol<Echo>());
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ss::Socket stranger(AF_UNIX, SOCK_STREAM);
+  stranger.bind(ss::Address::unix_path(path));
+  stranger.listen(4);
+  port.stop_listening();
+  ASSERT_TRUE(stu::path_exists(path)) << "stop_listening removed the stranger's socket";
+  ss::Socket client(AF_UNIX, SOCK_STREAM);
+  client.settimeout(10s);
+  client.connect(ss::Address::unix_path(path));
+  auto [conn, from] = stranger.accept();
+  (void)from;
+  EXPECT_EQ(client.send("x"), 1u);
+  EXPECT_EQ(conn.recv(1), "x");
+}
+
+
 TEST(ReactorUnix, AbstractNameAndConnectUnix) {
   const ss::Address where = ss::Address::abstract(testutil::unique_abstract("reactor"));
   ss::Reactor reactor;

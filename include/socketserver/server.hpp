@@ -35,6 +35,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -139,7 +140,11 @@ class BaseServer {
   virtual void close_request(Request& request);
   /// Python's handle_error(): called inside a catch block when a request threw; prints 40
   /// dashes, "Exception occurred during processing of request from <address>", the exception's
-  /// type and message, and 40 dashes to stderr. The server goes on serving.
+  /// type and message, and 40 dashes to stderr. The server goes on serving. What a peer causes
+  /// in the ordinary course (connection_reset_error, connection_aborted_error, broken_pipe_error,
+  /// timeout_error, line_too_long_error) is one line instead, at most once a second per kind,
+  /// the next saying how many were suppressed (Python prints the full report for each).
+  /// Never raises SIGPIPE, also when stderr's reader is gone. Thread-safe.
   virtual void handle_error(Request& request, const Address& client_address);
   /// Python's handle_timeout(): handle_request's timeout ran out.
   virtual void handle_timeout() {}
@@ -323,7 +328,18 @@ class UDPServer : public TCPServer {
   bool got_here_ = false;  // UDPServer::get_request ran since the last next_request_queued()
 };
 
-/// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created.
+namespace detail {
+/// The socket file a Unix server's bind created (src/posix_util.cpp): its path and the device
+/// and inode it had then. Closing removes the file only while the path still names that inode.
+struct BoundSocketFile {
+  std::string path;  ///< "" when the bind created no file (abstract or unnamed address)
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+};
+}  // namespace detail
+
+/// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created,
+/// unless another socket has replaced it at that path since (it is then left alone).
 class UnixStreamServer : public TCPServer {
  public:
   UnixStreamServer(const Address& server_address, RequestHandlerClass handler_class,
@@ -333,10 +349,11 @@ class UnixStreamServer : public TCPServer {
   void server_close() override;
 
  private:
-  std::string created_path_;
+  detail::BoundSocketFile created_file_;
 };
 
-/// Python's socketserver.UnixDatagramServer. server_close() removes the socket file it created.
+/// Python's socketserver.UnixDatagramServer. server_close() removes the socket file it created,
+/// unless another socket has replaced it at that path since (it is then left alone).
 class UnixDatagramServer : public UDPServer {
  public:
   UnixDatagramServer(const Address& server_address, RequestHandlerClass handler_class,
@@ -346,7 +363,7 @@ class UnixDatagramServer : public UDPServer {
   void server_close() override;
 
  private:
-  std::string created_path_;
+  detail::BoundSocketFile created_file_;
 };
 
 /// Opt-in: while alive, SIGINT and SIGTERM stop `server`'s serve_forever cleanly (the loop
