@@ -372,6 +372,22 @@ class Context:
         self._cleanups.append(c.close)
         return c
 
+    def udp_ask(self, server, data, timeout=5.0, tries=5):
+        """Sends the datagram `data` to the student's UDP server (from a new socket) and
+        returns the reply; sent again up to `tries` times (the server may still be starting).
+        Fail when no reply comes."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((LOOPBACK, 0))
+            for _ in range(tries):
+                s.sendto(data, (LOOPBACK, server.port))
+                s.settimeout(timeout / tries)
+                try:
+                    return s.recvfrom(65536)[0]
+                except (socket.timeout, ConnectionRefusedError):
+                    time.sleep(0.05)
+        raise Fail("sent the datagram %s to 127.0.0.1:%d (UDP); expected a reply within %g s; "
+                   "got none%s" % (show(data), server.port, timeout, server.ended_note()))
+
     def listen(self):
         """A listening TCP socket of the grader on 127.0.0.1 (for the student's clients)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -10,6 +10,7 @@
 //   const samples::Options opts = samples::parse_args(args.argc(), args.argv(), {...});
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,14 @@ class Args {
   /// True when `name` ("--server") was given; it is removed from the arguments.
   bool take_flag(std::string_view name) {
     return std::erase_if(args_, [name](const char* a) { return name == a; }) > 0;
+  }
+
+  /// True when `name` ("--port") is among the arguments, as "--port 80" or "--port=80"; it
+  /// stays there (for parse_args to read).
+  [[nodiscard]] bool has(std::string_view name) const {
+    return std::any_of(args_.begin() + 1, args_.end(), [name](std::string_view a) {
+      return a == name || (a.starts_with(name) && a.size() > name.size() && a[name.size()] == '=');
+    });
   }
 
   /// The value of `name` ("--output FILE" or "--output=FILE"), or `fallback` when absent;
