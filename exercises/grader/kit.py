@@ -291,6 +291,17 @@ class Conn:
         self.send(line + "\n")
         return self.read_line(timeout, what or "a reply to %s" % show(line))
 
+    def expect_stamp(self, line, timeout=5.0, send=True):
+        """Sends `line` + '\n' (unless send=False: already sent) and expects the timestamp
+        server's answer "[<time>] <line>"."""
+        if send:
+            self.send(line + "\n")
+        reply = self.read_line(timeout, 'the answer "[<time>] %s"' % line)
+        if not re.match(r"^\[[^\]]+\] " + re.escape(line) + "$", reply):
+            raise Fail('sent "%s"; expected the answer "[<time>] %s"; got %s'
+                       % (line, line, show(reply)))
+        return reply
+
     def closed_within(self, timeout):
         """True when the peer closes the connection within `timeout` (data before it is
         dropped)."""
