@@ -64,6 +64,32 @@ def free_port(kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+def listening(port):
+    """True when a TCP socket listens on `port` (of 127.0.0.1 or of every address). Read from
+    /proc/net/tcp*, so that no probe connection reaches the student's server (a server that
+    serves one client at a time would take the probe for its client); where /proc cannot be
+    read, a connection is the probe."""
+    found_table = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        found_table = True
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 3 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                return True
+    if found_table:
+        return False
+    try:
+        socket.create_connection((LOOPBACK, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 # --- the student's program ------------------------------------------------------------------
 
 
@@ -97,7 +123,7 @@ class Program:
         while True:
             try:
                 chunk = os.read(pipe.fileno(), 65536)
-            except OSError:
+            except (OSError, ValueError):  # ValueError: closed by kill()
                 chunk = b""
             with self._cond:
                 if not chunk:
@@ -201,6 +227,8 @@ class Program:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        for t in self._readers:  # the group is gone: the pipes end
+            t.join(1)
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 if pipe:
@@ -368,11 +396,9 @@ class Context:
             if not p.running():
                 raise Fail("expected your server to listen on 127.0.0.1:%d; it did not%s"
                            % (p.port, p.ended_note()))
-            try:
-                socket.create_connection((LOOPBACK, p.port), timeout=1).close()
+            if listening(p.port):
                 return
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise Fail("expected your server to listen on 127.0.0.1:%d (given as --host 127.0.0.1 "
                    "--port %d) within %g s; nothing listened there: does it use --host and "
                    "--port?%s" % (p.port, p.port, timeout, p.stderr_note()))
