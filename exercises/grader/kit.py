@@ -494,6 +494,28 @@ class Context:
         self._cleanups.append(lambda: (stop.set(), t.join(2)))
         return s.getsockname()[1]
 
+    def http_server(self, folder):
+        """Python's http.server serving `folder` on a free port of 127.0.0.1, in a thread.
+        Returns (port, requests): each request as (request line, {header: value})."""
+        import http.server
+
+        requests = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=folder, **kw)
+
+            def log_message(self, *args):  # the record, not stderr
+                requests.append((self.requestline, {k.lower(): v for k, v in self.headers.items()}))
+
+        httpd = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        httpd.daemon_threads = True
+        t = threading.Thread(target=httpd.serve_forever, args=(0.1,), daemon=True)
+        t.start()
+        self._cleanups.append(httpd.server_close)
+        self._cleanups.append(httpd.shutdown)
+        return httpd.server_address[1], requests
+
     def at_end(self, fn):
         self._cleanups.append(fn)
 
