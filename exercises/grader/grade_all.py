@@ -8,14 +8,13 @@ DIR/grades-EX.csv. Exits 0 (the table is the result).
 import argparse
 import csv
 import glob
+import json
 import os
-import re
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUMMARY = re.compile(r"^exercise \S+: (\d+) of (\d+) checks passed", re.M)
-FAILED = re.compile(r"^  FAIL  ([^:]+):", re.M)
 
 
 def submissions(folder):
@@ -48,12 +47,22 @@ def main():
             rows.append((student, "-", "several .cpp files: which one?"))
             print("%s: skipped (several .cpp files)" % student, flush=True)
             continue
-        r = subprocess.run([sys.executable, grader, "--file", path, "--build", args.build],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
-        out = r.stdout.decode("utf-8", "replace")
-        m = SUMMARY.search(out)
-        score = "%s/%s" % m.groups() if m else "?"
-        rows.append((student, score, ", ".join(FAILED.findall(out)) or "-"))
+        with tempfile.TemporaryDirectory() as tmp:
+            report = os.path.join(tmp, "results.json")
+            subprocess.run([sys.executable, grader, "--file", path, "--build", args.build,
+                            "--quiet", "--json", report],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+            try:
+                with open(report) as f:
+                    results = json.load(f)
+            except (OSError, ValueError):
+                results = None
+        if results is None:
+            rows.append((student, "?", "the grader did not finish"))
+        else:
+            failed = [r["check"] for r in results if not r["passed"]]
+            score = "%d/%d" % (len(results) - len(failed), len(results))
+            rows.append((student, score, "; ".join(failed) or "-"))
         print("%s: %s" % (student, score), flush=True)
     width = max([len("student")] + [len(r[0]) for r in rows])
     print()

@@ -21,6 +21,7 @@ runs too long. Nothing in this file talks to an address other than 127.0.0.1.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -592,6 +593,7 @@ class Grader:
                         help="CI: exit 0 when every check passed (pass) or when at least one "
                              "failed (fail), 1 otherwise or when the grader itself broke")
         ap.add_argument("--quiet", action="store_true", help="print only the summary line")
+        ap.add_argument("--json", help="also write the results to this file (grade_all.py)")
         args = ap.parse_args(argv)
         sys.exit(self.run(args))
 
@@ -625,6 +627,9 @@ class Grader:
         finally:
             shutil.rmtree(scratch_root, ignore_errors=True)
         failed = sum(1 for _, ok, _ in results if not ok)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump([{"check": n, "passed": ok, "message": m} for n, ok, m in results], f)
         print("exercise %s: %d of %d checks passed%s" % (
             self.number, len(results) - failed, len(results),
             "" if failed else " -- well done"))
