@@ -324,7 +324,10 @@ class Conn:
     def ask(self, line, timeout=5.0, what=None):
         """Sends `line` + '\\n' and returns the reply line."""
         self.send(line + "\n")
-        return self.read_line(timeout, what or "a reply to %s" % show(line))
+        try:
+            return self.read_line(timeout, what or "a reply")
+        except Fail as e:
+            raise Fail("sent %s; %s" % (show(line), e))
 
     def expect_stamp(self, line, timeout=5.0, send=True):
         """Sends `line` + '\n' (unless send=False: already sent) and expects the timestamp
