@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 60
 configure = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DSOCKETSERVER_WERROR=$(WERROR) \
             -DSOCKETSERVER_SANITIZE=$(3) $(CMAKE_FLAGS) >/dev/null
 
-.PHONY: all build deps test run samples asan tsan fuzz install clean help bench
+.PHONY: all build deps test run samples asan tsan fuzz install clean help bench exercise grade-all
 
 all: build
 
@@ -66,6 +66,19 @@ bench: deps
 	@sh bench/setup.sh
 	python3 bench/run.py $(BENCH_ARGS)
 
+# The classroom kit (exercises/README.md): builds the library only, then the grader compiles
+# FILE (default: the exercise's starter.cpp, which the student edits) and checks it.
+EX   ?=
+FILE ?= exercises/$(EX)/starter.cpp
+DIR  ?=
+exercise grade-all: deps
+	@test -n "$(EX)" -a -f exercises/$(EX)/grader.py || \
+	  { echo "usage: make exercise EX=2-12 [FILE=path] | make grade-all EX=2-12 DIR=folder"; exit 2; }
+	@$(call configure,$(BUILD),RelWithDebInfo,)
+	+@cmake --build $(BUILD) $(PARALLEL) --target socketserver >/dev/null
+	@if [ "$@" = exercise ]; then python3 exercises/$(EX)/grader.py --build $(BUILD) --file $(FILE); \
+	 else python3 exercises/grader/grade_all.py $(EX) "$(DIR)" --build $(BUILD); fi
+
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
 
@@ -81,4 +94,6 @@ help:
 	@echo "make bench      run the benchmark against Python, Twisted, Poco, Asio (bench/README.md;"
 	@echo "                BENCH_ARGS='--quick', '--only raw_epoll,ss_reactor_1', '--reps 5' ...)"
 	@echo "make install    build the library only and install it into PREFIX (now $(PREFIX))"
+	@echo "make exercise EX=2-12 [FILE=f.cpp]   grade an exercise (exercises/README.md)"
+	@echo "make grade-all EX=2-12 DIR=folder    grade every submission in a folder: a table"
 	@echo "make clean      remove the build trees"
