@@ -99,8 +99,8 @@ const SelectorKey& Selector::get_key(int fd) const {
   return *keys_[fd];
 }
 
-int Selector::lookup(const Socket& sock) const {
-  require_open("lookup");
+int Selector::lookup(const Socket& sock, const char* op) const {
+  require_open(op);
   if (sock.fileno() >= 0) return sock.fileno();
   // Closed (or detached): as Python's _fileobj_lookup, find the key registered with this
   // object; it holds the descriptor the socket had.
@@ -110,7 +110,9 @@ int Selector::lookup(const Socket& sock) const {
   throw std::out_of_range("selector: closed socket is not registered");
 }
 
-const SelectorKey& Selector::get_key(const Socket& sock) const { return get_key(lookup(sock)); }
+const SelectorKey& Selector::get_key(const Socket& sock) const {
+  return get_key(lookup(sock, "get_key"));
+}
 
 const SelectorKey& Selector::register_(int fd, int events, void* data) {
   require_open("register");
@@ -136,6 +138,7 @@ const SelectorKey& Selector::register_(const Socket& sock, int events, void* dat
 }
 
 SelectorKey Selector::unregister(int fd) {
+  require_open("unregister");
   const SelectorKey key = get_key(fd);
   keys_[fd].reset();
   --count_;
@@ -147,9 +150,12 @@ SelectorKey Selector::unregister(int fd) {
   return key;
 }
 
-SelectorKey Selector::unregister(const Socket& sock) { return unregister(lookup(sock)); }
+SelectorKey Selector::unregister(const Socket& sock) {
+  return unregister(lookup(sock, "unregister"));
+}
 
 const SelectorKey& Selector::modify(int fd, int events, void* data) {
+  require_open("modify");
   SelectorKey& key = const_cast<SelectorKey&>(get_key(fd));
   if (events != key.events) {
     epoll_event ev{};
@@ -165,7 +171,7 @@ const SelectorKey& Selector::modify(int fd, int events, void* data) {
 }
 
 const SelectorKey& Selector::modify(const Socket& sock, int events, void* data) {
-  return modify(lookup(sock), events, data);
+  return modify(lookup(sock, "modify"), events, data);
 }
 
 const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {

@@ -264,11 +264,14 @@ TEST(Selector, CloseReleasesTheDescriptorAndLaterCallsThrowLogicError) {
             "selector: register on a closed selector");
   EXPECT_EQ(message_of([&] { (void)sel.get_key(a.fileno()); }),
             "selector: get_key on a closed selector");
-  EXPECT_EQ(message_of([&] { (void)sel.get_key(a); }), "selector: lookup on a closed selector");
+  EXPECT_EQ(message_of([&] { (void)sel.get_key(a); }), "selector: get_key on a closed selector");
   EXPECT_EQ(message_of([&] { sel.unregister(a.fileno()); }),
-            "selector: get_key on a closed selector");
+            "selector: unregister on a closed selector");
+  EXPECT_EQ(message_of([&] { sel.unregister(a); }), "selector: unregister on a closed selector");
   EXPECT_EQ(message_of([&] { sel.modify(a, EVENT_WRITE); }),
-            "selector: lookup on a closed selector");
+            "selector: modify on a closed selector");
+  EXPECT_EQ(message_of([&] { sel.modify(a.fileno(), EVENT_WRITE); }),
+            "selector: modify on a closed selector");
   sel.close();  // idempotent
   Selector moved_from;
   Selector target(std::move(moved_from));

@@ -96,7 +96,8 @@ class Selector {
 
  private:
   void require_open(const char* op) const;
-  [[nodiscard]] int lookup(const Socket& sock) const;  // the fd of sock's key (out_of_range)
+  // The fd of sock's key (out_of_range when none); `op` names the call in a closed error.
+  [[nodiscard]] int lookup(const Socket& sock, const char* op) const;
 
   int epfd_ = -1;
   std::vector<std::optional<SelectorKey>> keys_;  // indexed by fd
