@@ -292,7 +292,9 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
       : impl_(impl),
         sock_(std::move(sock)),
         protocol_(std::move(protocol)),
-        max_packet_size_(max_packet_size) {}
+        // Above the largest UDP datagram (65,527 bytes over IPv6, 65,507 over IPv4) nothing
+        // changes for a peer; SIZE_MAX would wrap the buffer size below to 0.
+        max_packet_size_(std::min<std::size_t>(max_packet_size, 65527)) {}
 
   void listen() { impl_.set_interest(sock_.fileno(), this, EVENT_READ); }
 

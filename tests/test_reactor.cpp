@@ -81,8 +81,13 @@ TEST(ReactorLoop, StopFromAnotherThreadAsSoonAsRunningIsNeverLost) {
       reactor.run(false);
       returned.store(true);
     });
-    for (int i = 0; i < 10000000 && !reactor.running(); ++i) {
+    // Spin (no sleep: the stop must come right as running() turns true), bounded by time, not
+    // by a count: on a loaded machine the loop thread may take long to be scheduled, and a
+    // stop() before running() is rightly a no-op.
+    const auto spin_until = std::chrono::steady_clock::now() + 10s;
+    while (!reactor.running() && std::chrono::steady_clock::now() < spin_until) {
     }
+    EXPECT_TRUE(reactor.running()) << "round " << round << ": run() never started";
     reactor.stop();  // once
     if (!rtu::wait_until([&] { return returned.load(); }, 2000ms)) ++lost;
     for (int i = 0; i < 1000 && !returned.load(); ++i) {

@@ -79,6 +79,21 @@ TEST(ReactorUdp, OversizedDatagramDroppedReportedNextServed) {
   EXPECT_NE(text.find("200"), std::string::npos) << text;
 }
 
+// max_packet_size = SIZE_MAX (Python/Twisted take any value) used to wrap the receive buffer to
+// 0 bytes; it is taken as the largest datagram, and the largest UDP/IPv4 datagram is served.
+TEST(ReactorUdp, MaxPacketSizeSizeMaxNeitherWrapsNorOverflows) {
+  ss::Reactor reactor;
+  auto proto = std::make_shared<UdpEcho>();
+  ss::ListeningPort& port = reactor.listen_udp(0, proto, "127.0.0.1", SIZE_MAX);
+  ReactorThread loop(reactor);
+  ss::Socket c(AF_INET, SOCK_DGRAM);
+  c.settimeout(10s);
+  const std::string largest(65507, 'z');
+  c.sendto(largest, port.get_host());
+  EXPECT_EQ(c.recvfrom(65536).first, largest);
+  EXPECT_EQ(proto->received.load(), 1);
+}
+
 TEST(ReactorUdp, LoseConnectionFromTheProtocolThenStopListening) {
   // The protocol closes its own port; stop_listening on the port afterwards must be harmless.
   ss::Reactor reactor;
