@@ -416,6 +416,9 @@ struct ParkCounters {
 ///
 /// While serve_forever runs, the listening socket is non-blocking at the descriptor level (its
 /// Python timeout is unchanged); do not change its timeout then.
+///
+/// Thread-safety: set the members below before serve_forever (the pool's threads read them);
+/// worker_count(), park_counters() and counters() may be called from any thread.
 template <class Server>
 class ThreadPoolMixIn : public Server {
   static constexpr bool kStream = !std::is_base_of_v<UDPServer, Server>;
@@ -810,9 +813,9 @@ class ThreadPoolMixIn : public Server {
       this->report("pool", "all " + std::to_string(workers_.size()) + " workers of the pool on " +
                                this->server_address.to_string() + " are busy; " +
                                std::to_string(queue_.size()) +
-                               " connections wait for one (max_workers " +
-                               std::to_string(max_workers) + ", max_queued " +
-                               std::to_string(max_queued) + ")");
+                               (queue_.size() == 1 ? " connection waits" : " connections wait") +
+                               " for one (max_workers " + std::to_string(max_workers) +
+                               ", max_queued " + std::to_string(max_queued) + ")");
     }
   }
 
