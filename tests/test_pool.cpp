@@ -736,7 +736,7 @@ TEST(ThreadPoolParking, ParkedConnectionsAreClosedAfterTheIdleTimeout) {
   auto& server = pool.server;
   ServerThread t(server);
   Socket silent = stream_client(server.server_address);
-  EXPECT_EQ(read_all(silent), "") << "closed after idle_timeout (read bounded by 10 s)";
+  EXPECT_EQ(read_all(silent), "") << "closed after the shorter idle_timeout (read bounded by 10 s)";
   EXPECT_EQ(server.park_counters().dropped, 1u);
   EXPECT_EQ(server.park_counters().parked, 0u);
   EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
@@ -744,16 +744,26 @@ TEST(ThreadPoolParking, ParkedConnectionsAreClosedAfterTheIdleTimeout) {
   server.server_close();
 }
 
-TEST(ThreadPoolParking, PoolIdleTimeoutDefaultsTo60Seconds) {
+TEST(ThreadPoolParking, ParkTimeoutDefaultsTo60SecondsAndHandlersGetNoTimeout) {
   ss::ThreadPoolTCPServer pool(local0(), ss::handler<EchoStream>());
-  ASSERT_TRUE(pool.idle_timeout.has_value());
-  EXPECT_DOUBLE_EQ(pool.idle_timeout->count(), 60.0);
+  ASSERT_TRUE(pool.park_timeout.has_value());
+  EXPECT_DOUBLE_EQ(pool.park_timeout->count(), 60.0);
+  EXPECT_FALSE(pool.idle_timeout.has_value()) << "handlers wait as Python's do, unless asked";
   EXPECT_TRUE(pool.serve_when_readable);
   EXPECT_GT(pool.max_parked, 0u);
-  ss::ThreadPoolTCPServer own(local0(), ss::handler<EchoStream>(), {.idle_timeout = 2s});
-  EXPECT_DOUBLE_EQ(own.idle_timeout->count(), 2.0) << "ServerOptions::idle_timeout is honoured";
-  ss::TCPServer plain(local0(), ss::handler<EchoStream>());
-  EXPECT_FALSE(plain.idle_timeout.has_value()) << "a plain server waits as Python's does";
+}
+
+TEST(ThreadPoolParking, ParkedConnectionsAreClosedAfterTheParkTimeout) {
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  server.park_timeout = 200ms;
+  ServerThread t(server);
+  Socket silent = stream_client(server.server_address);
+  EXPECT_EQ(read_all(silent), "") << "closed after park_timeout (read bounded by 10 s)";
+  EXPECT_EQ(server.park_counters().dropped, 1u);
+  EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
 }
 
 TEST(ThreadPoolParking, AClientThatClosesWhileParkedIsHandedItsEnd) {

@@ -393,7 +393,7 @@ class ParkSet {
 struct ParkCounters {
   std::size_t parked = 0;   ///< connections parked now (accepted, their client silent so far)
   std::size_t total = 0;    ///< connections parked since construction
-  std::size_t dropped = 0;  ///< closed while parked: idle_timeout ran out, or max_parked reached
+  std::size_t dropped = 0;  ///< closed while parked: park_timeout ran out, or max_parked reached
 };
 
 /// A fixed pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
@@ -409,13 +409,16 @@ struct ParkCounters {
 /// the thread that accepted it; a silent one is parked in the pool's epoll set, watched by one
 /// thread of the pool, and queued for a worker when its first bytes (or its end) arrive, so
 /// silent clients never hold a worker. Parked connections are bounded (max_parked, oldest
-/// closed first) and closed after idle_timeout (60 s by default here), and by server_close.
+/// closed first) and closed after park_timeout (60 s), and by server_close.
 /// Datagram servers, handle_request(), and `workers_accept = false` use the queue alone: the loop
 /// receives or accepts, a worker serves (stream connections still park until readable). Workers
 /// start with serve_forever (or the first request) and stop in server_close.
 ///
 /// While serve_forever runs, the listening socket is non-blocking at the descriptor level (its
 /// Python timeout is unchanged); do not change its timeout then.
+///
+/// Thread-safety: set the members below before serve_forever (the pool's threads read them);
+/// worker_count(), park_counters() and counters() may be called from any thread.
 template <class Server>
 class ThreadPoolMixIn : public Server {
   static constexpr bool kStream = !std::is_base_of_v<UDPServer, Server>;
@@ -450,22 +453,19 @@ class ThreadPoolMixIn : public Server {
   /// Line protocols: with a delimiter ("\n"), a connection stays parked until its bytes hold
   /// one, or max_line bytes (handlers then meet their line bound), or its end — so a client
   /// that trickles a partial line holds no worker either; such a connection may stay parked at
-  /// most idle_timeout in all. Empty (the default): any byte makes a request.
+  /// most park_timeout in all. Empty (the default): any byte makes a request.
   std::string request_delimiter;
   /// With request_delimiter: how many bytes without one still count as a request.
   std::size_t max_line = default_max_line;
+  /// How long a connection may stay parked (silent, or without a whole first line): then it is
+  /// closed (park_counters().dropped). The server's idle_timeout, when shorter, wins. Handlers
+  /// themselves get no timeout by default (as Python): set idle_timeout or request_timeout to
+  /// bound clients that send a little and then trickle.
+  Timeout park_timeout = std::chrono::duration<double>(60);
   /// Parked connections at most; parking one more closes the one parked longest (counted in
   /// park_counters().dropped). Default: detail::default_max_parked().
   std::size_t max_parked = detail::default_max_parked();
 
- private:
-  // The pool's default idle_timeout: 60 s unless ServerOptions::idle_timeout says otherwise. It
-  // bounds how long a parked connection may stay silent and how long a worker waits for a
-  // byte. (A default member initialiser, so that it applies with the inherited constructors.)
-  [[maybe_unused]] bool idle_default_ =
-      (this->idle_timeout = this->idle_timeout.value_or(std::chrono::duration<double>(60)), true);
-
- public:
   /// Called for Overload::hook when the queue is full; the default refuses (closes) the request.
   virtual void handle_overload(Request& request, const Address& client_address) {
     (void)client_address;
@@ -761,14 +761,15 @@ class ThreadPoolMixIn : public Server {
   }
 
   // The watcher thread: queues each parked request whose client has sent something (or
-  // closed), and closes those silent for idle_timeout.
+  // closed), and closes those parked for park_timeout (or the shorter idle_timeout).
   void watch_parked() {
     std::vector<int> ready;
     std::vector<Item> expired;
     std::unique_lock<std::mutex> lock(mu_);
     while (!parking_stopped_) {
       int wait_ms = -1;
-      const Timeout idle = this->idle_timeout;
+      Timeout idle = park_timeout;
+      if (this->idle_timeout && (!idle || *this->idle_timeout < *idle)) idle = this->idle_timeout;
       if (!parked_.empty() && idle) {
         const auto left = parked_.front().since +
                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(*idle) -
@@ -816,9 +817,9 @@ class ThreadPoolMixIn : public Server {
       this->report("pool", "all " + std::to_string(workers_.size()) + " workers of the pool on " +
                                this->server_address.to_string() + " are busy; " +
                                std::to_string(queue_.size()) +
-                               " connections wait for one (max_workers " +
-                               std::to_string(max_workers) + ", max_queued " +
-                               std::to_string(max_queued) + ")");
+                               (queue_.size() == 1 ? " connection waits" : " connections wait") +
+                               " for one (max_workers " + std::to_string(max_workers) +
+                               ", max_queued " + std::to_string(max_queued) + ")");
     }
   }
 
