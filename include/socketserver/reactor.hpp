@@ -307,7 +307,9 @@ class LineReceiver : public Protocol {
 
  private:
   void deliver(std::string_view data);  // Twisted's dataReceived loop
-  void keep_rest();                     // the undelivered bytes go to buffer_
+  void keep_rest();
+  void report_exceeded(const std::string& line);  // line_length_exceeded, still busy // the
+                                                  // undelivered bytes go to buffer_
   [[nodiscard]] bool exceeds(std::size_t unterminated) const noexcept;
   std::string buffer_;     // bytes received and not yet delivered (owned)
   std::string work_;       // deliver()'s copy of buffer_ + data, when buffer_ was not empty
