@@ -67,6 +67,39 @@ Act act_of(std::uint8_t b) {
   }
 }
 
+/// One callback's action, on the real receiver or on the model (same names for both).
+template <class Receiver>
+void perform(Receiver& r, Actions& actions, std::vector<std::string>& log) {
+  switch (act_of(actions.next())) {
+    case Act::none:
+      break;
+    case Act::raw:
+      r.set_raw_mode();
+      break;
+    case Act::line_with_cleared:
+      r.set_line_mode(r.clear_line_buffer());
+      break;
+    case Act::clear:
+      log.push_back("C:" + r.clear_line_buffer());
+      break;
+    case Act::feed:
+      r.data_received(actions.extra());
+      break;
+    case Act::pause:
+      r.pause_producing();
+      break;
+    case Act::delimiter:
+      r.delimiter = kDelimiters[actions.next() % kDelimiterCount];
+      break;
+    case Act::close:
+      r.lose_connection();
+      break;
+    case Act::line_with:
+      r.set_line_mode(actions.extra());
+      break;
+  }
+}
+
 // ---- the real receiver -----------------------------------------------------------------------
 
 struct Real : ss::LineReceiver {
@@ -87,36 +120,9 @@ struct Real : ss::LineReceiver {
     log.push_back("X:" + std::string(line));
     act();
   }
+  void lose_connection() { transport().lose_connection(); }
   void act() {
-    if (!chaos_) return;
-    switch (act_of(actions_.next())) {
-      case Act::none:
-        break;
-      case Act::raw:
-        set_raw_mode();
-        break;
-      case Act::line_with_cleared:
-        set_line_mode(clear_line_buffer());
-        break;
-      case Act::clear:
-        log.push_back("C:" + clear_line_buffer());
-        break;
-      case Act::feed:
-        data_received(actions_.extra());
-        break;
-      case Act::pause:
-        pause_producing();
-        break;
-      case Act::delimiter:
-        delimiter = kDelimiters[actions_.next() % kDelimiterCount];
-        break;
-      case Act::close:
-        transport().lose_connection();
-        break;
-      case Act::line_with:
-        set_line_mode(actions_.extra());
-        break;
-    }
+    if (chaos_) perform(*this, actions_, log);
   }
   bool chaos_;
   Actions actions_;
@@ -189,36 +195,11 @@ struct Model {
     paused = false;
     data_received({});
   }
+  void set_raw_mode() { line_mode_ = false; }
+  void pause_producing() { paused = true; }
+  void lose_connection() { disconnecting = true; }
   void act() {
-    if (!chaos_) return;
-    switch (act_of(actions_.next())) {
-      case Act::none:
-        break;
-      case Act::raw:
-        line_mode_ = false;
-        break;
-      case Act::line_with_cleared:
-        set_line_mode(clear_line_buffer());
-        break;
-      case Act::clear:
-        log.push_back("C:" + clear_line_buffer());
-        break;
-      case Act::feed:
-        data_received(actions_.extra());
-        break;
-      case Act::pause:
-        paused = true;
-        break;
-      case Act::delimiter:
-        delimiter = kDelimiters[actions_.next() % kDelimiterCount];
-        break;
-      case Act::close:
-        disconnecting = true;
-        break;
-      case Act::line_with:
-        set_line_mode(actions_.extra());
-        break;
-    }
+    if (chaos_) perform(*this, actions_, log);
   }
 
   std::string delimiter;
