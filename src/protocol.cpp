@@ -96,6 +96,7 @@ void LineReceiver::deliver(std::string_view data) {
     for (;;) {
       while (pos_ < view_.size() && !paused_) {
         if (raw_) {
+          if (!buffer_.empty()) break;  // fed back: all of it in one call, as Twisted's
           const std::string_view rest = view_.substr(pos_);
           pos_ = view_.size();
           raw_data_received(rest);
@@ -112,8 +113,7 @@ void LineReceiver::deliver(std::string_view data) {
           buffer_.clear();
           view_ = {};
           pos_ = 0;
-          busy_ = false;
-          line_length_exceeded(exceeded);
+          report_exceeded(exceeded);
           return;
         }
         pos_ = end + delimiter.size();
@@ -137,13 +137,30 @@ void LineReceiver::deliver(std::string_view data) {
     busy_ = false;
     throw;
   }
+  if (!stopped && !paused_ && !raw_ && pos_ <= view_.size() &&
+      exceeds(view_.size() - pos_ + buffer_.size())) {
+    std::string over(view_.substr(pos_));
+    over += buffer_;
+    buffer_.clear();
+    view_ = {};
+    pos_ = 0;
+    report_exceeded(over);
+    return;
+  }
   keep_rest();
   busy_ = false;
-  if (!stopped && !paused_ && !raw_ && exceeds(buffer_.size())) {
-    std::string over = std::move(buffer_);
-    buffer_.clear();
-    line_length_exceeded(over);
+}
+
+void LineReceiver::report_exceeded(const std::string& line) {
+  // Still busy, as in Twisted (its finally clause runs after lineLengthExceeded): bytes fed
+  // back from the callback wait in the buffer for the next read.
+  try {
+    line_length_exceeded(line);
+  } catch (...) {
+    busy_ = false;
+    throw;
   }
+  busy_ = false;
 }
 
 void LineReceiver::keep_rest() {

@@ -217,7 +217,8 @@ namespace {
 /// the loop spin) and reports at a bounded rate.
 class StreamPort final : public Handler {
  public:
-  ListeningPort* owner = nullptr;  // its public handle (told when the port stops)
+  ListeningPort* owner = nullptr;   // its public handle (told when the port stops)
+  steady::duration idle_timeout{};  // ListenOptions::idle_timeout (zero: none)
 
   StreamPort(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
              detail::BoundSocketFile unix_file)
@@ -260,7 +261,8 @@ class StreamPort final : public Handler {
                                             std::error_code(err, std::system_category()).message());
         return;
       }
-      impl_.open_connection(std::move(got->first), got->second, *factory_, factory_, nullptr);
+      impl_.open_connection(std::move(got->first), got->second, *factory_, factory_, nullptr,
+                            idle_timeout);
     }
   }
 
@@ -473,7 +475,7 @@ class ConnectAttempt final : public Handler {
 
 StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer, Factory& factory,
                                                const std::shared_ptr<Factory>& keep,
-                                               Connector* connector) {
+                                               Connector* connector, steady::duration idle) {
   std::unique_ptr<Protocol> protocol;
   try {
     protocol = factory.build_protocol(peer);
@@ -489,6 +491,7 @@ StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
   raw->transport_ = conn.get();
   raw->factory_ = &factory;
   auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
+  if (idle > steady::duration::zero()) c->set_idle_timeout(idle);
   const bool made = c->start();
   if (connector != nullptr) {  // connect_protocol's caller waits for this protocol
     if (auto* creator = dynamic_cast<ProtocolCreator*>(&factory))
@@ -652,6 +655,17 @@ Socket bound_listener(const Address& where, int type, bool reuse_address, bool r
   return sock;
 }
 
+// ListenOptions::idle_timeout as the loop's clock duration (zero: none); checked before binding.
+steady::duration idle_duration(const Timeout& idle, const char* where) {
+  if (!idle) return steady::duration::zero();
+  const double s = idle->count();
+  if (std::isnan(s) || s <= 0 || s > 1e9) {
+    throw std::invalid_argument(std::string(where) +
+                                ": idle_timeout must be a positive number of seconds");
+  }
+  return std::chrono::duration_cast<steady::duration>(*idle);
+}
+
 // Twisted's interface: "" is every IPv4 interface; an IPv6 literal picks IPv6.
 Address interface_address(std::string_view interface, int port) {
   const Address a(interface, port);
@@ -680,6 +694,7 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
                                    const ListenOptions& options) {
   if (!factory) throw std::invalid_argument("listen_tcp: no factory");
   const Address where = interface_address(options.interface, port);
+  const steady::duration idle = idle_duration(options.idle_timeout, "listen_tcp");
   Socket sock = bound_listener(where, SOCK_STREAM, true, options.reuse_port);
   sock.listen(options.backlog);
   Address host = sock.getsockname();
@@ -687,6 +702,7 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
   auto handler = std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory),
                                               detail::BoundSocketFile{});
   auto* raw = static_cast<StreamPort*>(impl_->adopt(std::move(handler)));
+  raw->idle_timeout = idle;
   raw->listen();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, std::move(host)));
   lp->port_ = raw;
@@ -696,15 +712,24 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
 
 ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory> factory,
                                     int backlog) {
+  ListenOptions options;
+  options.backlog = backlog;
+  return listen_unix(path, std::move(factory), options);
+}
+
+ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory> factory,
+                                    const ListenOptions& options) {
   if (!factory) throw std::invalid_argument("listen_unix: no factory");
   if (path.family() != AF_UNIX) throw std::invalid_argument("listen_unix: not a Unix address");
+  const steady::duration idle = idle_duration(options.idle_timeout, "listen_unix");
   Socket sock = bound_listener(path, SOCK_STREAM, false, false);
-  sock.listen(backlog);
+  sock.listen(options.backlog);
   impl_->start_factory(*factory);
   detail::BoundSocketFile file = detail::bound_socket_file(path.is_abstract() ? "" : path.path());
   auto handler =
       std::make_unique<StreamPort>(*impl_, std::move(sock), std::move(factory), std::move(file));
   auto* raw = static_cast<StreamPort*>(impl_->adopt(std::move(handler)));
+  raw->idle_timeout = idle;
   raw->listen();
   auto& lp = impl_->ports.emplace_back(new ListeningPort(*impl_, path));
   lp->port_ = raw;
@@ -839,6 +864,7 @@ void Reactor::run(bool install_signal_handlers) {
 
   while (!r.stop_requested.load()) {
     const int n = r.poller.wait(r.next_wait_ms());
+    if (r.idle_watchers != 0) r.loop_now = steady::now();  // the input stamp of idle timeouts
     r.dispatch(r.poller.events(), n);
     for (std::size_t i = 0; i < r.always_ready.size(); ++i) {
       Handler* handler = r.always_ready[i];

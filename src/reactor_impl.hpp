@@ -131,6 +131,10 @@ struct ReactorImpl {
   std::vector<char> scratch;  // every read lands here first: no buffer per connection
 
   TimerHeap timers;
+  // Connections with an idle timeout, and the time the loop last woke up (read after each
+  // epoll_wait while there are any): their input is stamped with it, without a clock read.
+  std::size_t idle_watchers = 0;
+  steady::time_point loop_now{};
   std::uint64_t timer_seq = 0;
 
   std::mutex calls_mu;
@@ -185,7 +189,8 @@ struct ReactorImpl {
   // ---- connections ---------------------------------------------------------------------
   /// A connected socket becomes a connection with a protocol from `factory` (nullptr: refused).
   StreamConnection* open_connection(Socket sock, const Address& peer, Factory& factory,
-                                    const std::shared_ptr<Factory>& keep, Connector* connector);
+                                    const std::shared_ptr<Factory>& keep, Connector* connector,
+                                    steady::duration idle = {});
   void start_factory(Factory& factory);
   void stop_factory(Factory& factory);
   void start_connecting(Connector& connector);
@@ -266,6 +271,8 @@ class StreamConnection final : public Handler, public Transport {
   /// Starts the protocol (connection_made) once registered; false when connection_made threw
   /// (the connection is closing with reason()).
   bool start();
+  /// ListenOptions::idle_timeout: closes the connection after `limit` without input.
+  void set_idle_timeout(steady::duration limit);
   /// Why the connection ends (once begin_close ran).
   [[nodiscard]] const Reason& reason() const noexcept { return reason_; }
   /// Ends the connection after the current callback: connection_lost(reason) comes from the
@@ -292,6 +299,8 @@ class StreamConnection final : public Handler, public Transport {
   void flush();
   void update_interest();
   void after_output_change();
+  void check_idle();  // the idle timer fired: close, or wait for the rest of the period
+  void stop_idle();
   [[nodiscard]] bool pending_output() const { return out_pos_ < out_.size(); }
 
   ReactorImpl& impl_;
@@ -320,6 +329,10 @@ class StreamConnection final : public Handler, public Transport {
   bool direct_write_off_ = false;
   // on_ready may read: reading_ && !read_closed_ && !disconnecting_, in one flag.
   bool may_read_ = true;
+  bool idle_ = false;                // an idle timeout is armed
+  steady::duration idle_limit_{};    // ListenOptions::idle_timeout
+  steady::time_point last_input_{};  // the loop's time at the last read that brought bytes
+  DelayedCall idle_timer_;
   Reason reason_;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "reactor_impl.hpp"
@@ -133,6 +134,8 @@ void StreamConnection::update_interest() {
     n = is_socket_ ? ::recv(in_fd_, buf, size, 0) : ::read(in_fd_, buf, size);
   } while (n < 0 && errno == EINTR);
   if (n > 0) [[likely]] {
+    if (idle_) [[unlikely]]
+      last_input_ = impl_.loop_now;
     try {  // call_protocol, written out so that it is inlined
       protocol_->data_received(std::string_view(buf, static_cast<std::size_t>(n)));
     } catch (...) {
@@ -354,6 +357,38 @@ void StreamConnection::set_write_buffer_limits(std::size_t high, std::size_t low
   after_output_change();
 }
 
+void StreamConnection::set_idle_timeout(steady::duration limit) {
+  if (!idle_) ++impl_.idle_watchers;
+  idle_ = true;
+  idle_limit_ = limit;
+  impl_.loop_now = steady::now();
+  last_input_ = impl_.loop_now;
+  idle_timer_ = impl_.schedule(limit, [this] { check_idle(); });
+}
+
+void StreamConnection::check_idle() {
+  if (closing_) return;
+  const steady::duration quiet = steady::now() - last_input_;
+  if (quiet < idle_limit_) {  // input came meanwhile: the rest of the period from then
+    idle_timer_ = impl_.schedule(idle_limit_ - quiet, [this] { check_idle(); });
+    return;
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", std::chrono::duration<double>(idle_limit_).count());
+  out_.clear();  // a peer that neither sends nor reads holds nothing of ours
+  out_pos_ = 0;
+  begin_close(
+      Reason{false, ETIMEDOUT,
+             std::string("Connection timed out: no input for ") + seconds + " s (idle_timeout)."});
+}
+
+void StreamConnection::stop_idle() {
+  if (!idle_) return;
+  idle_ = false;
+  --impl_.idle_watchers;
+  idle_timer_.cancel();
+}
+
 void StreamConnection::begin_close(Reason reason) {
   if (closing_) return;
   closing_ = true;
@@ -365,6 +400,7 @@ void StreamConnection::begin_close(Reason reason) {
 void StreamConnection::finalize() {
   if (finalized_) return;
   finalized_ = true;
+  stop_idle();
   impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   if (is_socket_ && reason_.clean && !read_closed_ && sock_.fileno() >= 0) {
@@ -401,6 +437,7 @@ void StreamConnection::discard() {
   finalized_ = true;
   closing_ = true;
   direct_write_off_ = true;
+  stop_idle();
   impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   --impl_.connections;

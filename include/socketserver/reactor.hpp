@@ -307,7 +307,9 @@ class LineReceiver : public Protocol {
 
  private:
   void deliver(std::string_view data);  // Twisted's dataReceived loop
-  void keep_rest();                     // the undelivered bytes go to buffer_
+  void keep_rest();
+  void report_exceeded(const std::string& line);  // line_length_exceeded, still busy // the
+                                                  // undelivered bytes go to buffer_
   [[nodiscard]] bool exceeds(std::size_t unterminated) const noexcept;
   std::string buffer_;     // bytes received and not yet delivered (owned)
   std::string work_;       // deliver()'s copy of buffer_ + data, when buffer_ was not empty
@@ -405,6 +407,12 @@ struct ListenOptions {
   int backlog = SOMAXCONN;   ///< Twisted's backlog (50 there)
   std::string interface {};  ///< "" = every interface, as Twisted; "127.0.0.1", "::1", ...
   bool reuse_port = false;   ///< SO_REUSEPORT: several reactors (threads) on one port
+  /// A connection that receives nothing for this long is closed (connection_lost with
+  /// ETIMEDOUT; what is queued for it is dropped): a silent or stalled peer does not hold a
+  /// descriptor and buffers for ever. Time spent paused (pause_producing, a full write buffer)
+  /// counts too. What the server sends does not count: a peer that only listens must send
+  /// something now and then, or use TimeoutMixin instead. nullopt (default, as Twisted): never.
+  Timeout idle_timeout{};
 };
 
 /// Twisted's reactor. Move-less; one per thread.
@@ -416,7 +424,8 @@ class Reactor {
   Reactor& operator=(const Reactor&) = delete;
 
   /// Twisted's listenTCP(port, factory, backlog, interface). Throws socket_error
-  /// (address_in_use_error, ...) naming the address.
+  /// (address_in_use_error, ...) naming the address; std::invalid_argument for an
+  /// idle_timeout that is not a positive number of seconds.
   ListeningPort& listen_tcp(int port, std::shared_ptr<Factory> factory,
                             const ListenOptions& options = {});
   /// Twisted's connectTCP(host, port, factory, timeout): connects in the background; the
@@ -429,6 +438,10 @@ class Reactor {
   /// abstract name). listen_unix removes the socket file when the port stops.
   ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
                              int backlog = SOMAXCONN);
+  /// listen_unix with options (backlog, idle_timeout; interface and reuse_port do not apply).
+  /// Throws std::invalid_argument for an idle_timeout that is not a positive number.
+  ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
+                             const ListenOptions& options);
   Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
                           Timeout timeout = std::chrono::duration<double>(30));
   /// Twisted's connectProtocol(endpoint, protocol) / ClientCreator(reactor, P).connectTCP:
@@ -507,6 +520,68 @@ class Reactor {
                              std::function<void(Protocol&)> connected,
                              std::function<void(const Reason&)> failed, Timeout timeout);
   std::unique_ptr<ReactorImpl> impl_;
+};
+
+/// Twisted's policies.TimeoutMixin, as a policy template over a protocol class:
+///
+// clang-format off
+///   class P(LineReceiver, TimeoutMixin):       struct P : ss::TimeoutMixin<ss::LineReceiver> {
+///       def connectionMade(self):                void connection_made() override {
+///           self.setTimeout(60)                      set_timeout(60s);
+///                                                }
+///       def lineReceived(self, line):            void line_received(std::string_view) override {
+///           self.resetTimeout()                      reset_timeout();
+///                                                }
+// clang-format on
+///
+/// When the countdown ends, timeout_connection() runs (default: closes the connection).
+/// The timer is the transport's reactor's; reactor thread only. The countdown stops by itself
+/// once the protocol is disconnected or destroyed.
+template <class Base = Protocol>
+class TimeoutMixin : public Base {
+ public:
+  using Base::Base;
+  ~TimeoutMixin() override { call_.cancel(); }
+
+  /// Twisted's setTimeout(period): starts (or restarts) the countdown with `period`; nullopt
+  /// cancels it. Returns the previous period. Starting one needs a connected transport
+  /// (throws std::logic_error otherwise).
+  Timeout set_timeout(Timeout period) {
+    const Timeout previous = timeout_;
+    timeout_ = period;
+    if (call_.active()) {
+      if (period) {
+        call_.reset(*period);
+      } else {
+        call_.cancel();
+      }
+    } else if (period) {
+      call_ = this->transport().reactor().call_later(*period, [this] { timed_out(); });
+    }
+    return previous;
+  }
+  /// Twisted's resetTimeout(): the countdown starts again (call it on activity).
+  void reset_timeout() {
+    if (timeout_ && call_.active()) call_.reset(*timeout_);
+  }
+  /// Twisted's timeoutConnection(): the countdown ended. The default closes the connection
+  /// after sending what is queued (Twisted's loseConnection), or at once when output is
+  /// still queued (a peer that neither sends nor reads must not hold it).
+  virtual void timeout_connection() {
+    Transport& t = this->transport();
+    if (t.write_buffer_size() > 0) {
+      t.abort_connection();
+    } else {
+      t.lose_connection();
+    }
+  }
+
+ private:
+  void timed_out() {
+    if (this->connected()) timeout_connection();
+  }
+  Timeout timeout_;
+  DelayedCall call_;
 };
 
 /// Twisted's stdio.StandardIO: standard input and output as a transport, so an interactive
