@@ -486,6 +486,24 @@ TEST_P(EverySample, PortThatIsNoNumberIsAUsageError) {
   EXPECT_EQ(count(c.err(), "\n"), 1u) << c.err();
 }
 
+// Issue 10, item 17: `--port 99999` (and every other bad argument) is one line naming it and
+// exit status 2, never an abort (argparse's "error: argument --port: invalid int value", exit 2).
+TEST_P(EverySample, BadArgumentsAreOneLineAndExitTwo) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--port", "99999"}, {"--port=-1"}, {"--port", ""}, {"--port"}, {"--host"}, {"--port", "1e3"}};
+  for (const auto& args : bad) {
+    std::vector<std::string> argv{sample(GetParam())};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Child c(argv);
+    const std::string shown = args.size() == 2 ? args[0] + " " + args[1] : args[0];
+    EXPECT_EQ(c.exit_code(), 2) << shown;  // -1006 would be SIGABRT
+    EXPECT_EQ(count(c.err(), "\n"), 1u) << shown << ": " << c.err();
+    EXPECT_NE(c.err().find(std::string(GetParam()) + ": "), std::string::npos) << c.err();
+    EXPECT_NE(c.err().find(args[0].substr(0, 6)), std::string::npos) << c.err();
+    EXPECT_EQ(c.out(), "") << shown;
+  }
+}
+
 TEST_P(EverySample, UnknownArgumentIsAUsageError) {
   Child c({sample(GetParam()), "--bogus"});
   EXPECT_EQ(c.exit_code(), 2);
@@ -502,7 +520,10 @@ std::string param_name(const ::testing::TestParamInfo<const char*>& info) { retu
 
 INSTANTIATE_TEST_SUITE_P(Sample, EverySample,
                          ::testing::Values("tsTserv", "tsTclnt", "tsTservV6", "tsTclntV6",
-                                           "tsUserv", "tsUclnt"),
+                                           "tsUserv", "tsUclnt", "tsTservSS", "tsTclntSS",
+                                           "tsTservThreaded", "tsTservKeep", "tsTclntKeep",
+                                           "tsTservTW", "tsTclntTW", "chatserv", "chatclnt",
+                                           "selectchat"),
                          param_name);
 
 TEST(SampleUdpClient, BadTimeoutIsAUsageError) {
