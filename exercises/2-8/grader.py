@@ -42,7 +42,7 @@ def _(ctx):
     c.send("from client\n")
     chat.received(c, "from server")
     chat.printed(s, "from client")
-    c.close()
+    c.leave()  # and the server has noticed: what its user types next is for the next client
     c2 = ctx.connect(s)
     s.write("hi newcomer\n")
     chat.received(c2, "hi newcomer")

@@ -359,6 +359,18 @@ class Conn:
                 self.eof = True
         return True
 
+    def leave(self, timeout=5.0, what="the client left"):
+        """Ends the connection as a client that leaves does (FIN), and waits until the
+        program closes its end too: it has noticed, and is free for the next client."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        if not self.closed_within(timeout):
+            raise Fail("%s (closed its connection); expected your program to close its end "
+                       "within %g s; it stayed open%s" % (what, timeout, self._note()))
+        self.close()
+
     def reset(self):
         """Closes with RST instead of FIN (a client that vanishes)."""
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
