@@ -1,6 +1,7 @@
 // handler.cpp — the request handlers.
 #include "socketserver/handler.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -33,11 +36,13 @@ using steady = std::chrono::steady_clock;
 
 // The request deadlines of this process: one thread that shuts down the connection of each
 // request whose request_timeout ran out. Started on first use; a forked child starts its own
-// (pthread_atfork keeps the mutex consistent across fork).
+// (pthread_atfork keeps the mutex consistent across fork, and gives the child a fresh condition
+// variable: the parent's may record a waiter, the parent's thread, that the child does not have,
+// and glibc's notify would wait for it for ever).
 class Watchdog {
  public:
   struct Entry {
-    int fd = -1;
+    int fd = -1;         // the entry's own duplicate of the connection: never a reused number
     bool fired = false;  // under mu_
   };
   using Entries = std::multimap<steady::time_point, Entry*>;
@@ -58,6 +63,7 @@ class Watchdog {
                          Watchdog& w = immortal.watchdog;
                          w.thread_pid_ = 0;
                          w.entries_.clear();
+                         w.cv_ = new std::condition_variable;  // the old one is left as it is
                          w.mu_.unlock();
                        });
       return true;
@@ -73,7 +79,7 @@ class Watchdog {
       thread_pid_ = ::getpid();
     }
     const auto it = entries_.emplace(deadline, entry);
-    if (it == entries_.begin()) cv_.notify_one();  // the earliest now: the thread re-arms
+    if (it == entries_.begin()) cv_->notify_one();  // the earliest now: the thread re-arms
     return it;
   }
 
@@ -91,13 +97,13 @@ class Watchdog {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       if (entries_.empty()) {
-        cv_.wait(lock);
+        cv_->wait(lock);
         continue;
       }
       const auto first = entries_.begin();
       const steady::time_point when = first->first;  // a copy: the entry may go while waiting
       if (steady::now() < when) {
-        cv_.wait_until(lock, when);
+        cv_->wait_until(lock, when);
         continue;
       }
       first->second->fired = true;
@@ -107,22 +113,28 @@ class Watchdog {
   }
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable* cv_ = new std::condition_variable;  // never freed: see fork above
   Entries entries_;
   pid_t thread_pid_ = 0;  // the process the thread runs in (0: none)
 };
 
 // A request's deadline while handle() runs: registered with the watchdog, removed on the way out.
+// The watchdog holds a duplicate of the connection's descriptor: a handler that closes its
+// connection early frees the number for the next connection, which the deadline must not touch.
 class RequestDeadline {
  public:
   RequestDeadline(int fd, const Timeout& limit) {
     if (fd < 0 || !limit) return;
-    entry_.fd = fd;
+    entry_.fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (entry_.fd < 0) throw_os_error(errno, "request_timeout: duplicate the connection");
     it_ = Watchdog::instance().add(
         steady::now() + std::chrono::duration_cast<steady::duration>(*limit), &entry_);
     armed_ = true;
   }
-  ~RequestDeadline() { (void)disarm(); }
+  ~RequestDeadline() {
+    (void)disarm();
+    if (entry_.fd >= 0) ::close(entry_.fd);
+  }
   RequestDeadline(const RequestDeadline&) = delete;
   RequestDeadline& operator=(const RequestDeadline&) = delete;
   // True when the deadline ran out (the connection was shut down).
@@ -156,7 +168,14 @@ void BaseRequestHandler::run() {
     const Timeout current = connection.gettimeout();
     if (!current || *idle_timeout < *current) connection.settimeout(idle_timeout);
   }
-  RequestDeadline deadline(connection.fileno(), request_timeout);
+  std::optional<RequestDeadline> deadline_holder;
+  try {
+    deadline_holder.emplace(connection.fileno(), request_timeout);
+  } catch (...) {
+    finish();  // setup() ran: finish() runs too, as when handle() throws
+    throw;
+  }
+  RequestDeadline& deadline = *deadline_holder;
   const auto deadline_error = [&] {
     return timeout_error("request from " + client_address.to_string() + ": request_timeout (" +
                          seconds_text(request_timeout) + ") ran out");

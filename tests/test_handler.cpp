@@ -5,8 +5,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -626,5 +631,157 @@ TEST(ServerTimeouts, ARequestThatEndsInTimeIsNotTouchedByItsDeadline) {
   EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
   t.stop();
   EXPECT_TRUE(server.seen().empty());
+  server.server_close();
+}
+
+namespace {
+// Closes its connection at once, then puts a new socket on the number the connection had (as
+// the next accept() of another thread would) and waits past its own request_timeout: the
+// deadline must not shut the new socket down. Used from the test's thread only.
+bool g_reused_socket_still_works = false;
+struct ClosesEarly : ss::StreamRequestHandler {
+  using StreamRequestHandler::StreamRequestHandler;
+  void handle() override {
+    const int number = connection.fileno();
+    connection.close();
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    if (pair[0] != number) {
+      ASSERT_EQ(::dup2(pair[0], number), number);
+      ::close(pair[0]);
+      pair[0] = number;
+    }
+    std::this_thread::sleep_for(*request_timeout * 3);  // the deadline has run out by now
+    char byte = 'x';
+    const bool sent = ::send(pair[0], &byte, 1, MSG_NOSIGNAL) == 1;
+    const bool got = sent && ::recv(pair[1], &byte, 1, MSG_DONTWAIT) == 1;
+    g_reused_socket_still_works = got;
+    ::close(pair[0]);
+    ::close(pair[1]);
+  }
+};
+}  // namespace
+
+TEST(ServerTimeouts, ADeadlineNeverShutsDownASocketThatReusedItsConnectionsNumber) {
+  // A handler that closes its connection early frees the descriptor's number; the next socket
+  // opened gets it. The request's deadline belongs to the connection, not to the number.
+  g_reused_socket_still_works = false;
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<ClosesEarly>(),
+                                  {.request_timeout = 200ms});
+  Socket c = stu::stream_client(server.server_address);
+  server.handle_request();
+  EXPECT_TRUE(g_reused_socket_still_works)
+      << "the request's deadline shut down a socket that only shared its descriptor's number";
+  server.server_close();
+}
+
+TEST(ServerTimeouts, RequestDeadlinesWorkInAChildForkedWhileTheWatchdogWaits) {
+  // The parent's watchdog thread waits on its condition variable when fork() copies the
+  // process. The child's requests with a request_timeout must neither hang (glibc's notify
+  // waiting for the parent's waiter, absent in the child) nor lose their deadline.
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "TSan cannot start threads in the child of a multi-threaded fork (the release "
+                  "and ASan suites run this test)";
+#endif
+  {
+    TCPServer warm(local0(), ss::handler<EchoStream>(), {.request_timeout = 30s});
+    Socket c = stu::stream_client(warm.server_address);
+    c.sendall(kTestStr);
+    warm.handle_request();  // the watchdog thread starts, then waits with nothing to do
+    EXPECT_EQ(stu::read_line(c), kTestStr);
+    warm.server_close();
+  }
+  std::this_thread::sleep_for(100ms);  // it is asleep on the condition variable
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int code = 0;
+    try {
+      // Several quick requests: each deadline is the earliest when added, so each notifies.
+      TCPServer quick(local0(), ss::handler<EchoStream>(), {.request_timeout = 30s});
+      for (int i = 0; i < 5 && code == 0; ++i) {
+        Socket c = stu::stream_client(quick.server_address);
+        c.sendall(kTestStr);
+        quick.handle_request();
+        if (stu::read_line(c) != kTestStr) code = 2;
+      }
+      // And a silent client whose deadline must still end its request.
+      ErrorRecorder<TCPServer> slow(local0(), ss::handler<EchoStream>(),
+                                    {.request_timeout = 200ms});
+      Socket silent = stu::stream_client(slow.server_address);
+      slow.handle_request();
+      if (code == 0 && (slow.errors.size() != 1 || slow.errors[0].kind != "timeout_error"))
+        code = 3;
+    } catch (...) {
+      code = 4;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  pid_t done = 0;
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(20ms);
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "the forked child hung in its requests' deadlines";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: a quick request failed; 3: the silent client's "
+                                       "deadline did not end it; 4: an exception";
+}
+
+namespace {
+bool g_finished = false;  // used from the test's thread only
+struct RecordsFinish : EchoStream {
+  using EchoStream::EchoStream;
+  void finish() override {
+    g_finished = true;
+    EchoStream::finish();
+  }
+};
+}  // namespace
+
+TEST(ServerTimeouts, NoDescriptorLeftForTheDeadlineIsAnErrorOfThatRequestOnly) {
+  // The deadline needs a descriptor of its own. With none left (EMFILE), that request ends with
+  // an error naming request_timeout, finish() still runs, and the server serves the next one.
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<RecordsFinish>(),
+                                  {.request_timeout = 5s});
+  {
+    // One ordinary request first (UBSan's type checks then know these types: on first sight
+    // they need descriptors of their own): the request, and the error to come.
+    Socket warm = stu::stream_client(server.server_address);
+    warm.sendall(kTestStr);
+    server.handle_request();
+    ASSERT_EQ(stu::read_line(warm), kTestStr);
+    try {
+      ss::throw_os_error(EMFILE, "warm");
+    } catch (const ss::socket_error& e) {
+      (void)e.what();
+    }
+  }
+  Socket c = stu::stream_client(server.server_address);
+  const int lowest_free = ::dup(0);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free) + 1;  // room for the accepted connection only
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  g_finished = false;
+  server.handle_request();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(server.errors.size(), 1u);
+  EXPECT_NE(server.errors[0].what.find("request_timeout"), std::string::npos)
+      << server.errors[0].what;
+  EXPECT_TRUE(g_finished) << "setup() ran, so finish() runs";
+  EXPECT_EQ(stu::read_line(c), "") << "that connection was closed";
+  Socket next = stu::stream_client(server.server_address);
+  next.sendall(kTestStr);
+  server.handle_request();
+  EXPECT_EQ(stu::read_line(next), kTestStr) << "the next request is served";
   server.server_close();
 }
