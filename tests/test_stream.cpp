@@ -339,6 +339,10 @@ TEST(SocketReaderReadlines, LongLineThrows) {
   p.feed_and_close("ok\n" + std::string(100, 'z') + "\n");
   SocketReader r(p.in, 64, 50);
   EXPECT_THROW((void)r.readlines(), ss::line_too_long_error);
+  // The line read before the over-long one is buffered again, the over-long line's first 50
+  // bytes are dropped, and what follows them is still there (nothing else lost).
+  EXPECT_EQ(r.readline(), "ok\n");
+  EXPECT_EQ(r.read(), std::string(50, 'z') + "\n");
 }
 
 TEST(SocketReaderIteration, RangeForVisitsEveryLine) {

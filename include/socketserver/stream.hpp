@@ -64,8 +64,9 @@ class SocketReader {
   /// as Python does, never an error.
   std::string readline(std::size_t limit);
   /// Python's readlines(hint): lines until end of stream, or until their total size reaches
-  /// `hint` (0 = no hint). Each line is bounded by max_line(). When it throws (a timeout), the
-  /// lines it had read are buffered again: the next call returns them.
+  /// `hint` (0 = no hint). Each line is bounded by max_line(). When it throws (a timeout, or
+  /// line_too_long_error after dropping the over-long line's first max_line() bytes), the lines
+  /// it had read before are buffered again: the next call returns them.
   std::vector<std::string> readlines(std::size_t hint = 0);
   /// Bytes already received and buffered, not yet returned.
   [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
