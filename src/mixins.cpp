@@ -3,6 +3,7 @@
 #include "socketserver/mixins.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -86,6 +87,19 @@ std::size_t default_max_parked() noexcept {
   return std::max<std::size_t>(static_cast<std::size_t>(rl.rlim_cur / 2), 1);
 }
 
+namespace {
+// True when the peer has shut down its sending side (or the connection failed): a partial line
+// followed by the end of input is all the request there will ever be.
+bool peer_finished(int fd) noexcept {
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  int n = 0;
+  do {
+    n = ::poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+}  // namespace
+
 bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexcept {
   // Most requests fit the first peek; a longer partial line is peeked again whole, up to limit.
   char small[2048];
@@ -100,7 +114,8 @@ bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexce
     if (n == 0 || delimiter.empty()) return true;               // end of input, or any byte
     const std::string_view got(buf, static_cast<std::size_t>(n));
     if (got.find(delimiter) != std::string_view::npos || got.size() >= limit) return true;
-    if (static_cast<std::size_t>(n) < size) return false;  // all there is, and no delimiter
+    // All there is, and no delimiter: a request only if no more can come.
+    if (static_cast<std::size_t>(n) < size) return peer_finished(fd);
     if (buf != small) return true;  // as far as it may look: the handler reads the rest
     try {
       large.resize(std::min<std::size_t>(limit, std::size_t{1} << 20));

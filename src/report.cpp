@@ -90,8 +90,7 @@ const char* expected_failure_kind() {
   }
 }
 
-void Reporter::report(const char* kind, const std::string& line) {
-  std::lock_guard<std::mutex> lock(mu_);
+Reporter::State* Reporter::due(const char* kind) {
   State* state = nullptr;
   for (State& s : states_) {
     if (s.kind == kind) state = &s;
@@ -101,17 +100,30 @@ void Reporter::report(const char* kind, const std::string& line) {
   if (state->last != std::chrono::steady_clock::time_point{} &&
       now - state->last < std::chrono::seconds(1)) {
     ++state->suppressed;
-    return;
+    return nullptr;
   }
-  std::string text = line;
-  if (state->suppressed > 0) {
-    text += " [" + std::to_string(state->suppressed) + " similar messages suppressed]";
-  }
-  text += "\n";
   state->last = now;
-  state->suppressed = 0;
+  return state;
+}
+
+void Reporter::write(State& state, std::string line) {
+  if (state.suppressed > 0) {
+    line += " [" + std::to_string(state.suppressed) + " similar messages suppressed]";
+  }
+  line += "\n";
+  state.suppressed = 0;
   std::fflush(stderr);  // whatever the program wrote through stdio comes first
-  write_console(STDERR_FILENO, text);
+  write_console(STDERR_FILENO, line);
+}
+
+void Reporter::report(const char* kind, const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (State* state = due(kind)) write(*state, line);
+}
+
+void Reporter::report(const char* kind, std::string (*make)(const void*), const void* context) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (State* state = due(kind)) write(*state, make(context));
 }
 
 }  // namespace socketserver::detail

@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
-#include <typeinfo>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 namespace socketserver::detail {
@@ -40,6 +40,8 @@ const char* expected_failure_kind();
 class Reporter {
  public:
   void report(const char* kind, const std::string& line);
+  /// The same with the line made by make(context), called only when the line is written.
+  void report(const char* kind, std::string (*make)(const void*), const void* context);
 
  private:
   struct State {
@@ -47,6 +49,12 @@ class Reporter {
     std::chrono::steady_clock::time_point last{};
     std::size_t suppressed = 0;
   };
+  // With mu_ held: the state of `kind` when a line of it may be written now, else nullptr
+  // (the line is counted as suppressed).
+  State* due(const char* kind);
+  // With mu_ held: writes `line` (and the count suppressed before it) for `state`.
+  static void write(State& state, std::string line);
+
   std::mutex mu_;
   std::vector<State> states_;
 };

@@ -264,6 +264,11 @@ void BaseServer::report(const char* kind, const std::string& line) {
   reporter_->report(kind, line);
 }
 
+void BaseServer::report_made(const char* kind, std::string (*make)(const void*),
+                             const void* context) {
+  reporter_->report(kind, make, context);
+}
+
 // ---- TCPServer ------------------------------------------------------------------------------
 
 namespace {

@@ -906,6 +906,113 @@ TEST(ThreadPoolParking, WithADelimiterMaxLineBytesWithoutOneAreARequest) {
   server.server_close();
 }
 
+TEST(ThreadPoolParking, WithADelimiterAPartialLineThenEndOfInputIsServed) {
+  // Python's socketserver hands the handler whatever came, the last unterminated line included
+  // (readline returns it at end of input). A delimiter must not park such a request until
+  // park_timeout: once no more can come, the partial line is the request. Both orders: the end
+  // arrives before the pool looks (at accept), and while the connection is parked.
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  server.request_delimiter = "\n";
+  server.park_timeout = 30s;  // far beyond the clients' 10 s reads: only a serve answers them
+  ServerThread t(server);
+  Socket at_once = stream_client(server.server_address);
+  at_once.sendall("partial");
+  at_once.shutdown(SHUT_WR);
+  EXPECT_EQ(read_all(at_once), "partial") << "the last line, unterminated, is served";
+  Socket later = stream_client(server.server_address);
+  later.sendall("late");
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 1; }));
+  later.shutdown(SHUT_WR);
+  EXPECT_EQ(read_all(later), "late") << "the end of input wakes the parked partial line";
+  EXPECT_EQ(server.park_counters().dropped, 0u);
+  t.stop();
+  server.server_close();
+}
+
+namespace {
+// A Unix pool of one worker and no queue, with the given overload policy and a gated handler
+// (says "started", waits for the gate, echoes a line); its hook counts and answers "busy".
+struct OverloadPool : ss::ThreadPoolUnixStreamServer {
+  OverloadPool(const ss::Address& addr, Gate& gate, ss::Overload policy)
+      : ss::ThreadPoolUnixStreamServer(addr, gated_echo(gate)) {
+    max_workers = 1;
+    max_queued = 0;
+    overload = policy;
+  }
+  std::atomic<int> hooked{0};
+  void handle_overload(ss::Request& request, const ss::Address&) override {
+    ++hooked;
+    request.connection.sendall("busy\n");
+    shutdown_request(request);
+  }
+};
+
+// The only worker is held; a silent client is parked; then it sends its line. It must meet
+// the overload policy like a new connection (before, it was queued past max_queued).
+void parked_then_ready_meets_the_policy(ss::Overload policy) {
+  testutil::TempDir dir;
+  Gate gate;
+  OverloadPool server(ss::Address::unix_path(dir.file("busy")), gate, policy);
+  ServerThread t(server);
+  Socket held = stream_client(server.server_address);
+  held.sendall("a\n");
+  EXPECT_EQ(read_line(held), "started\n");
+  Socket parked = stream_client(server.server_address);
+  EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 1; }));
+  parked.sendall("b\n");
+  if (policy == ss::Overload::refuse) {
+    EXPECT_TRUE(wait_until([&] { return server.counters().refused == 1; }, 5s))
+        << "refused: " << server.counters().refused << ", queued: " << server.counters().queued;
+    // Closed with its line unread: end of input, or (Unix sockets) a reset.
+    std::string got;
+    try {
+      got = read_all(parked);
+    } catch (const ss::connection_reset_error&) {
+    }
+    EXPECT_EQ(got, "") << "a refused connection is closed";
+  } else {
+    EXPECT_EQ(read_line(parked), "busy\n") << "handle_overload answered it";
+    EXPECT_EQ(server.hooked.load(), 1);
+  }
+  EXPECT_EQ(server.counters().queued, 0u) << "nothing queued past max_queued 0";
+  gate.release();
+  EXPECT_EQ(read_line(held), "a\n") << "the held request goes on";
+  t.stop();
+  server.server_close();
+}
+}  // namespace
+
+TEST(ThreadPoolParking, AParkedRequestThatBecomesReadyMeetsTheRefusePolicy) {
+  parked_then_ready_meets_the_policy(ss::Overload::refuse);
+}
+
+TEST(ThreadPoolParking, AParkedRequestThatBecomesReadyMeetsTheHookPolicy) {
+  parked_then_ready_meets_the_policy(ss::Overload::hook);
+}
+
+TEST(ThreadPoolParking, NothingParksAfterServerClose) {
+  // A worker still admitting a connection when server_close runs must not park it in a set
+  // nobody watches any more (it stayed open until park_timeout, or for ever): it is closed.
+  EchoPool<ss::ThreadPoolUnixStreamServer> pool;
+  auto& server = pool.server;
+  {
+    ServerThread t(server);
+    EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
+    Socket silent = stream_client(server.server_address);
+    EXPECT_TRUE(wait_until([&] { return server.park_counters().parked == 1; }));
+    t.stop();
+  }
+  server.server_close();
+  auto [client, end] = ss::socketpair(AF_UNIX, SOCK_STREAM);
+  client.settimeout(5.0);
+  ss::Request request;
+  request.connection = std::move(end);
+  server.process_request(request, server.server_address);  // silent: it would park
+  EXPECT_EQ(read_all(client), "") << "closed at once, not parked";
+  EXPECT_EQ(server.park_counters().parked, 0u);
+}
+
 namespace {
 // A non-blocking connect to `addr` (loopback: it completes at once or soon after).
 Socket connect_nowait(const ss::Address& addr) {

@@ -550,6 +550,29 @@ TEST(ServerErrors, ReportsToAStderrWithoutReaderNeitherKillNorChangeSignals) {
   }));
 }
 
+TEST(ServerErrors, ReportLazilyBuildsALineOnlyWhenItIsWritten) {
+  // A line reported under load (a busy pool, every request) costs its building only once a
+  // second: suppressed ones are counted, not made.
+  struct Reporting : TCPServer {
+    using TCPServer::report_lazily;
+    using TCPServer::TCPServer;
+  };
+  Reporting server(local0(), ss::handler<ThrowingHandler>());
+  int made = 0;
+  stu::StderrCapture capture;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) {
+    server.report_lazily("lazy", [&] { return "line " + std::to_string(++made); });
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const std::string err = capture.stop();
+  EXPECT_LE(made, 1 + std::chrono::duration_cast<std::chrono::seconds>(elapsed).count())
+      << "built only when written";
+  EXPECT_GE(made, 1);
+  EXPECT_EQ(stu::count_of(err, "line "), made) << err;
+  EXPECT_NE(err.find("line 1\n"), std::string::npos) << err;
+}
+
 TEST(ServerErrors, NonStandardExceptionIsReportedByType) {
   TCPServer server(local0(), ss::handler([](ss::StreamRequestHandler&) { throw 42; }));
   stu::StderrCapture capture;

@@ -379,9 +379,9 @@ class ParkSet {
 };
 
 /// True when the client on `fd` has sent a request: with an empty `delimiter`, any byte; else
-/// bytes that hold `delimiter` or number `limit`. End of input and a pending error count too
-/// (the handler meets them). recv with MSG_PEEK | MSG_DONTWAIT: nothing is consumed, nothing
-/// waits.
+/// bytes that hold `delimiter` or number `limit`. End of input (after part of a line, too) and a
+/// pending error count as well (the handler meets them). recv with MSG_PEEK | MSG_DONTWAIT: nothing
+/// is consumed, nothing waits.
 [[nodiscard]] bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexcept;
 
 /// ThreadPoolMixIn's default max_parked: half the soft RLIMIT_NOFILE at the time of the call
@@ -467,6 +467,8 @@ class ThreadPoolMixIn : public Server {
   std::size_t max_parked = detail::default_max_parked();
 
   /// Called for Overload::hook when the queue is full; the default refuses (closes) the request.
+  /// It runs in the thread that found the queue full (the loop, or the pool's watcher for a
+  /// parked request that became ready): keep it short.
   virtual void handle_overload(Request& request, const Address& client_address) {
     (void)client_address;
     this->note_request_refused();
@@ -489,7 +491,9 @@ class ThreadPoolMixIn : public Server {
       }
       return;
     }
-    enqueue(Item{std::move(request), client_address});
+    const Backlog backlog = enqueue(Item{std::move(request), client_address});
+    lock.unlock();
+    report_backlog(backlog);
   }
 
   /// Python-style server_close(): closes the server, then (block_on_close) lets the workers
@@ -712,7 +716,15 @@ class ThreadPoolMixIn : public Server {
   bool park(Request& request, const Address& client_address) {
     std::vector<Item> evicted;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      if (parking_closed_) {  // after server_close: no watcher any more, so nothing waits
+        lock.unlock();
+        try {
+          this->shutdown_request(request);
+        } catch (...) {
+        }
+        return true;
+      }
       try {
         if (!park_set_) park_set_.emplace();
         if (workers_.empty()) start_workers();
@@ -765,6 +777,8 @@ class ThreadPoolMixIn : public Server {
   void watch_parked() {
     std::vector<int> ready;
     std::vector<Item> expired;
+    std::vector<Item> overloaded;  // ready, but the queue is full and the policy is not wait
+    Backlog backlog;
     std::unique_lock<std::mutex> lock(mu_);
     while (!parking_stopped_) {
       int wait_ms = -1;
@@ -787,7 +801,14 @@ class ThreadPoolMixIn : public Server {
         // Not yet: part of a line, or a wake-up for a descriptor since closed and reused. The
         // next arrival wakes the watcher again (edge-triggered).
         if (!request_ready(fd)) continue;
-        enqueue(unpark(found->second));
+        // A parked request that becomes ready meets the overload policy like a new one:
+        // only Overload::wait lets the queue grow past max_queued (bounded by max_parked).
+        if (overload != Overload::wait && queue_full()) {
+          overloaded.push_back(unpark(found->second));
+          continue;
+        }
+        const Backlog now_waiting = enqueue(unpark(found->second));
+        if (now_waiting.queued > backlog.queued) backlog = now_waiting;
       }
       if (idle) {
         const auto now = std::chrono::steady_clock::now();
@@ -797,30 +818,66 @@ class ThreadPoolMixIn : public Server {
           ++parked_dropped_;
         }
       }
-      if (!expired.empty()) {
+      if (!expired.empty() || !overloaded.empty() || backlog.queued > 0) {
         lock.unlock();
         close_items(expired);
+        refuse_items(overloaded);
+        report_backlog(backlog);
+        backlog = Backlog{};
         lock.lock();
       }
     }
   }
 
+  // Without mu_: the overload policy for requests that found the queue full.
+  void refuse_items(std::vector<Item>& items) {
+    for (Item& item : items) {
+      if (overload == Overload::refuse) {
+        this->note_request_refused();
+        try {
+          this->shutdown_request(item.request);
+        } catch (...) {
+        }
+      } else {
+        try {
+          handle_overload(item.request, item.client_address);
+        } catch (...) {
+          this->handle_error(item.request, item.client_address);
+        }
+      }
+    }
+    items.clear();
+  }
+
+  // Requests waiting with every worker busy, as enqueue saw them (queued 0: none waits).
+  struct Backlog {
+    std::size_t queued = 0;
+    std::size_t workers = 0;
+  };
+
   // With mu_ held: a request (ready now) goes to the queue, and a worker is woken for it.
-  // When every worker is busy, it says so on stderr (BaseServer::report: at most a line a
-  // second, with a count of those suppressed).
-  void enqueue(Item&& item) {
+  // Returns the backlog to report (after mu_ is released) when every worker is busy.
+  Backlog enqueue(Item&& item) {
     queue_.push_back(std::move(item));
     this->note_request_queued(1);
     work_.notify_one();
     if (polling_ > 0) gate_.signal_queued();
-    if (queue_.size() > idle()) {
-      this->report("pool", "all " + std::to_string(workers_.size()) + " workers of the pool on " +
-                               this->server_address.to_string() + " are busy; " +
-                               std::to_string(queue_.size()) +
-                               (queue_.size() == 1 ? " connection waits" : " connections wait") +
-                               " for one (max_workers " + std::to_string(max_workers) +
-                               ", max_queued " + std::to_string(max_queued) + ")");
-    }
+    if (queue_.size() > idle()) return Backlog{queue_.size(), workers_.size()};
+    return Backlog{};
+  }
+
+  // Without mu_: says on stderr that requests wait for a busy pool (BaseServer::report_lazily:
+  // at most a line a second, with a count of those suppressed; the line is built only when
+  // it is written).
+  void report_backlog(const Backlog& backlog) {
+    if (backlog.queued == 0) return;
+    this->report_lazily("pool", [&] {
+      return "all " + std::to_string(backlog.workers) + " workers of the pool on " +
+             this->server_address.to_string() + " are busy; " + std::to_string(backlog.queued) +
+             (backlog.queued == 1 ? " connection waits" : " connections wait") +
+             " for one (max_workers " + std::to_string(max_workers) + ", max_queued " +
+             std::to_string(max_queued) + ")";
+    });
   }
 
   // Stops the watcher and closes what is still parked.
@@ -829,6 +886,7 @@ class ThreadPoolMixIn : public Server {
       std::vector<Item> left;
       {
         std::unique_lock<std::mutex> lock(mu_);
+        parking_closed_ = true;  // for good: a later park() closes its request
         if (!parker_.joinable()) return;
         parking_stopped_ = true;
         park_set_->wake();
@@ -916,6 +974,7 @@ class ThreadPoolMixIn : public Server {
   std::size_t parked_total_ = 0;
   std::size_t parked_dropped_ = 0;
   bool parking_stopped_ = false;
+  bool parking_closed_ = false;  // server_close ran: nothing parks any more
 };
 
 // With the four servers, the twelve server names of Python's module (the Unix threading and

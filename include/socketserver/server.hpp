@@ -220,6 +220,15 @@ class BaseServer {
   /// Writes one line to stderr, at most once a second per `kind` (floods stay bounded); the
   /// next line says how many were suppressed. Thread-safe.
   void report(const char* kind, const std::string& line);
+  /// report() with a line made by `make_line()` only when it is written: for a line reported
+  /// often (under load) that costs something to build. `make_line` runs in the calling thread
+  /// with the reporter's lock held, so it must not report itself.
+  template <class MakeLine>
+  void report_lazily(const char* kind, const MakeLine& make_line) {
+    report_made(
+        kind, [](const void* f) { return std::string((*static_cast<const MakeLine*>(f))()); },
+        &make_line);
+  }
   void note_request_accepted() noexcept { total_requests_.fetch_add(1, std::memory_order_relaxed); }
   /// serve_forever calls loop_started() once it runs and loop_stopping() as it ends, before
   /// shutdown() returns: a mixin whose own threads accept connections starts and stops them here.
@@ -250,6 +259,7 @@ class BaseServer {
   std::chrono::steady_clock::time_point accept_resume_{};
   std::chrono::milliseconds accept_backoff_{0};
   std::unique_ptr<detail::Reporter> reporter_;
+  void report_made(const char* kind, std::string (*make)(const void*), const void* context);
 };
 
 /// Python's socketserver.TCPServer. Owns `socket`; closes it in server_close and the destructor.
