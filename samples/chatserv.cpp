@@ -255,12 +255,14 @@ int main(int argc, char* argv[]) {
                   "commands /nick NAME, /join ROOM, /who, /rooms, /quit; any other line goes\n"
                   "to everyone else in your room.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
 
   try {
     ss::Reactor reactor;
     auto factory = std::make_shared<ChatFactory>(reactor);
-    ss::ListeningPort& port = reactor.listen_tcp(opts.port, factory, {.interface = opts.host});
+    ss::ListeningPort& port = reactor.listen_tcp(
+        opts.port, factory, {.interface = opts.host, .idle_timeout = opts.idle_timeout});
     // Printed once run() has installed its Ctrl-C and SIGTERM handlers (see tsTservTW.cpp).
     reactor.call_when_running([&port] {
       std::cerr << "listening on " << port.get_host() << std::endl;

@@ -1,7 +1,8 @@
 // common.hpp — what every sample needs and the book's Python gets for free.
 //
 // Only the samples use this file; it is not part of the library. It holds:
-//   parse_args()   --host, --port, --timeout (tsUclnt), --help; a bad value ends the program.
+//   parse_args()   --host, --port, --timeout (tsUclnt's reply timeout, the servers' idle
+//                  timeout), --help; a bad value ends the program.
 //                  It also calls survive_closed_console(), first thing in every sample.
 //   survive_closed_console()  ignores SIGPIPE: a console whose reader went away is not the end
 //   ctime_now()    Python's time.ctime(): "Fri Nov 27 12:05:44 2026" (24 characters)
@@ -32,6 +33,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -55,6 +57,9 @@ struct Program {
   const char* default_host;  ///< "localhost" or "::1"
   bool server = false;       ///< servers listen on --host; clients connect to it
   bool has_timeout = false;  ///< accepts --timeout SECONDS (tsUclnt)
+  /// Servers of connections: accepts --timeout SECONDS, the idle timeout (a client quiet that
+  /// long is disconnected). Without it they wait for the typist, as the book's do.
+  bool has_idle_timeout = false;
 };
 
 /// The command line, after parse_args().
@@ -62,11 +67,13 @@ struct Options {
   std::string host;      ///< HOST
   int port = 21567;      ///< PORT
   double timeout = 5.0;  ///< seconds to wait for a reply (tsUclnt)
+  /// --timeout of a server: how long a connected client may stay quiet; none: for ever.
+  socketserver::Timeout idle_timeout;
 };
 
 inline void print_help(const Program& p) {
   std::cout << "usage: " << p.name << " [--host HOST] [--port PORT]"
-            << (p.has_timeout ? " [--timeout SECONDS]" : "") << "\n\n"
+            << (p.has_timeout || p.has_idle_timeout ? " [--timeout SECONDS]" : "") << "\n\n"
             << p.summary << "\n\n";
   if (p.server) {
     std::cout << "  --host HOST   address to listen on (default: " << p.default_host << ";\n"
@@ -80,6 +87,11 @@ inline void print_help(const Program& p) {
   if (p.has_timeout) {
     std::cout << "  --timeout SECONDS\n"
               << "                give up when no reply comes within SECONDS (default: 5)\n";
+  }
+  if (p.has_idle_timeout) {
+    std::cout << "  --timeout SECONDS\n"
+              << "                disconnect a client that sends nothing for SECONDS (default:\n"
+              << "                wait for it for ever, as the book's server does)\n";
   }
   std::cout << "  --help        show this help and exit\n";
 }
@@ -96,7 +108,8 @@ inline void print_help(const Program& p) {
 /// The library's sockets never raise SIGPIPE either way (MSG_NOSIGNAL).
 inline void survive_closed_console() { ::signal(SIGPIPE, SIG_IGN); }
 
-/// Reads --host, --port, --timeout and --help ("--port 80" or "--port=80"). Calls
+/// Reads --host, --port, --timeout (a client's reply timeout, or a server's idle timeout) and
+/// --help ("--port 80" or "--port=80"). Calls
 /// survive_closed_console() first.
 inline Options parse_args(int argc, char* argv[], const Program& p) {
   survive_closed_console();
@@ -116,8 +129,8 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    const bool known =
-        name == "--host" || name == "--port" || (p.has_timeout && name == "--timeout");
+    const bool known = name == "--host" || name == "--port" ||
+                       ((p.has_timeout || p.has_idle_timeout) && name == "--timeout");
     if (!known) usage_error(p, "unknown argument '" + std::string(arg) + "'");
     if (!has_value) {  // "--port 80"
       if (i + 1 >= argc) usage_error(p, std::string(name) + " needs a value");
@@ -145,7 +158,11 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
         usage_error(
             p, "invalid --timeout '" + std::string(value) + "': not a positive number of seconds");
       }
-      opts.timeout = seconds;
+      if (p.has_idle_timeout) {
+        opts.idle_timeout = std::chrono::duration<double>(seconds);
+      } else {
+        opts.timeout = seconds;
+      }
     }
   }
   return opts;
@@ -208,9 +225,25 @@ class StopSignals {
   /// Waits until `sock` has something to read (a connection to accept, data, or the end of
   /// the stream): true. Returns false as soon as SIGINT or SIGTERM arrives.
   bool wait_readable(const socketserver::Socket& sock) {
+    return wait(sock, std::nullopt) == Woken::readable;
+  }
+
+  enum class Woken { readable, signal, timeout };
+  /// Waits until `sock` has something to read, a signal comes, or `limit` passes (none: no
+  /// limit; --timeout, the idle timeout).
+  Woken wait(const socketserver::Socket& sock, socketserver::Timeout limit) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline =
+        limit ? Clock::now() + std::chrono::duration_cast<Clock::duration>(*limit) : Clock::now();
     pollfd fds[2] = {{sock.fileno(), POLLIN, 0}, {fd_, POLLIN, 0}};
     for (;;) {
-      int n = ::poll(fds, 2, -1);             // -1: no timeout, no busy loop
+      int ms = -1;  // no limit: no timeout, no busy loop
+      if (limit) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return Woken::timeout;
+        ms = static_cast<int>(std::min<long long>(left.count(), 3'600'000));
+      }
+      int n = ::poll(fds, 2, ms);
       if (n < 0 && errno == EINTR) continue;  // e.g. SIGSTOP/SIGCONT (Ctrl-Z, fg)
       if (n < 0) fail("poll");
       if (fds[1].revents != 0) {
@@ -218,9 +251,9 @@ class StopSignals {
         if (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
           signo_ = static_cast<int>(info.ssi_signo);
         }
-        return false;
+        return Woken::signal;
       }
-      if (fds[0].revents != 0) return true;
+      if (fds[0].revents != 0) return Woken::readable;
     }
   }
 

@@ -6,15 +6,19 @@
 //   - each client has an input buffer (bytes until a whole line is there) and an output queue
 //     (bytes the kernel has not taken yet): no send ever blocks, a slow reader delays nobody;
 //   - EVENT_WRITE is asked for only while a client's queue is not empty (else the loop spins);
-//   - Ctrl-C: a small signal handler wakes the Selector through a Waker (an eventfd).
+//   - Ctrl-C: a small signal handler wakes the Selector through a Waker (an eventfd);
+//   - --timeout SECONDS: select() waits no longer than the next client's idle deadline, and a
+//     client quiet that long is closed (without the flag, clients are waited for).
 //
 // The line protocol is chatserv's, without rooms: /nick NAME, /who, /quit; any other line goes
 // to everyone else as "<nick> text"; the server's own lines start with "* ".
 // Try it:  selectchat            then, in two terminals:  chatclnt  (or nc localhost 21567)
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -39,6 +43,7 @@ struct Client {
   bool writing = false;  // registered for EVENT_WRITE (out is not empty)
   bool closing = false;  // close once `out` is sent (/quit, a line too long)
   bool dead = false;     // closed at the end of this turn of the loop
+  std::chrono::steady_clock::time_point heard = std::chrono::steady_clock::now();  // last bytes
 };
 
 // ---- Ctrl-C: the handler may only do async-signal-safe things: set a flag, wake the loop ----
@@ -52,7 +57,7 @@ extern "C" void on_signal(int signo) {
 
 class ChatServer {
  public:
-  explicit ChatServer(ss::Socket listener) : listener_(std::move(listener)) {
+  ChatServer(ss::Socket listener, ss::Timeout idle) : listener_(std::move(listener)), idle_(idle) {
     listener_.setblocking(false);                           // lsock.setblocking(False)
     sel_.register_(listener_, ss::EVENT_READ, &listener_);  // sel.register(lsock, EVENT_READ)
     sel_.register_(waker_.fileno(), ss::EVENT_READ, &waker_);
@@ -65,7 +70,8 @@ class ChatServer {
   // The loop: until a signal comes.
   void serve() {
     while (g_signal.load() == 0) {
-      for (const auto& [key, mask] : sel_.select()) {  // for key, mask in sel.select():
+      // for key, mask in sel.select(timeout): with --timeout, no longer than the first deadline
+      for (const auto& [key, mask] : sel_.select(until_first_idle())) {
         if (key.data == &waker_) {
           waker_.drain();
         } else if (key.data == &listener_) {
@@ -76,12 +82,33 @@ class ChatServer {
           if (!c->dead && (mask & ss::EVENT_READ)) read(*c);
         }
       }
+      drop_idle();
       // Close only now: the ready list above may still name a client closed in this turn.
       std::erase_if(clients_, [](const auto& entry) { return entry.second->dead; });
     }
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // How long select() may wait: until the quietest client's idle deadline (none: for ever).
+  ss::Timeout until_first_idle() const {
+    if (!idle_ || clients_.empty()) return std::nullopt;
+    Clock::time_point first = Clock::time_point::max();
+    for (const auto& [fd, c] : clients_) first = std::min(first, c->heard);
+    const auto left = first + std::chrono::duration_cast<Clock::duration>(*idle_) - Clock::now();
+    return std::chrono::duration<double>(std::max(left, Clock::duration::zero()));
+  }
+
+  // --timeout: closes every client that has sent nothing for that long.
+  void drop_idle() {
+    if (!idle_) return;
+    const auto limit = Clock::now() - std::chrono::duration_cast<Clock::duration>(*idle_);
+    for (auto& [fd, c] : clients_) {
+      if (!c->dead && c->heard <= limit) drop(*c, "was idle too long");
+    }
+  }
+
   void accept_all() {
     for (;;) {
       try {
@@ -121,6 +148,7 @@ class ChatServer {
       }
       return;
     }
+    c.heard = Clock::now();
     c.in += data;
     std::size_t start = 0;
     for (auto nl = c.in.find('\n'); nl != std::string::npos && !c.dead && !c.closing;
@@ -173,7 +201,7 @@ class ChatServer {
 
   // Queues `text` for `c`; the loop sends it when the socket is writable. Never blocks.
   void send(Client& c, const std::string& text) {
-    if (c.dead || c.closing) return;  // (a closing client gets only what it was owed)
+    if (c.dead || c.closing) return;               // (a closing client gets only what it was owed)
     if (c.out.size() + text.size() > MAX_QUEUE) {  // it does not read: do not hoard for it
       drop(c, "dropped: too slow");
       return;
@@ -244,6 +272,7 @@ class ChatServer {
   ss::Socket listener_;
   ss::Selector sel_;  // sel = selectors.DefaultSelector()
   ss::Waker waker_;
+  ss::Timeout idle_;                                // --timeout
   std::map<int, std::unique_ptr<Client>> clients_;  // by descriptor
   int guests_ = 0;
 };
@@ -256,7 +285,8 @@ int main(int argc, char* argv[]) {
                   "and one select loop. Commands /nick NAME, /who, /quit; any other line goes\n"
                   "to everyone else.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
 
   // Ctrl-C and SIGTERM: no SA_RESTART, so a wait in select() is interrupted too.
   struct sigaction sa {};
@@ -269,7 +299,7 @@ int main(int argc, char* argv[]) {
     // create_server: socket(), SO_REUSEADDR, bind(), listen() — '' is every interface.
     ss::Socket listener = ss::create_server(ss::Address{opts.host, opts.port});
     std::cerr << "listening on " << listener.getsockname() << std::endl;
-    ChatServer server(std::move(listener));
+    ChatServer server(std::move(listener), opts.idle_timeout);
     std::cout << "waiting for users..." << std::endl;
     server.serve();
     std::cerr << "selectchat: " << samples::signal_name(g_signal.load())

@@ -20,7 +20,8 @@ int main(int argc, char* argv[]) {
        .summary = "Example 2-1: the TCP timestamp server. Answers each message with\n"
                   "\"[<ctime>] <message>\", one client at a time.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
   samples::StopSignals stop;  // before any socket: Ctrl-C must always find it (common.hpp)
 
   try {
@@ -50,8 +51,15 @@ int main(int argc, char* argv[]) {
         // print('...connected from:', addr) — addr printed as Python prints the tuple
         std::cout << "...connected from: " << samples::py_repr(addr) << std::endl;
 
-        while (true) {                            // while True:
-          if (!stop.wait_readable(tcpCliSock)) {  // (Ctrl-C while the client is quiet)
+        while (true) {  // while True:
+          // Not in the book: --timeout drops a client quiet that long (else it is waited for).
+          const auto woken = stop.wait(tcpCliSock, opts.idle_timeout);
+          if (woken == samples::StopSignals::Woken::timeout) {
+            std::cerr << "tsTserv: " << samples::py_repr(addr) << " sent nothing for "
+                      << opts.idle_timeout->count() << " s: disconnected" << std::endl;
+            break;
+          }
+          if (woken == samples::StopSignals::Woken::signal) {  // (Ctrl-C while it is quiet)
             stopped = true;
             break;
           }

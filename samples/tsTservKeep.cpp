@@ -45,12 +45,15 @@ int main(int argc, char* argv[]) {
                   "  ...disconnected: ('127.0.0.1', 40000)\n"
                   "as clients come and go. Its client is tsTclntKeep.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
 
   try {
     const ss::Address ADDR{opts.host, opts.port};  // ADDR = (HOST, PORT)
     // tcpServ = ThreadingTCPServer(ADDR, MyRequestHandler)
-    ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>());
+    // Not in the book: --timeout, a client quiet that long is disconnected.
+    ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
+                                   {.idle_timeout = opts.idle_timeout});
     tcpServ.close_deadline = std::chrono::seconds(1);  // see tsTservThreaded.cpp
     ss::StopOnSignals stop(tcpServ);                   // Ctrl-C / SIGTERM: serve_forever returns
     std::cerr << "listening on " << tcpServ.server_address << std::endl;

@@ -40,7 +40,8 @@ int main(int argc, char* argv[]) {
                   "StreamRequestHandler). Reads one line per connection, answers\n"
                   "\"[<ctime>] <line>\" and closes the connection; one client at a time.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
 
   try {
     const std::string HOST = opts.host;  // HOST = ''  (the book: every interface)
@@ -48,7 +49,9 @@ int main(int argc, char* argv[]) {
     const ss::Address ADDR{HOST, PORT};  // ADDR = (HOST, PORT)
 
     // tcpServ = TCP(ADDR, MyRequestHandler) — binds and listens, as Python's constructor does
-    ss::TCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>());
+    // Not in the book: --timeout, a client quiet that long is disconnected.
+    ss::TCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
+                          {.idle_timeout = opts.idle_timeout});
     // Not in the book: Ctrl-C and SIGTERM make serve_forever return (instead of killing the
     // process), so the server closes cleanly and exits 0. Set up before anything is printed.
     ss::StopOnSignals stop(tcpServ);

@@ -40,7 +40,8 @@ int main(int argc, char* argv[]) {
        .summary = "Example 2-10: the Twisted Reactor timestamp server. Answers each chunk\n"
                   "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
 
   try {
     const int PORT = opts.port;  // PORT = 21567
@@ -49,7 +50,9 @@ int main(int argc, char* argv[]) {
     // factory = protocol.Factory(); factory.protocol = TSServProtocol
     auto factory = ss::Factory::for_protocol<TSServProtocol>();
     // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
-    ss::ListeningPort& port = reactor.listen_tcp(PORT, factory, {.interface = opts.host});
+    ss::ListeningPort& port = reactor.listen_tcp(
+        PORT, factory,
+        {.interface = opts.host, .idle_timeout = opts.idle_timeout});  // (+--timeout)
 
     // print('waiting for connection...') — the book prints it before listenTCP. Here it is
     // printed once the reactor runs (callWhenRunning): run() has then installed its Ctrl-C

@@ -44,14 +44,17 @@ int main(int argc, char* argv[]) {
            "  ...connected from: ('127.0.0.1', 40000) [3 clients being served]\n"
            "where the count is the connections being served at that moment, this one included.",
        .default_host = "localhost",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
 
   try {
     const ss::Address ADDR{opts.host, opts.port};  // ADDR = (HOST, PORT)
 
     // class ThreadingTCPServer(ThreadingMixIn, TCPServer) — the alias ss::ThreadingTCPServer
     // tcpServ = ThreadingTCPServer(ADDR, MyRequestHandler)
-    ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>());
+    // Not in the book: --timeout, a client quiet that long is disconnected.
+    ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
+                                   {.idle_timeout = opts.idle_timeout});
     // Not in Python: server_close() waits for the handlers at most this long, then shuts
     // down the connections of those still waiting for their client.
     tcpServ.close_deadline = std::chrono::seconds(1);

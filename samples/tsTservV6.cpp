@@ -21,7 +21,8 @@ int main(int argc, char* argv[]) {
        .summary = "The IPv6 TCP timestamp server (Example 2-1 over AF_INET6). Answers each\n"
                   "message with \"[<ctime>] <message>\", one client at a time.",
        .default_host = "::1",
-       .server = true});
+       .server = true,
+       .has_idle_timeout = true});
   samples::StopSignals stop;  // before any socket: Ctrl-C must always find it (common.hpp)
 
   try {
@@ -51,8 +52,15 @@ int main(int argc, char* argv[]) {
         // print('...connected from:', addr) — addr printed as Python prints the tuple
         std::cout << "...connected from: " << samples::py_repr(addr) << std::endl;
 
-        while (true) {                            // while True:
-          if (!stop.wait_readable(tcpCliSock)) {  // (Ctrl-C while the client is quiet)
+        while (true) {  // while True:
+          // Not in the book: --timeout drops a client quiet that long (else it is waited for).
+          const auto woken = stop.wait(tcpCliSock, opts.idle_timeout);
+          if (woken == samples::StopSignals::Woken::timeout) {
+            std::cerr << "tsTservV6: " << samples::py_repr(addr) << " sent nothing for "
+                      << opts.idle_timeout->count() << " s: disconnected" << std::endl;
+            break;
+          }
+          if (woken == samples::StopSignals::Woken::signal) {  // (Ctrl-C while it is quiet)
             stopped = true;
             break;
           }
