@@ -153,10 +153,11 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
     } else {  // --timeout
       double seconds = -1;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      // At most 1e9 s (31 years), the library's bound: a larger one would overflow its clock.
       if (ec != std::errc{} || end != value.data() + value.size() || !std::isfinite(seconds) ||
-          seconds <= 0) {
-        usage_error(
-            p, "invalid --timeout '" + std::string(value) + "': not a positive number of seconds");
+          seconds <= 0 || seconds > 1e9) {
+        usage_error(p, "invalid --timeout '" + std::string(value) +
+                           "': not a positive number of seconds up to 1e9");
       }
       if (p.has_idle_timeout) {
         opts.idle_timeout = std::chrono::duration<double>(seconds);

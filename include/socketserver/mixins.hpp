@@ -483,12 +483,7 @@ class ThreadPoolMixIn : public Server {
     if (workers_.empty()) start_workers();
     if (queue_full() && overload != Overload::wait) {
       lock.unlock();
-      if (overload == Overload::refuse) {
-        this->note_request_refused();
-        this->shutdown_request(request);
-      } else {
-        handle_overload(request, client_address);
-      }
+      meet_overload(request, client_address);
       return;
     }
     const Backlog backlog = enqueue(Item{std::move(request), client_address});
@@ -829,21 +824,23 @@ class ThreadPoolMixIn : public Server {
     }
   }
 
-  // Without mu_: the overload policy for requests that found the queue full.
+  // Without mu_: the overload policy (refuse or hook) for a request that found the queue full.
+  void meet_overload(Request& request, const Address& client_address) {
+    if (overload == Overload::refuse) {
+      this->note_request_refused();
+      this->shutdown_request(request);
+    } else {
+      handle_overload(request, client_address);
+    }
+  }
+
+  // Without mu_, in the watcher: meet_overload for each, an exception reported, not thrown.
   void refuse_items(std::vector<Item>& items) {
     for (Item& item : items) {
-      if (overload == Overload::refuse) {
-        this->note_request_refused();
-        try {
-          this->shutdown_request(item.request);
-        } catch (...) {
-        }
-      } else {
-        try {
-          handle_overload(item.request, item.client_address);
-        } catch (...) {
-          this->handle_error(item.request, item.client_address);
-        }
+      try {
+        meet_overload(item.request, item.client_address);
+      } catch (...) {
+        this->handle_error(item.request, item.client_address);
       }
     }
     items.clear();
