@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "report.hpp"
+#include "timeout.hpp"
 
 namespace socketserver {
 
@@ -125,10 +126,10 @@ class RequestDeadline {
  public:
   RequestDeadline(int fd, const Timeout& limit) {
     if (fd < 0 || !limit) return;
+    detail::check_seconds(limit->count(), "request_timeout", false);
     entry_.fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (entry_.fd < 0) throw_os_error(errno, "request_timeout: duplicate the connection");
-    it_ = Watchdog::instance().add(
-        steady::now() + std::chrono::duration_cast<steady::duration>(*limit), &entry_);
+    it_ = Watchdog::instance().add(steady::now() + detail::to_steady(*limit), &entry_);
     armed_ = true;
   }
   ~RequestDeadline() {
@@ -164,12 +165,14 @@ std::string seconds_text(const Timeout& t) {
 void BaseRequestHandler::run() {
   setup();
   Socket& connection = request.connection;
-  if (idle_timeout && connection.fileno() >= 0) {
-    const Timeout current = connection.gettimeout();
-    if (!current || *idle_timeout < *current) connection.settimeout(idle_timeout);
-  }
   std::optional<RequestDeadline> deadline_holder;
   try {
+    if (idle_timeout && connection.fileno() >= 0) {
+      // Zero would make the connection non-blocking: every read would fail at once.
+      detail::check_seconds(idle_timeout->count(), "idle_timeout", false);
+      const Timeout current = connection.gettimeout();
+      if (!current || *idle_timeout < *current) connection.settimeout(idle_timeout);
+    }
     deadline_holder.emplace(connection.fileno(), request_timeout);
   } catch (...) {
     finish();  // setup() ran: finish() runs too, as when handle() throws

@@ -17,6 +17,7 @@
 
 #include "posix_util.hpp"
 #include "reactor_impl.hpp"
+#include "timeout.hpp"
 
 namespace socketserver {
 
@@ -138,7 +139,7 @@ DelayedCall ReactorImpl::schedule(std::chrono::duration<double> delay, std::func
   auto state = std::make_shared<DelayedCall::State>();
   state->impl = this;
   state->fn = std::move(fn);
-  state->when = steady::now() + std::chrono::duration_cast<steady::duration>(delay);
+  state->when = steady::now() + detail::to_steady(delay);
   push_timer(state);
   return DelayedCall(state);
 }
@@ -607,7 +608,8 @@ void DelayedCall::cancel() {
 void DelayedCall::reset(std::chrono::duration<double> delay) {
   if (!active())
     throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
-  state_->when = steady::now() + std::chrono::duration_cast<steady::duration>(delay);
+  detail::check_seconds(delay.count(), "DelayedCall::reset: delay");
+  state_->when = steady::now() + detail::to_steady(delay);
   ++state_->generation;
   if (state_->impl != nullptr) {
     state_->impl->push_timer(state_);
@@ -618,7 +620,8 @@ void DelayedCall::reset(std::chrono::duration<double> delay) {
 void DelayedCall::delay(std::chrono::duration<double> delay) {
   if (!active())
     throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
-  state_->when += std::chrono::duration_cast<steady::duration>(delay);
+  detail::check_seconds(delay.count(), "DelayedCall::delay: delay");
+  state_->when += detail::to_steady(delay);
   ++state_->generation;
   if (state_->impl != nullptr) {
     state_->impl->push_timer(state_);
@@ -658,12 +661,8 @@ Socket bound_listener(const Address& where, int type, bool reuse_address, bool r
 // ListenOptions::idle_timeout as the loop's clock duration (zero: none); checked before binding.
 steady::duration idle_duration(const Timeout& idle, const char* where) {
   if (!idle) return steady::duration::zero();
-  const double s = idle->count();
-  if (std::isnan(s) || s <= 0 || s > 1e9) {
-    throw std::invalid_argument(std::string(where) +
-                                ": idle_timeout must be a positive number of seconds");
-  }
-  return std::chrono::duration_cast<steady::duration>(*idle);
+  detail::check_seconds(idle->count(), (std::string(where) + ": idle_timeout").c_str(), false);
+  return detail::to_steady(*idle);
 }
 
 // Twisted's interface: "" is every IPv4 interface; an IPv6 literal picks IPv6.
@@ -786,9 +785,7 @@ Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFact
 }
 
 DelayedCall Reactor::call_later(std::chrono::duration<double> delay, std::function<void()> fn) {
-  if (std::isnan(delay.count()) || delay.count() < 0) {
-    throw std::invalid_argument("call_later: delay must be a non-negative number of seconds");
-  }
+  detail::check_seconds(delay.count(), "call_later: delay");
   return impl_->schedule(delay, std::move(fn));
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "reactor_impl.hpp"
+#include "timeout.hpp"
 
 namespace socketserver {
 
@@ -20,9 +21,7 @@ LoopingCall::~LoopingCall() { next_.cancel(); }
 void LoopingCall::start(std::chrono::duration<double> interval, bool now,
                         std::function<void(std::exception_ptr)> done) {
   if (running_) throw std::logic_error("LoopingCall::start: already running");
-  if (std::isnan(interval.count()) || interval.count() < 0) {
-    throw std::invalid_argument("LoopingCall::start: interval must be a non-negative number");
-  }
+  detail::check_seconds(interval.count(), "LoopingCall::start: interval");
   running_ = true;
   interval_ = interval.count();
   done_ = std::move(done);

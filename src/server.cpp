@@ -18,6 +18,7 @@
 
 #include "posix_util.hpp"
 #include "report.hpp"
+#include "timeout.hpp"
 
 namespace socketserver {
 
@@ -43,7 +44,16 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
       timeout(options.timeout),
       idle_timeout(options.idle_timeout),
       request_timeout(options.request_timeout),
-      reporter_(std::make_unique<detail::Reporter>()) {}
+      reporter_(std::make_unique<detail::Reporter>()) {
+  // Checked here, as the reactor checks ListenOptions before binding: a bad value is the
+  // caller's mistake, found at once rather than at the first request.
+  if (timeout) detail::check_seconds(timeout->count(), "ServerOptions::timeout");
+  if (idle_timeout)
+    detail::check_seconds(idle_timeout->count(), "ServerOptions::idle_timeout", false);
+  if (request_timeout) {
+    detail::check_seconds(request_timeout->count(), "ServerOptions::request_timeout", false);
+  }
+}
 
 BaseServer::~BaseServer() = default;
 
@@ -140,10 +150,11 @@ bool BaseServer::wait_readable(Timeout wait) {
 
 void BaseServer::handle_request() {
   // Python: the smaller of the socket's timeout and the server's, with a deadline.
+  if (timeout) detail::check_seconds(timeout->count(), "timeout");
   Timeout wait = socket_timeout();
   if (!wait || (timeout && *timeout < *wait)) wait = timeout;
   std::optional<steady::time_point> deadline;
-  if (wait) deadline = steady::now() + std::chrono::duration_cast<steady::duration>(*wait);
+  if (wait) deadline = steady::now() + detail::to_steady(*wait);
   for (;;) {
     if (wait_readable(wait)) {
       handle_request_noblock();

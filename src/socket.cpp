@@ -19,6 +19,8 @@
 #include <exception>
 #include <stdexcept>
 
+#include "timeout.hpp"
+
 namespace socketserver {
 
 namespace {
@@ -30,16 +32,14 @@ using deadline_t = std::optional<clock::time_point>;
 std::atomic<double> g_default_timeout{-1.0};
 
 void validate(const Timeout& timeout) {
-  if (timeout && (std::isnan(timeout->count()) || timeout->count() < 0)) {
-    throw std::invalid_argument("timeout must be a non-negative number of seconds");
-  }
+  if (timeout) detail::check_seconds(timeout->count(), "timeout");
 }
 
 bool is_positive(const Timeout& timeout) { return timeout && timeout->count() > 0; }
 
 deadline_t deadline_for(const Timeout& timeout) {
   if (!is_positive(timeout)) return std::nullopt;
-  return clock::now() + std::chrono::duration_cast<clock::duration>(*timeout);
+  return clock::now() + detail::to_steady(*timeout);
 }
 
 // Waits until `fd` is ready for `events` or the deadline passes (no deadline: forever).

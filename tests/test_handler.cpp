@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <limits>
+#include <cmath>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <exception>
@@ -619,6 +622,65 @@ TEST(ServerTimeouts, EachHandlerMaySetItsOwnTimeouts) {
   ASSERT_EQ(deadline.errors.size(), 1u);
   EXPECT_EQ(deadline.errors[0].kind, "timeout_error") << deadline.errors[0].what;
   EXPECT_NE(deadline.errors[0].what.find("request_timeout"), std::string::npos);
+}
+
+TEST(ServerTimeouts, BadServerTimeoutsAreRejectedAtConstruction) {
+  // As listen_tcp checks ListenOptions before binding: NaN, negative (and zero for the idle and
+  // request limits, which would make every read fail at once) are invalid_argument; more than
+  // the clock holds (1e9 s) is overflow_error, Python's OverflowError. Nothing is left bound.
+  const std::chrono::duration<double> inf(std::numeric_limits<double>::infinity());
+  const std::chrono::duration<double> nan(std::nan(""));
+  const auto make = [](ss::ServerOptions o) { TCPServer s(local0(), ss::handler<EchoStream>(), o); };
+  EXPECT_THROW(make({.timeout = nan}), std::invalid_argument);
+  EXPECT_THROW(make({.timeout = -1s}), std::invalid_argument);
+  EXPECT_THROW(make({.timeout = inf}), std::overflow_error);
+  EXPECT_THROW(make({.idle_timeout = 0s}), std::invalid_argument);
+  EXPECT_THROW(make({.idle_timeout = std::chrono::duration<double>(1e300)}), std::overflow_error);
+  EXPECT_THROW(make({.request_timeout = 0s}), std::invalid_argument);
+  EXPECT_THROW(make({.request_timeout = inf}), std::overflow_error);
+  EXPECT_NO_THROW(make({.timeout = 0s, .idle_timeout = 1e9s, .request_timeout = 1e9s}));
+  // handle_request reads the public field again: a bad value set later is the same error.
+  TCPServer server(local0(), ss::handler<EchoStream>());
+  server.timeout = inf;
+  EXPECT_THROW(server.handle_request(), std::overflow_error);
+}
+
+TEST(ServerTimeouts, AHandlersBadTimeoutIsAnErrorOfThatRequestOnly) {
+  // A handler may set its own limits; a value the clock cannot hold (it overflowed the
+  // deadline's conversion) or a zero idle limit (the connection would turn non-blocking) ends
+  // that request through handle_error, after finish(), and the server goes on.
+  static std::atomic<int> finished{0};
+  static std::atomic<int> started{0};
+  struct Bad : ss::StreamRequestHandler {
+    using StreamRequestHandler::StreamRequestHandler;
+    void setup() override {
+      StreamRequestHandler::setup();
+      if (started++ == 0) {  // not the port's parity: Linux gives connect() even ports
+        request_timeout = std::chrono::duration<double>(std::numeric_limits<double>::infinity());
+      } else {
+        idle_timeout = 0s;
+      }
+    }
+    void handle() override { ADD_FAILURE() << "handle() ran with a bad timeout"; }
+    void finish() override {
+      ++finished;
+      StreamRequestHandler::finish();
+    }
+  };
+  finished = 0;
+  started = 0;
+  ErrorRecorder<TCPServer> server(local0(), ss::handler<Bad>());
+  for (int i = 0; i < 2; ++i) {
+    Socket c = stu::stream_client(server.server_address);
+    server.handle_request();
+    EXPECT_EQ(stu::read_all(c), "") << "the request ended";
+  }
+  EXPECT_EQ(finished.load(), 2);
+  ASSERT_EQ(server.errors.size(), 2u);
+  std::vector<std::string> seen{server.errors[0].what, server.errors[1].what};
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"idle_timeout must be a positive number of seconds",
+                                            "request_timeout is too large (at most 1e9 seconds)"}));
 }
 
 TEST(ServerTimeouts, ARequestThatEndsInTimeIsNotTouchedByItsDeadline) {

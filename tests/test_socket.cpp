@@ -486,6 +486,33 @@ TEST(SocketTimeout, NegativeOrNanTimeoutThrowsInvalidArgument) {
   EXPECT_THROW((void)ss::create_connection({"127.0.0.1", 1}, -1s), std::invalid_argument);
 }
 
+TEST(SocketTimeout, TimeoutTooLargeForTheClockThrowsOverflowError) {
+  // Python: OverflowError. Infinity or 1e300 seconds used to be converted into the clock with
+  // an overflow (undefined behaviour); the bound is 1e9 s, which still works.
+  Socket s;
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(s.settimeout(inf), std::overflow_error);
+  EXPECT_THROW(s.settimeout(1e300), std::overflow_error);
+  EXPECT_THROW(s.settimeout(ss::Timeout(std::chrono::duration<double>(1e9 + 1))),
+               std::overflow_error);
+  EXPECT_FALSE(s.gettimeout().has_value());  // unchanged
+  EXPECT_THROW(ss::setdefaulttimeout(std::chrono::duration<double>(inf)), std::overflow_error);
+  EXPECT_FALSE(ss::getdefaulttimeout().has_value());
+  EXPECT_THROW((void)ss::create_connection({"127.0.0.1", 1}, std::chrono::duration<double>(1e300)),
+               std::overflow_error);
+  try {
+    s.settimeout(inf);
+  } catch (const std::overflow_error& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 1e9"), std::string::npos) << e.what();
+  }
+  // The bound itself is a timeout like any other: a read waits, then data ends the wait.
+  auto [a, b] = ss::socketpair();
+  a.settimeout(1e9);
+  EXPECT_DOUBLE_EQ(a.gettimeout()->count(), 1e9);
+  b.sendall("x");
+  EXPECT_EQ(a.recv(1), "x");
+}
+
 TEST(SocketTimeout, NullTimeoutBlocksUntilDataArrives) {
   auto [a, b] = ss::socketpair();
   a.settimeout(std::nullopt);

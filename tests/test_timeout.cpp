@@ -3,6 +3,7 @@
 // client is dropped while the others are served.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -200,6 +201,30 @@ TEST(IdleTimeout, BadValuesAreRejectedBeforeBinding) {
   o.idle_timeout = std::chrono::duration<double>(std::nan(""));
   EXPECT_THROW(reactor.listen_unix(ss::Address::abstract(testutil::unique_abstract("idle")), f, o),
                std::invalid_argument);
+  // Too large for the clock (it overflowed the conversion): Python's OverflowError.
+  EXPECT_THROW(reactor.listen_tcp(0, f, idle_opts(std::chrono::duration<double>(1e300))),
+               std::overflow_error);
+  o.idle_timeout = std::chrono::duration<double>(std::numeric_limits<double>::infinity());
+  EXPECT_THROW(reactor.listen_unix(ss::Address::abstract(testutil::unique_abstract("idle")), f, o),
+               std::overflow_error);
+}
+
+TEST(ReactorDelays, TooLargeForTheClockThrowOverflowErrorAndScheduleNothing) {
+  ss::Reactor reactor;
+  const std::chrono::duration<double> inf(std::numeric_limits<double>::infinity());
+  const std::chrono::duration<double> huge(1e300);
+  EXPECT_THROW(reactor.call_later(inf, [] {}), std::overflow_error);
+  EXPECT_THROW(reactor.call_later(huge, [] {}), std::overflow_error);
+  ss::DelayedCall call = reactor.call_later(10s, [] {});
+  EXPECT_THROW(call.reset(huge), std::overflow_error);
+  EXPECT_THROW(call.delay(inf), std::overflow_error);
+  EXPECT_TRUE(call.active());
+  EXPECT_NEAR(call.get_time(), 10.0, 1.0) << "unchanged by the bad calls";
+  call.cancel();
+  ss::LoopingCall loop(reactor, [] {});
+  EXPECT_THROW(loop.start(inf), std::overflow_error);
+  EXPECT_FALSE(loop.running());
+  EXPECT_THROW(reactor.call_later(1e9s + 1s, [] {}), std::overflow_error);
 }
 
 }  // namespace

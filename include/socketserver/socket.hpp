@@ -142,7 +142,8 @@ class Socket {
   void setblocking(bool flag);
   /// Python's getblocking(): false when the timeout is 0.
   [[nodiscard]] bool getblocking() const noexcept;
-  /// Python's settimeout(value). Throws std::invalid_argument for a negative or NaN value.
+  /// Python's settimeout(value). Throws std::invalid_argument for a negative or NaN value and
+  /// std::overflow_error above 1e9 seconds (Python's OverflowError; the clock cannot hold more).
   void settimeout(Timeout timeout);
   /// Python's settimeout(seconds) with a plain number of seconds.
   void settimeout(double seconds);
