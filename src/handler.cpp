@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "report.hpp"
+#include "socketserver/detail/fd.hpp"
 #include "timeout.hpp"
 
 namespace socketserver {
@@ -43,7 +44,7 @@ using steady = std::chrono::steady_clock;
 class Watchdog {
  public:
   struct Entry {
-    int fd = -1;         // the entry's own duplicate of the connection: never a reused number
+    detail::Fd fd;       // the entry's own duplicate of the connection: never a reused number
     bool fired = false;  // under mu_
   };
   using Entries = std::multimap<steady::time_point, Entry*>;
@@ -108,7 +109,7 @@ class Watchdog {
         continue;
       }
       first->second->fired = true;
-      ::shutdown(first->second->fd, SHUT_RDWR);  // under mu_: the descriptor is still open
+      ::shutdown(first->second->fd.get(), SHUT_RDWR);  // under mu_: the descriptor is still open
       entries_.erase(first);
     }
   }
@@ -127,14 +128,13 @@ class RequestDeadline {
   RequestDeadline(int fd, const Timeout& limit) {
     if (fd < 0 || !limit) return;
     detail::check_seconds(limit->count(), "request_timeout", false);
-    entry_.fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (entry_.fd < 0) throw_os_error(errno, "request_timeout: duplicate the connection");
+    entry_.fd.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!entry_.fd) throw_os_error(errno, "request_timeout: duplicate the connection");
     it_ = Watchdog::instance().add(steady::now() + detail::to_steady(*limit), &entry_);
     armed_ = true;
   }
   ~RequestDeadline() {
-    (void)disarm();
-    if (entry_.fd >= 0) ::close(entry_.fd);
+    (void)disarm();  // then entry_ closes its duplicate
   }
   RequestDeadline(const RequestDeadline&) = delete;
   RequestDeadline& operator=(const RequestDeadline&) = delete;

@@ -4,8 +4,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "epoll.hpp"
 #include "socketserver/errors.hpp"
 
 namespace socketserver::detail {
@@ -46,41 +45,6 @@ std::size_t default_max_threads() noexcept {
   return std::max<std::size_t>(limit, 1);
 }
 
-namespace {
-
-int make_eventfd(unsigned flags) {
-  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | flags);
-  if (fd < 0) throw_os_error(errno, "eventfd for the thread pool");
-  return fd;
-}
-
-void add_to(int epfd, int fd, std::uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = fd;
-  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    throw_os_error(errno, "epoll_ctl for the thread pool (fd " + std::to_string(fd) + ")");
-  }
-}
-
-void signal(int fd) noexcept {
-  const std::uint64_t one = 1;
-  ssize_t n = 0;
-  do {
-    n = ::write(fd, &one, sizeof one);
-  } while (n < 0 && errno == EINTR);
-}
-
-void drain(int fd) noexcept {
-  std::uint64_t count = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(fd, &count, sizeof count);
-  } while (n < 0 && errno == EINTR);
-}
-
-}  // namespace
-
 std::size_t default_max_parked() noexcept {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 65536;
@@ -92,10 +56,7 @@ namespace {
 // followed by the end of input is all the request there will ever be.
 bool peer_finished(int fd) noexcept {
   pollfd p{fd, POLLIN | POLLRDHUP, 0};
-  int n = 0;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
+  const int n = retry_on_eintr([&] { return ::poll(&p, 1, 0); });
   return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 }  // namespace
@@ -108,8 +69,8 @@ bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexce
   std::size_t size =
       delimiter.empty() ? 1 : std::min(sizeof small, std::max<std::size_t>(limit, 1));
   for (;;) {
-    const ssize_t n = ::recv(fd, buf, size, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n =
+        retry_on_eintr([&] { return ::recv(fd, buf, size, MSG_PEEK | MSG_DONTWAIT); });
     if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;  // an error: the handler meets it
     if (n == 0 || delimiter.empty()) return true;               // end of input, or any byte
     const std::string_view got(buf, static_cast<std::size_t>(n));
@@ -131,63 +92,36 @@ bool request_ready(int fd, std::string_view delimiter, std::size_t limit) noexce
 
 namespace {
 // Edge-triggered: a parked connection wakes its watcher once per arrival, not while bytes wait.
-constexpr std::uint32_t kParkEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
+constexpr int kParkEvents = EVENT_READ | Epoll::kPeerClosed | Epoll::kEdge;
+constexpr std::uint64_t kWakeData = ~std::uint64_t{0};  // no descriptor's number
 }  // namespace
 
-ParkSet::ParkSet() : wake_fd_(make_eventfd(0)) {
-  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epfd_ < 0) {
-    const int err = errno;
-    ::close(wake_fd_);
-    throw_os_error(err, "epoll_create1 for the thread pool's parked connections");
-  }
+ParkSet::ParkSet() { epoll_.add(wake_.fileno(), EVENT_READ, kWakeData); }
+
+void ParkSet::add(int fd) { epoll_.add(fd, kParkEvents, static_cast<std::uint64_t>(fd)); }
+
+void ParkSet::remove(int fd) noexcept {
   try {
-    add_to(epfd_, wake_fd_, EPOLLIN);
-  } catch (...) {
-    ::close(epfd_);
-    ::close(wake_fd_);
-    throw;
+    epoll_.remove(fd);
+  } catch (const socket_error&) {  // cannot happen for a descriptor the set holds
   }
 }
 
-ParkSet::~ParkSet() {
-  ::close(epfd_);
-  ::close(wake_fd_);
-}
-
-void ParkSet::add(int fd) { add_to(epfd_, fd, kParkEvents); }
-
-void ParkSet::remove(int fd) noexcept { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
-
-void ParkSet::wake() noexcept { signal(wake_fd_); }
+void ParkSet::wake() noexcept { wake_.wake(); }
 
 void ParkSet::wait(std::vector<int>& ready, int timeout_ms) {
   epoll_event events[64];
-  const int n = ::epoll_wait(epfd_, events, 64, timeout_ms);
+  const int n = epoll_.wait(events, 64, timeout_ms);
   for (int i = 0; i < n; ++i) {
-    if (events[i].data.fd == wake_fd_) {
-      drain(wake_fd_);
+    if (events[i].data.u64 == kWakeData) {
+      wake_.drain();
     } else {
-      ready.push_back(events[i].data.fd);
+      ready.push_back(static_cast<int>(events[i].data.u64));
     }
   }
 }
 
 // ---- AcceptGate -----------------------------------------------------------------------------
-
-AcceptGate::AcceptGate() : stop_fd_(make_eventfd(0)) {
-  try {
-    queued_fd_ = make_eventfd(EFD_SEMAPHORE);
-  } catch (...) {
-    ::close(stop_fd_);
-    throw;
-  }
-}
-
-AcceptGate::~AcceptGate() {
-  ::close(stop_fd_);
-  ::close(queued_fd_);
-}
 
 void AcceptGate::open(int listen_fd) {
   const int flags = ::fcntl(listen_fd, F_GETFL);
@@ -196,10 +130,8 @@ void AcceptGate::open(int listen_fd) {
     throw_os_error(errno, "fcntl(F_SETFL) on the listening socket");
   }
   saved_flags_ = flags;
-  drain(stop_fd_);
-  while (true) {  // stale "queued" signals from an earlier session (semaphore: one per read)
-    std::uint64_t count = 0;
-    if (::read(queued_fd_, &count, sizeof count) < 0) break;
+  stop_.drain();
+  while (queued_.drain()) {  // stale "queued" counts from an earlier session, one per drain
   }
   ++session_;
 }
@@ -212,40 +144,49 @@ void AcceptGate::close(int listen_fd) noexcept {
   saved_flags_ = -1;
 }
 
-void AcceptGate::signal_stop() noexcept { signal(stop_fd_); }
+void AcceptGate::signal_stop() noexcept { stop_.wake(); }
 
-void AcceptGate::signal_queued() noexcept { signal(queued_fd_); }
+void AcceptGate::signal_queued() noexcept { queued_.wake(); }
 
-AcceptGate::Waiter::~Waiter() {
-  if (epfd_ >= 0) ::close(epfd_);
+void AcceptGate::wait_for_stop(std::chrono::milliseconds pause) const noexcept {
+  pollfd p{stop_.fileno(), POLLIN, 0};  // never drained by a waiter: readable until open()
+  const auto until = std::chrono::steady_clock::now() + pause;
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) > 0) return;
+  }
 }
 
 AcceptGate::Wake AcceptGate::Waiter::wait(int listen_fd, unsigned session) {
-  if (epfd_ < 0 || session_ != session) {
-    if (epfd_ >= 0) ::close(epfd_);
-    epfd_ = -1;
-    const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0) return Wake::timeout;  // the caller goes round again; nothing is lost
+  if (!epoll_ || session_ != session) {
+    epoll_.reset();
     try {
-      add_to(epfd, gate_.stop_fd_, EPOLLIN);
-      add_to(epfd, gate_.queued_fd_, EPOLLIN | EPOLLEXCLUSIVE);
-      add_to(epfd, listen_fd, EPOLLIN | EPOLLEXCLUSIVE);
+      Epoll set;
+      set.add(gate_.stop_.fileno(), EVENT_READ, 0);
+      set.add(gate_.queued_.fileno(), EVENT_READ | Epoll::kExclusive, 1);
+      set.add(listen_fd, EVENT_READ | Epoll::kExclusive, 2);
+      epoll_ = std::move(set);
     } catch (const socket_error&) {
-      ::close(epfd);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a failure
-      return Wake::timeout;
+      return Wake::timeout;  // the caller goes round again; nothing is lost
     }
-    epfd_ = epfd;
     session_ = session;
   }
   epoll_event events[3];
-  const int n = ::epoll_wait(epfd_, events, 3, 1000);
+  int n = 0;
+  try {
+    n = epoll_->wait(events, 3, 1000);
+  } catch (const socket_error&) {
+    epoll_.reset();  // made anew on the next call
+    return Wake::timeout;
+  }
   bool listener = false;
   bool queued = false;
   for (int i = 0; i < n; ++i) {
-    if (events[i].data.fd == gate_.stop_fd_) return Wake::stop;  // never drained here
-    if (events[i].data.fd == gate_.queued_fd_) queued = true;
-    if (events[i].data.fd == listen_fd) listener = true;
+    if (events[i].data.u64 == 0) return Wake::stop;  // never drained here
+    if (events[i].data.u64 == 1) queued = true;
+    if (events[i].data.u64 == 2) listener = true;
   }
   if (listener) {
     // This worker's wake-up went to a connection; a queued request seen at the same time is
@@ -254,7 +195,7 @@ AcceptGate::Wake AcceptGate::Waiter::wait(int listen_fd, unsigned session) {
     return Wake::listener;
   }
   if (queued) {
-    drain(gate_.queued_fd_);  // one count (semaphore): other queued requests wake others
+    gate_.queued_.drain();  // one count (semaphore): other queued requests wake others
     return Wake::queued;
   }
   return Wake::timeout;

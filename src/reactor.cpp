@@ -17,6 +17,7 @@
 
 #include "posix_util.hpp"
 #include "reactor_impl.hpp"
+#include "socketserver/detail/fd.hpp"
 #include "timeout.hpp"
 
 namespace socketserver {
@@ -65,66 +66,13 @@ void ReactorImpl::disconnect_all() {
 
 void ReactorImpl::change_interest(int fd, Handler* handler, int wanted) {
   if (handler->interest == 0) {
-    poller.add(fd, wanted, handler);
+    poller.add(fd, wanted, as_data(handler));
   } else if (wanted == 0) {
     poller.remove(fd);
   } else {
-    poller.modify(fd, wanted, handler);
+    poller.modify(fd, wanted, as_data(handler));
   }
   handler->interest = wanted;
-}
-
-// ---- the epoll set ---------------------------------------------------------------------------
-
-namespace {
-std::uint32_t to_epoll(int events) {
-  std::uint32_t mask = 0;
-  if ((events & EVENT_READ) != 0) mask |= EPOLLIN;
-  if ((events & EVENT_WRITE) != 0) mask |= EPOLLOUT;
-  return mask;
-}
-}  // namespace
-
-Poller::Poller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)), events_(1024) {
-  if (epfd_ < 0) throw_os_error(errno, "epoll_create1");
-}
-
-Poller::~Poller() {
-  if (epfd_ >= 0) ::close(epfd_);
-}
-
-void Poller::add(int fd, int events, void* data) {
-  epoll_event ev{};
-  ev.events = to_epoll(events);
-  ev.data.ptr = data;
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    throw_os_error(errno, "register fd " + std::to_string(fd));
-  }
-}
-
-void Poller::modify(int fd, int events, void* data) {
-  epoll_event ev{};
-  ev.events = to_epoll(events);
-  ev.data.ptr = data;
-  if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) < 0) {
-    throw_os_error(errno, "modify fd " + std::to_string(fd));
-  }
-}
-
-void Poller::remove(int fd) {
-  // A descriptor closed before it is removed is already gone from the epoll set: not an error.
-  if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) < 0 && errno != EBADF && errno != ENOENT) {
-    throw_os_error(errno, "unregister fd " + std::to_string(fd));
-  }
-}
-
-int Poller::wait(int timeout_ms) {
-  const int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
-  if (n < 0) {
-    if (errno == EINTR) return 0;
-    throw_os_error(errno, "epoll_wait");
-  }
-  return n;
 }
 
 void ReactorImpl::report_exception(const char* where, const std::string& peer) {
@@ -213,9 +161,10 @@ int ReactorImpl::next_wait_ms() {
 
 namespace {
 
-/// A listening stream socket: accepts in bursts, builds a protocol per connection. On EMFILE
-/// it uses a spare descriptor to accept and drop the client (so the kernel's queue cannot make
-/// the loop spin) and reports at a bounded rate.
+/// A listening stream socket: accepts in bursts, builds a protocol per connection. Accept errors
+/// follow the one AcceptPolicy: out of descriptors or memory, it drops the waiting client through
+/// a spare descriptor and leaves the listener alone for the back-off (so neither the kernel's
+/// queue nor a lasting error makes the loop spin), and reports at a bounded rate.
 class StreamPort final : public Handler {
  public:
   ListeningPort* owner = nullptr;   // its public handle (told when the port stops)
@@ -229,7 +178,6 @@ class StreamPort final : public Handler {
         unix_file_(std::move(unix_file)),
         spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
   ~StreamPort() override {
-    if (spare_fd_ >= 0) ::close(spare_fd_);
     detail::remove_socket_file(unix_file_);  // also when the reactor goes without stop_listening
   }
 
@@ -251,17 +199,17 @@ class StreamPort final : public Handler {
         continue;
       }
       if (err != 0) {
-        if (err == ECONNABORTED || err == EPROTO) continue;
-        if ((err == EMFILE || err == ENFILE) && spare_fd_ >= 0) {
-          ::close(spare_fd_);
-          const int victim = ::accept4(sock_.fileno(), nullptr, nullptr, SOCK_CLOEXEC);
-          if (victim >= 0) ::close(victim);
-          spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        }
-        impl_.reporter.report("accept", "accept on " + sock_.getsockname().to_string() + ": " +
-                                            std::error_code(err, std::system_category()).message());
+        const Action action = accept_policy_.failed(err);
+        if (action == Action::retry) continue;
+        if (action == Action::back_off) pause_accepting(err);
+        impl_.reporter.report(
+            "accept",
+            accept_policy_.describe("accept on " + sock_.getsockname().to_string() + ": " +
+                                        std::error_code(err, std::system_category()).message(),
+                                    action));
         return;
       }
+      accept_policy_.succeeded();
       impl_.open_connection(std::move(got->first), got->second, *factory_, factory_, nullptr,
                             idle_timeout);
     }
@@ -270,6 +218,7 @@ class StreamPort final : public Handler {
   void stop() {
     if (dead) return;
     if (owner != nullptr) ReactorImpl::port_of(*owner) = nullptr;
+    resume_.cancel();
     impl_.set_interest(sock_.fileno(), this, 0);
     sock_.close();
     detail::remove_socket_file(unix_file_);
@@ -282,7 +231,26 @@ class StreamPort final : public Handler {
   Socket sock_;
   std::shared_ptr<Factory> factory_;
   detail::BoundSocketFile unix_file_;
-  int spare_fd_;
+  using Action = detail::AcceptPolicy::Action;
+
+  // Out of descriptors or memory: the waiting connection that can be taken is dropped (a spare
+  // descriptor makes room for it), and the listener is left alone for the policy's pause, so an
+  // error that lasts is not a busy loop.
+  void pause_accepting(int err) {
+    if ((err == EMFILE || err == ENFILE) && spare_fd_) {
+      spare_fd_.reset();
+      detail::Fd(::accept4(sock_.fileno(), nullptr, nullptr, SOCK_CLOEXEC)).reset();
+      spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    }
+    impl_.set_interest(sock_.fileno(), this, 0);
+    resume_ = impl_.schedule(accept_policy_.pause(), [this] {
+      if (!dead) listen();
+    });
+  }
+
+  detail::Fd spare_fd_;  // a descriptor to give up when the process runs out of them
+  detail::AcceptPolicy accept_policy_;
+  DelayedCall resume_;  // the end of a back-off
 };
 
 /// A UDP port: Twisted's DatagramProtocol transport.
@@ -306,10 +274,12 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
     for (int i = 0; i < 64 && !dead; ++i) {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
-      const ssize_t n = ::recvfrom(sock_.fileno(), impl_.scratch.data(), max_packet_size_ + 1,
-                                   MSG_TRUNC, reinterpret_cast<sockaddr*>(&ss), &len);
+      const ssize_t n = detail::retry_on_eintr([&] {
+        len = sizeof ss;
+        return ::recvfrom(sock_.fileno(), impl_.scratch.data(), max_packet_size_ + 1, MSG_TRUNC,
+                          reinterpret_cast<sockaddr*>(&ss), &len);
+      });
       if (n < 0) {
-        if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
           impl_.reporter.report("udp",
                                 "recvfrom on " + get_host().to_string() + ": " +
@@ -337,11 +307,10 @@ class UdpPort final : public Handler, public DatagramProtocol::Transport {
   void write(std::string_view data, const Address& addr) override {
     if (sock_.fileno() < 0) return;
     const Address to = addr.resolve(sock_.family(), SOCK_DGRAM);
-    ssize_t n = 0;
-    do {
-      n = ::sendto(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL, to.sockaddr_ptr(),
-                   to.sockaddr_len());
-    } while (n < 0 && errno == EINTR);
+    const ssize_t n = detail::retry_on_eintr([&] {
+      return ::sendto(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL, to.sockaddr_ptr(),
+                      to.sockaddr_len());
+    });
     if (n < 0) {
       impl_.reporter.report("udp", "sendto " + to.to_string() + ": " +
                                        std::error_code(errno, std::system_category()).message() +
@@ -673,7 +642,7 @@ Address interface_address(std::string_view interface, int port) {
 }  // namespace
 
 Reactor::Reactor() : impl_(std::make_unique<ReactorImpl>(*this)) {
-  impl_->poller.add(impl_->waker.fileno(), EVENT_READ, nullptr);  // data nullptr: the waker
+  impl_->poller.add(impl_->waker.fileno(), EVENT_READ, 0);  // data 0: the waker
 }
 
 Reactor::~Reactor() {
@@ -860,9 +829,9 @@ void Reactor::run(bool install_signal_handlers) {
   run_list(std::exchange(r.startup_calls, {}), "call_when_running");
 
   while (!r.stop_requested.load()) {
-    const int n = r.poller.wait(r.next_wait_ms());
+    const int n = r.poller.wait(r.ready.data(), static_cast<int>(r.ready.size()), r.next_wait_ms());
     if (r.idle_watchers != 0) r.loop_now = steady::now();  // the input stamp of idle timeouts
-    r.dispatch(r.poller.events(), n);
+    r.dispatch(r.ready.data(), n);
     for (std::size_t i = 0; i < r.always_ready.size(); ++i) {
       Handler* handler = r.always_ready[i];
       if (!handler->dead) handler->on_ready(EVENT_READ);

@@ -2,7 +2,6 @@
 // ports) and reactor_io.cpp (stream connections, connectors, UDP, stdio).
 #pragma once
 
-#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "epoll.hpp"
 #include "report.hpp"
 #include "socketserver/reactor.hpp"
 
@@ -34,39 +34,13 @@ struct Handler {
   bool is_stream = false;  // a StreamConnection: the loop calls it without a virtual call
 };
 
-/// The reactor's epoll set. Like Selector, but each registration carries its Handler in epoll's
-/// data.ptr, so the loop dispatches straight from epoll_wait's buffer: no lookup by descriptor
-/// and no copy of the ready list per wake-up. Errors throw as Selector's do.
-class Poller {
- public:
-  Poller();
-  ~Poller();
-  Poller(const Poller&) = delete;
-  Poller& operator=(const Poller&) = delete;
-
-  void add(int fd, int events, void* data);
-  void modify(int fd, int events, void* data);
-  void remove(int fd);
-  /// Waits up to `timeout_ms` (-1: forever); returns how many events() are ready (0 on EINTR).
-  int wait(int timeout_ms);
-  [[nodiscard]] const epoll_event* events() const noexcept { return events_.data(); }
-
-  /// EVENT_READ / EVENT_WRITE for an epoll mask, limited to `wanted` (errors and hang-ups
-  /// report as both, so the next recv/send sees them), as Selector::select reports them.
-  static int ready_events(std::uint32_t mask, int wanted) noexcept {
-    static_assert(EPOLLIN == 1 && EPOLLOUT == 4 && EVENT_READ == 1 && EVENT_WRITE == 2);
-    int events = static_cast<int>((mask & EPOLLIN) | ((mask & EPOLLOUT) >> 1));
-    if ((mask & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) [[unlikely]] {
-      events |= EVENT_READ;
-      if ((mask & (EPOLLERR | EPOLLHUP)) != 0) events |= EVENT_WRITE;
-    }
-    return events & wanted;
-  }
-
- private:
-  int epfd_ = -1;
-  std::vector<epoll_event> events_;  // epoll_wait's buffer, reused
-};
+/// A Handler as the data of its epoll registration, and back.
+inline std::uint64_t as_data(Handler* handler) noexcept {
+  return reinterpret_cast<std::uintptr_t>(handler);
+}
+inline Handler* as_handler(std::uint64_t data) noexcept {
+  return reinterpret_cast<Handler*>(static_cast<std::uintptr_t>(data));
+}
 
 struct DelayedCall::State {
   ReactorImpl* impl = nullptr;
@@ -121,7 +95,10 @@ struct ReactorImpl {
   explicit ReactorImpl(Reactor& owner) : owner(owner), scratch(64 * 1024) {}
 
   Reactor& owner;
-  Poller poller;
+  // The epoll set: each registration carries its Handler as the data, so the loop dispatches
+  // straight from epoll_wait's buffer (no lookup by descriptor, no copy of the ready list).
+  detail::Epoll poller;
+  std::vector<epoll_event> ready = std::vector<epoll_event>(1024);  // epoll_wait's, reused
   Waker waker;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};

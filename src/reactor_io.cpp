@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "reactor_impl.hpp"
+#include "socketserver/detail/fd.hpp"
 
 namespace socketserver {
 
@@ -27,13 +28,13 @@ class Drainer final : public Handler {
   }
   void on_ready(int /*events*/) override {
     for (;;) {
-      const ssize_t n = ::recv(sock_.fileno(), impl_.scratch.data(), impl_.scratch.size(), 0);
+      const ssize_t n = detail::retry_on_eintr(
+          [&] { return ::recv(sock_.fileno(), impl_.scratch.data(), impl_.scratch.size(), 0); });
       if (n > 0) {
         drained_ += static_cast<std::size_t>(n);
         if (drained_ > (4u << 20)) break;
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       break;  // end of stream or an error: done
     }
@@ -129,10 +130,8 @@ void StreamConnection::update_interest() {
   if ((events & EVENT_READ) == 0 || !may_read_) return;
   char* const buf = impl_.scratch.data();
   const std::size_t size = impl_.scratch.size();
-  ssize_t n = 0;
-  do {
-    n = is_socket_ ? ::recv(in_fd_, buf, size, 0) : ::read(in_fd_, buf, size);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = detail::retry_on_eintr(
+      [&] { return is_socket_ ? ::recv(in_fd_, buf, size, 0) : ::read(in_fd_, buf, size); });
   if (n > 0) [[likely]] {
     if (idle_) [[unlikely]]
       last_input_ = impl_.loop_now;
@@ -150,14 +149,14 @@ void StreamConnection::on_ready(int events) { handle_events(events); }
 
 void ReactorImpl::dispatch(const epoll_event* ready, int n) {
   for (int i = 0; i < n; ++i) {
-    auto* handler = static_cast<Handler*>(ready[i].data.ptr);
+    auto* handler = as_handler(ready[i].data.u64);
     if (handler == nullptr) {  // the waker
       waker.drain();
       continue;
     }
     // A handler retired earlier in this round stays in the graveyard until the round ends.
     if (handler->dead) continue;
-    const int events = Poller::ready_events(ready[i].events, handler->interest);
+    const int events = detail::ready_events(ready[i].events, handler->interest);
     if (events == 0) continue;
     if (handler->is_stream) {  // the common case, without a virtual call
       static_cast<StreamConnection*>(handler)->handle_events(events);
@@ -212,8 +211,8 @@ void StreamConnection::write_stdio(std::string_view data) {
   // Standard output stays blocking (other writers share it); a terminal or pipe takes it.
   while (!data.empty()) {
     // A reader that went away is the end of this connection (EPIPE), not a SIGPIPE.
-    const ssize_t n = detail::write_no_sigpipe(out_fd_, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = detail::retry_on_eintr(
+        [&] { return detail::write_no_sigpipe(out_fd_, data.data(), data.size()); });
     if (n < 0) {
       begin_close(lost_reason(errno));
       return;
@@ -223,11 +222,11 @@ void StreamConnection::write_stdio(std::string_view data) {
 }
 
 void StreamConnection::write_rest(std::string_view data, ssize_t n) {
-  int err = n < 0 ? errno : 0;
-  while (n < 0 && err == EINTR) {
-    n = ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL);
-    err = n < 0 ? errno : 0;
+  if (n < 0 && errno == EINTR) {
+    n = detail::retry_on_eintr(
+        [&] { return ::send(out_fd_, data.data(), data.size(), MSG_NOSIGNAL); });
   }
+  const int err = n < 0 ? errno : 0;
   if (n < 0) {
     if (err != EAGAIN && err != EWOULDBLOCK) {
       begin_close(lost_reason(err));
@@ -246,9 +245,10 @@ void StreamConnection::write_rest(std::string_view data, ssize_t n) {
 
 void StreamConnection::flush() {
   while (pending_output()) {
-    const ssize_t n = ::send(out_fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    const ssize_t n = detail::retry_on_eintr([&] {
+      return ::send(out_fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    });
     if (n < 0) {
-      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       begin_close(lost_reason(errno));
       return;

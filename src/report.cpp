@@ -14,6 +14,7 @@
 #include <memory>
 #include <typeinfo>
 
+#include "socketserver/detail/fd.hpp"
 #include "socketserver/errors.hpp"
 
 namespace socketserver::detail {
@@ -39,8 +40,7 @@ ssize_t write_no_sigpipe(int fd, const void* data, std::size_t size) noexcept {
   const int err = errno;
   if (n < 0 && err == EPIPE && !was_pending) {
     const timespec no_wait{0, 0};
-    while (::sigtimedwait(&pipe_only, nullptr, &no_wait) < 0 && errno == EINTR) {
-    }
+    (void)retry_on_eintr([&] { return ::sigtimedwait(&pipe_only, nullptr, &no_wait); });
   }
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   errno = err;
@@ -49,8 +49,8 @@ ssize_t write_no_sigpipe(int fd, const void* data, std::size_t size) noexcept {
 
 void write_console(int fd, std::string_view text) noexcept {
   while (!text.empty()) {
-    const ssize_t n = write_no_sigpipe(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n =
+        retry_on_eintr([&] { return write_no_sigpipe(fd, text.data(), text.size()); });
     if (n <= 0) return;  // EPIPE, EBADF, ...: the line is lost, the server goes on
     text.remove_prefix(static_cast<std::size_t>(n));
   }

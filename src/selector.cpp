@@ -1,7 +1,6 @@
 // selector.cpp — the epoll Selector and the eventfd Waker.
 #include "socketserver/selector.hpp"
 
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -13,26 +12,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "epoll.hpp"
+
 namespace socketserver {
 
 namespace {
 
-std::uint32_t to_epoll(int events) {
+int checked(int events) {
   if (events <= 0 || (events & ~(EVENT_READ | EVENT_WRITE)) != 0) {
     throw std::invalid_argument("selector: invalid events " + std::to_string(events));
   }
-  std::uint32_t mask = 0;
-  if ((events & EVENT_READ) != 0) mask |= EPOLLIN;
-  if ((events & EVENT_WRITE) != 0) mask |= EPOLLOUT;
-  return mask;
-}
-
-int from_epoll(std::uint32_t mask, int wanted) {
-  int events = 0;
-  if ((mask & (EPOLLIN | EPOLLRDHUP)) != 0) events |= EVENT_READ;
-  if ((mask & EPOLLOUT) != 0) events |= EVENT_WRITE;
-  if ((mask & (EPOLLERR | EPOLLHUP)) != 0) events |= EVENT_READ | EVENT_WRITE;
-  return events & wanted;
+  return events;
 }
 
 int timeout_ms(const Timeout& timeout) {
@@ -45,39 +35,31 @@ int timeout_ms(const Timeout& timeout) {
 
 }  // namespace
 
-Selector::Selector() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
-  if (epfd_ < 0) throw_os_error(errno, "epoll_create1");
-}
+Selector::Selector() = default;
 
 Selector::Selector(Selector&& other) noexcept
-    : epfd_(other.epfd_),
+    : epoll_(std::move(other.epoll_)),
       keys_(std::move(other.keys_)),
-      count_(other.count_),
+      count_(std::exchange(other.count_, 0)),
       ready_(std::move(other.ready_)),
-      events_(std::move(other.events_)) {
-  other.epfd_ = -1;
-  other.count_ = 0;
-}
+      events_(std::move(other.events_)) {}
 
 Selector& Selector::operator=(Selector&& other) noexcept {
   if (this != &other) {
     close();
-    epfd_ = other.epfd_;
+    epoll_ = std::move(other.epoll_);
     keys_ = std::move(other.keys_);
-    count_ = other.count_;
+    count_ = std::exchange(other.count_, 0);
     ready_ = std::move(other.ready_);
     events_ = std::move(other.events_);
-    other.epfd_ = -1;
-    other.count_ = 0;
   }
   return *this;
 }
 
-Selector::~Selector() { close(); }
+Selector::~Selector() = default;
 
 void Selector::close() noexcept {
-  if (epfd_ >= 0) ::close(epfd_);
-  epfd_ = -1;
+  epoll_.close();
   keys_.clear();
   count_ = 0;
 }
@@ -85,7 +67,8 @@ void Selector::close() noexcept {
 void Selector::require_open(const char* op) const {
   // Python raises RuntimeError("Selector is closed") (get_key) or ValueError (register,
   // select): a use after close() is a programming error, not an I/O one.
-  if (epfd_ < 0) throw std::logic_error(std::string("selector: ") + op + " on a closed selector");
+  if (epoll_.fileno() < 0)
+    throw std::logic_error(std::string("selector: ") + op + " on a closed selector");
 }
 
 bool Selector::contains(int fd) const noexcept {
@@ -119,12 +102,7 @@ const SelectorKey& Selector::register_(int fd, int events, void* data) {
   if (fd < 0) throw std::invalid_argument("selector: invalid fd " + std::to_string(fd));
   if (contains(fd))
     throw std::invalid_argument("selector: fd " + std::to_string(fd) + " is already registered");
-  epoll_event ev{};
-  ev.events = to_epoll(events);
-  ev.data.fd = fd;
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    throw_os_error(errno, "register fd " + std::to_string(fd));
-  }
+  epoll_.add(fd, checked(events), static_cast<std::uint64_t>(fd));
   if (static_cast<std::size_t>(fd) >= keys_.size()) keys_.resize(static_cast<std::size_t>(fd) + 1);
   keys_[fd] = SelectorKey{fd, events, data};
   ++count_;
@@ -142,11 +120,7 @@ SelectorKey Selector::unregister(int fd) {
   const SelectorKey key = get_key(fd);
   keys_[fd].reset();
   --count_;
-  // A descriptor closed before unregister is already gone from the epoll set (and its number
-  // may name another descriptor now, not in the set): not an error.
-  if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) < 0 && errno != EBADF && errno != ENOENT) {
-    throw_os_error(errno, "unregister fd " + std::to_string(fd));
-  }
+  epoll_.remove(fd);  // one closed before unregister is already gone: not an error
   return key;
 }
 
@@ -157,14 +131,7 @@ SelectorKey Selector::unregister(const Socket& sock) {
 const SelectorKey& Selector::modify(int fd, int events, void* data) {
   require_open("modify");
   SelectorKey& key = const_cast<SelectorKey&>(get_key(fd));
-  if (events != key.events) {
-    epoll_event ev{};
-    ev.events = to_epoll(events);
-    ev.data.fd = fd;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) < 0) {
-      throw_os_error(errno, "modify fd " + std::to_string(fd));
-    }
-  }
+  if (events != key.events) epoll_.modify(fd, checked(events), static_cast<std::uint64_t>(fd));
   key.events = events;
   key.data = data;
   return key;
@@ -186,23 +153,21 @@ const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {
   Timeout left = timeout;
   int n = 0;
   for (;;) {
-    n = ::epoll_wait(epfd_, events_.data(),
-                     static_cast<int>(std::min<std::size_t>(max_events, INT_MAX)),
-                     timeout_ms(left));
-    if (n >= 0) break;
-    if (errno != EINTR) throw_os_error(errno, "epoll_wait");
-    // PEP 475: a handler ran and returned; wait again for what remains of the timeout (a last
-    // poll when nothing remains).
-    if (timeout) {
-      const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
-      left = std::max(*timeout - spent, std::chrono::duration<double>(0));
-    }
+    n = epoll_.wait(events_.data(), static_cast<int>(std::min<std::size_t>(max_events, INT_MAX)),
+                    timeout_ms(left));
+    if (n > 0) break;
+    // Nothing ready: the time ran out, or (PEP 475) a signal handler ran and returned, and the
+    // wait goes on for what remains of the timeout.
+    if (!timeout) continue;
+    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    left = *timeout - spent;
+    if (left->count() <= 0) break;
   }
   for (int i = 0; i < n; ++i) {
-    const int fd = events_[static_cast<std::size_t>(i)].data.fd;
+    const int fd = static_cast<int>(events_[static_cast<std::size_t>(i)].data.u64);
     if (!contains(fd)) continue;
     const SelectorKey& key = *keys_[fd];
-    const int ready = from_epoll(events_[static_cast<std::size_t>(i)].events, key.events);
+    const int ready = detail::ready_events(events_[static_cast<std::size_t>(i)].events, key.events);
     if (ready != 0) ready_.emplace_back(key, ready);
   }
   return ready_;
@@ -211,24 +176,23 @@ const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {
 // ---- Waker --------------------------------------------------------------------------------
 
 Waker::Waker() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  if (fd_ < 0) throw_os_error(errno, "eventfd");
+  if (!fd_) throw_os_error(errno, "eventfd");
 }
 
-Waker::Waker(Waker&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-
-Waker::~Waker() {
-  if (fd_ >= 0) ::close(fd_);
+Waker::Waker(Counting) : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE)) {
+  if (!fd_) throw_os_error(errno, "eventfd");
 }
 
+// Non-blocking eventfd calls neither wait nor meet EINTR.
 void Waker::wake() noexcept {
   const std::uint64_t one = 1;
   // EAGAIN means the counter is saturated: already awake. Nothing else can fail here.
-  [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
+  [[maybe_unused]] const ssize_t n = ::write(fd_.get(), &one, sizeof one);
 }
 
 bool Waker::drain() noexcept {
   std::uint64_t value = 0;
-  return ::read(fd_, &value, sizeof value) == static_cast<ssize_t>(sizeof value);
+  return ::read(fd_.get(), &value, sizeof value) == static_cast<ssize_t>(sizeof value);
 }
 
 }  // namespace socketserver

@@ -24,17 +24,6 @@ namespace socketserver {
 
 using steady = std::chrono::steady_clock;
 
-BaseServer::AcceptError BaseServer::classify_accept_error(int err) noexcept {
-  if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-    return AcceptError::back_off;
-  }
-  if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED || err == EPROTO ||
-      err == EMSGSIZE || err == 0) {
-    return AcceptError::retry;
-  }
-  return AcceptError::report;
-}
-
 // ---- BaseServer ---------------------------------------------------------------------------
 
 BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_class,
@@ -172,18 +161,10 @@ void BaseServer::handle_request() {
 }
 
 void BaseServer::note_accept_error(const socket_error& error) {
-  const AcceptError kind = classify_accept_error(error.errno_value());
-  if (kind == AcceptError::back_off) {
-    // Back off: 10 ms doubling to 1 s while the error lasts; accepting resumes after it.
-    accept_backoff_ = accept_backoff_.count() == 0
-                          ? std::chrono::milliseconds(10)
-                          : std::min(accept_backoff_ * 2, std::chrono::milliseconds(1000));
-    accept_resume_ = steady::now() + accept_backoff_;
-    report("accept", std::string(error.what()) + " (pausing accepts for " +
-                         std::to_string(accept_backoff_.count()) + " ms)");
-  } else if (kind == AcceptError::report) {
-    report("accept", error.what());
-  }
+  using Action = detail::AcceptPolicy::Action;
+  const Action action = accept_policy_.failed(error.errno_value());
+  if (action == Action::back_off) accept_resume_ = steady::now() + accept_policy_.pause();
+  if (action != Action::retry) report("accept", accept_policy_.describe(error.what(), action));
 }
 
 bool BaseServer::handle_request_noblock() {
@@ -193,7 +174,7 @@ bool BaseServer::handle_request_noblock() {
   try {
     auto [request, client_address] = get_request();
     got_request = true;
-    accept_backoff_ = std::chrono::milliseconds(0);
+    accept_policy_.succeeded();
     note_request_accepted();
     if (verify_request(request, client_address)) {
       const bool inline_request = requests_run_inline();

@@ -19,6 +19,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "socketserver/detail/fd.hpp"
 #include "timeout.hpp"
 
 namespace socketserver {
@@ -118,14 +119,9 @@ ssize_t run_io(int fd, const Timeout& timeout, short events, Call call, Context 
 // (the Socket it came from and one per file), and closed when the last of them lets go
 // (Python's _io_refs count). The timeout lives here too, so a change through one applies to all.
 struct Socket::Shared {
-  int fd;
+  detail::Fd fd;
   Timeout timeout;
   Shared(int descriptor, Timeout initial) : fd(descriptor), timeout(initial) {}
-  Shared(const Shared&) = delete;
-  Shared& operator=(const Shared&) = delete;
-  ~Shared() {
-    if (fd >= 0) ::close(fd);
-  }
 };
 
 // ---- construction ------------------------------------------------------------------------
@@ -186,7 +182,7 @@ Socket& Socket::operator=(Socket&& other) noexcept {
 Socket::~Socket() { close(); }
 
 int Socket::require_open(std::string_view op) const {
-  if (fd_ < 0 || (shared_ && shared_->fd < 0)) {  // closed, or detached through another sharer
+  if (fd_ < 0 || (shared_ && !shared_->fd)) {  // closed, or detached through another sharer
     throw socket_error(std::error_code(EBADF, std::system_category()),
                        std::string(op) + " on closed socket");
   }
@@ -276,18 +272,14 @@ std::optional<std::pair<Socket, Address>> Socket::try_accept(Timeout child_timeo
   socklen_t len = sizeof ss;
   if (!io_timeout()) {  // a blocking descriptor: accept only what is already there
     pollfd p{fd, POLLIN, 0};
-    int ready = 0;
-    do {
-      ready = ::poll(&p, 1, 0);
-    } while (ready < 0 && errno == EINTR);
+    const int ready = detail::retry_on_eintr([&] { return ::poll(&p, 1, 0); });
     if (ready < 0) throw_os_error(errno, local_context(fd, "accept"));
     if (ready == 0) return std::nullopt;
   }
-  int conn_fd = -1;
-  do {
+  const int conn_fd = detail::retry_on_eintr([&] {
     len = sizeof ss;
-    conn_fd = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, flags);
-  } while (conn_fd < 0 && errno == EINTR);
+    return ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, flags);
+  });
   if (conn_fd < 0) {
     if (would_block(errno)) return std::nullopt;
     throw_os_error(errno, local_context(fd, "accept"));
@@ -405,12 +397,11 @@ std::optional<std::size_t> Socket::try_recvfrom_into(std::span<char> buffer, Add
   const int fd = require_open("recvfrom");
   sockaddr_storage ss;  // the kernel fills `len` bytes; only those are read
   socklen_t len = 0;
-  ssize_t n = 0;
-  do {
+  const ssize_t n = detail::retry_on_eintr([&] {
     len = sizeof ss;
-    n = ::recvfrom(fd, buffer.data(), buffer.size(), flags | MSG_DONTWAIT,
-                   reinterpret_cast<sockaddr*>(&ss), &len);
-  } while (n < 0 && errno == EINTR);
+    return ::recvfrom(fd, buffer.data(), buffer.size(), flags | MSG_DONTWAIT,
+                      reinterpret_cast<sockaddr*>(&ss), &len);
+  });
   if (n < 0) {
     const int err = errno;
     if (would_block(err)) return std::nullopt;
@@ -515,7 +506,7 @@ void Socket::close() noexcept {
   if (shared_) {
     shared_.reset();  // the last sharer's ~Shared closes the descriptor
   } else if (fd_ >= 0) {
-    ::close(fd_);  // Linux frees the descriptor even when close reports EINTR
+    detail::close_fd(fd_);
   }
   fd_ = -1;
 }
@@ -524,8 +515,7 @@ int Socket::detach() noexcept {
   int fd = fd_;
   if (shared_) {
     // As Python: the files made by makefile() fail from now on (EBADF); nobody closes it.
-    fd = shared_->fd;
-    shared_->fd = -1;
+    fd = shared_->fd.release();
     shared_.reset();
   }
   fd_ = -1;
@@ -633,12 +623,9 @@ Socket create_server(const Address& address, const CreateServerOptions& options)
 }
 
 bool has_dualstack_ipv6() {
-  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  const detail::Fd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int off = 0;
-  const bool ok = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
-  ::close(fd);
-  return ok;
+  return fd && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
 }
 
 std::pair<Socket, Socket> socketpair(int family, int type, int proto) {
@@ -655,15 +642,10 @@ std::pair<Socket, Socket> socketpair(int family, int type, int proto) {
 }
 
 Socket fromfd(int fd, int family, int type, int proto) {
-  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) throw_os_error(errno, "fromfd " + std::to_string(fd));
-  Socket s = Socket::none();
-  try {
-    s = Socket::adopt(copy);
-  } catch (...) {
-    ::close(copy);  // not a socket: the duplicate is ours to release
-    throw;
-  }
+  detail::Fd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy) throw_os_error(errno, "fromfd " + std::to_string(fd));
+  Socket s = Socket::adopt(copy.get());  // throws for a non-socket: the copy closes with `copy`
+  (void)copy.release();
   s.family_ = family;
   s.type_ = socket_kind(type);
   s.proto_ = proto;

@@ -661,22 +661,7 @@ namespace {
       void service_actions() override {
         if (!exhausted) {  // first call: inside the loop, its selector already made
           exhausted = true;
-          // UBSan's vptr check needs a pipe the first time it meets a type; without a free
-          // descriptor it reports a false "invalid vptr". Meet socket_error now.
-          try {
-            ss::throw_os_error(EMFILE, "warm-up");
-          } catch (const ss::socket_error& e) {
-            if (e.errno_value() != EMFILE || e.what() == nullptr) ::_exit(4);
-          }
-          rlimit rl{};
-          ::getrlimit(RLIMIT_NOFILE, &rl);
-          rl.rlim_cur = 64;  // ulimit -n 64
-          ::setrlimit(RLIMIT_NOFILE, &rl);
-          for (int i = 0; i < 200; ++i) {  // take every descriptor left
-            const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-            if (fd < 0) break;
-            hog.push_back(fd);
-          }
+          hog = stu::exhaust_descriptors();
           const int port = server_address.port();
           if (::write(info, &port, sizeof port) != sizeof port) ::_exit(3);
           return;
@@ -708,111 +693,16 @@ namespace {
 
 TEST(AcceptErrors, DescriptorsExhaustedNoSpinAndServiceResumes) {
   testutil::TempDir dir;
-  const std::string err_path = dir.file("stderr");
-  int ctl[2];  // a socketpair, so that a command to a dead child is EPIPE, never SIGPIPE
-  int info[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl), 0);
-  ASSERT_EQ(::pipe2(info, O_CLOEXEC), 0);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(ctl[1]);
-    ::close(info[0]);
-    emfile_server_child(ctl[0], info[1], err_path);
-  }
-  ::close(ctl[0]);
-  ::close(info[1]);
-  struct Reaper {  // whatever happens below, the child is stopped and waited for
-    pid_t pid;
-    int ctl;
-    int info;
-    int status = -1;
-    bool waited = false;
-    void finish() {
-      if (waited) return;
-      if (ctl >= 0) ::close(ctl);  // end of file: the child stops
-      ctl = -1;
-      for (int i = 0; i < 1000; ++i) {
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-          waited = true;
-          break;
-        }
-        std::this_thread::sleep_for(10ms);
-      }
-      if (!waited) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        waited = true;
-      }
-      if (info >= 0) ::close(info);
-      info = -1;
-    }
-    ~Reaper() { finish(); }
-  } reaper{pid, ctl[1], info[0]};
-
-  const auto child_stderr = [&err_path] {
-    std::ifstream in(err_path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  const auto command = [&reaper](char c) { return ::send(reaper.ctl, &c, 1, MSG_NOSIGNAL) == 1; };
-  int port = 0;
-  pollfd p{info[0], POLLIN, 0};
-  ASSERT_EQ(::poll(&p, 1, 20000), 1) << "the child did not start";
-  ASSERT_EQ(::read(info[0], &port, sizeof port), static_cast<ssize_t>(sizeof port))
-      << child_stderr();
+  stu::CommandedChild child(emfile_server_child, dir.file("stderr"));
+  const int port = child.read_port();
+  ASSERT_NE(port, 0) << "the child did not start: " << child.stderr_text();
   const Address addr{"127.0.0.1", port};
 
-  // 20 clients while the server has no descriptor to accept them with.
-  std::vector<Socket> early;
-  for (int i = 0; i < 20; ++i) {
-    early.push_back(stu::stream_client(addr, 20s));
-    early.back().sendall("early " + std::to_string(i) + "\n");
-  }
-  std::this_thread::sleep_for(300ms);
-  const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
-  const stu::ProcStat before = stu::proc_stat(pid);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(1s);
-  const stu::ProcStat after = stu::proc_stat(pid);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(before.ok && after.ok);
-  const double cpu = static_cast<double>(after.cpu_ticks - before.cpu_ticks) /
-                     static_cast<double>(ticks_per_second);
-  EXPECT_LT(cpu, 0.5 * wall) << "the accept loop spins on EMFILE: " << cpu << " s CPU in " << wall
-                             << " s";
-  EXPECT_NE(after.state, 'Z') << "the server child died: " << child_stderr();
-
-  // Free the descriptors: service resumes. Clients that came during the shortage are either
-  // served or closed (a spare-descriptor trick may drop them), never left hanging.
-  ASSERT_TRUE(command('r')) << "the child is gone: " << child_stderr();
-  int early_served = 0;
-  for (std::size_t i = 0; i < early.size(); ++i) {
-    std::string reply;
-    try {
-      reply = stu::read_line(early[i]);
-    } catch (const ss::connection_reset_error&) {
-    }
-    if (reply == "early " + std::to_string(i) + "\n") {
-      ++early_served;
-    } else {
-      EXPECT_EQ(reply, "") << "client " << i;
-    }
-  }
-  early.clear();
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(stu::stream_roundtrip(addr), kTestStr) << "after release";
-
-  EXPECT_TRUE(command('q')) << "the child is gone: " << child_stderr();
-  reaper.finish();
-  const std::string err = child_stderr();
-#if defined(__SANITIZE_THREAD__)
-  // Under TSan a forked child inherits the parent's warning count and exits 66 when it is not
-  // zero (a race reported by an earlier test); the child itself is single-threaded.
-  const bool exit_ok = WIFEXITED(reaper.status) &&
-                       (WEXITSTATUS(reaper.status) == 0 || WEXITSTATUS(reaper.status) == 66);
-#else
-  const bool exit_ok = WIFEXITED(reaper.status) && WEXITSTATUS(reaper.status) == 0;
-#endif
-  EXPECT_TRUE(exit_ok) << "child status " << reaper.status << ": " << err;
+  const int early_served = stu::check_descriptor_exhaustion(child, addr);
+  EXPECT_TRUE(child.command('q')) << "the child is gone: " << child.stderr_text();
+  EXPECT_TRUE(child.exited_cleanly()) << "child status " << child.finish() << ": "
+                                      << child.stderr_text();
+  const std::string err = child.stderr_text();
   const int reports = stu::count_of(err, "Too many open files");
   EXPECT_GE(reports, 1) << "the accept error is reported: " << err;
   EXPECT_LE(reports, 6) << "at a bounded rate: " << err;

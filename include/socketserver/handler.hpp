@@ -1,9 +1,9 @@
+// clang-format off
 // handler.hpp — Python's request handlers: one object per request, setup() -> handle() -> finish().
 //
 //   Python                                          C++
 //   class H(socketserver.StreamRequestHandler):     struct H : ss::StreamRequestHandler {
-//                                                     using
-//                                                     StreamRequestHandler::StreamRequestHandler;
+//                                                     using StreamRequestHandler::StreamRequestHandler;
 //       def handle(self):                             void handle() override {
 //           line = self.rfile.readline()                std::string line = rfile.readline();
 //           self.wfile.write(line)                      wfile.write(line);
@@ -12,6 +12,7 @@
 //   TCPServer(ADDR, H)                              TCPServer server(ADDR, ss::handler<H>());
 //   (a one-method handler)                          TCPServer server(ADDR, ss::handler(
 //                                                       [](ss::StreamRequestHandler& self) {...}));
+// clang-format on
 //
 // Python's class attributes (rbufsize, wbufsize, timeout, disable_nagle_algorithm) are plain
 // members: give them values in your constructor or at the top of your setup() override before

@@ -1,9 +1,11 @@
+// clang-format off
 // mixins.hpp — Python's ThreadingMixIn and ForkingMixIn as policy templates over a server.
 //
-//   Python                                                 C++
-//   class ThreadingTCPServer(ThreadingMixIn, TCPServer)    using ThreadingTCPServer =
-//   ThreadingMixIn<TCPServer>; class MyServer(ForkingMixIn, UDPServer): pass          using
-//   MyServer = ForkingMixIn<UDPServer>;
+//   Python                                                C++
+//   class ThreadingTCPServer(ThreadingMixIn, TCPServer)   using ThreadingTCPServer = ThreadingMixIn<TCPServer>;
+//   class MyServer(ForkingMixIn, UDPServer): pass         using MyServer = ForkingMixIn<UDPServer>;
+//   (no Python twin)                                      using PoolServer = ThreadPoolMixIn<TCPServer>;
+// clang-format on
 //
 // Each mixin overrides what Python's does (process_request, server_close, service_actions /
 // handle_timeout) plus the loop's `accepting()` question, and nothing else.
@@ -237,10 +239,8 @@ class ForkingMixIn : public Server {
   /// never waitpid(-1)); `blocking` waits for all of them.
   void collect_children(bool blocking = false) {
     for (auto it = active_children.begin(); it != active_children.end();) {
-      pid_t rc = 0;
-      do {
-        rc = ::waitpid(*it, nullptr, blocking ? 0 : WNOHANG);
-      } while (rc < 0 && errno == EINTR);
+      const pid_t rc =
+          detail::retry_on_eintr([&] { return ::waitpid(*it, nullptr, blocking ? 0 : WNOHANG); });
       if (rc == *it || (rc < 0 && errno == ECHILD)) {
         it = active_children.erase(it);
         this->note_request_finished();
@@ -320,8 +320,7 @@ namespace detail {
 class AcceptGate {
  public:
   enum class Wake { listener, queued, stop, timeout };
-  AcceptGate();
-  ~AcceptGate();
+  AcceptGate() = default;
   AcceptGate(const AcceptGate&) = delete;
   AcceptGate& operator=(const AcceptGate&) = delete;
 
@@ -329,13 +328,14 @@ class AcceptGate {
   void close(int listen_fd) noexcept;  ///< the listener's own mode back (no worker waits now)
   void signal_stop() noexcept;         ///< wakes every waiting worker, until the next open()
   void signal_queued() noexcept;       ///< wakes one waiting worker
+  /// Sleeps `pause` (an accept back-off), or less when signal_stop() comes.
+  void wait_for_stop(std::chrono::milliseconds pause) const noexcept;
   [[nodiscard]] unsigned session() const noexcept { return session_; }
 
   /// One per worker thread: its epoll set, made anew for each session (open() to close()).
   class Waiter {
    public:
     explicit Waiter(AcceptGate& gate) : gate_(gate) {}
-    ~Waiter();
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
     /// Waits (at most a second: a safety net, not a poll interval) for the listener, a queued
@@ -344,14 +344,14 @@ class AcceptGate {
 
    private:
     AcceptGate& gate_;
-    int epfd_ = -1;
+    std::optional<Epoll> epoll_;  // none until the first wait, or after a failed one
     unsigned session_ = 0;
   };
 
  private:
-  int stop_fd_ = -1;
-  int queued_fd_ = -1;
-  int saved_flags_ = -1;  // the listener's file status flags before open()
+  Waker stop_;
+  Waker queued_{Waker::counting};  // one count per queued request
+  int saved_flags_ = -1;           // the listener's file status flags before open()
   unsigned session_ = 0;
 };
 }  // namespace detail
@@ -363,7 +363,6 @@ namespace detail {
 class ParkSet {
  public:
   ParkSet();
-  ~ParkSet();
   ParkSet(const ParkSet&) = delete;
   ParkSet& operator=(const ParkSet&) = delete;
 
@@ -374,8 +373,8 @@ class ParkSet {
   void wait(std::vector<int>& ready, int timeout_ms);
 
  private:
-  int epfd_ = -1;
-  int wake_fd_ = -1;
+  Epoll epoll_;
+  Waker wake_;
 };
 
 /// True when the client on `fd` has sent a request: with an empty `delimiter`, any byte; else
@@ -575,6 +574,7 @@ class ThreadPoolMixIn : public Server {
 
   void worker(std::size_t index) {
     detail::AcceptGate::Waiter waiter(gate_);
+    detail::AcceptPolicy accept_policy;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       if (!queue_.empty() && (!stopping_ || block_on_close)) {
@@ -597,7 +597,7 @@ class ThreadPoolMixIn : public Server {
         const unsigned session = gate_.session();
         lock.unlock();
         if (waiter.wait(this->fileno(), session) == detail::AcceptGate::Wake::listener) {
-          got = try_accept();
+          got = try_accept(accept_policy);
         }
         lock.lock();
         --polling_;
@@ -623,16 +623,17 @@ class ThreadPoolMixIn : public Server {
   }
 
   // A non-blocking accept by a worker; nothing when another thread was faster or it failed.
-  std::optional<std::pair<Request, Address>> try_accept() {
+  // Its back-off is the worker's own (`policy`): one out of descriptors pauses, the others go on.
+  std::optional<std::pair<Request, Address>> try_accept(detail::AcceptPolicy& policy) {
+    using Action = detail::AcceptPolicy::Action;
     try {
-      return this->get_request();
+      auto got = this->get_request();
+      policy.succeeded();
+      return got;
     } catch (const socket_error& error) {
-      const auto kind = BaseServer::classify_accept_error(error.errno_value());
-      if (kind == BaseServer::AcceptError::report) this->report("accept", error.what());
-      if (kind == BaseServer::AcceptError::back_off) {
-        this->report("accept", std::string(error.what()) + " (worker pausing 100 ms)");
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+      const Action action = policy.failed(error.errno_value());
+      if (action != Action::retry) this->report("accept", policy.describe(error.what(), action));
+      if (action == Action::back_off) gate_.wait_for_stop(policy.pause());  // or the stop
     } catch (const std::exception& error) {  // concerns that one connection: never the worker
       this->report("accept", std::string("get_request: ") + error.what());
     } catch (...) {

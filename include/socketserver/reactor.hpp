@@ -1,10 +1,10 @@
+// clang-format off
 // reactor.hpp — the core of Twisted in C++: one event loop serving many connections.
 //
 //   Twisted                                          C++ (namespace socketserver)
 //   from twisted.internet import reactor             Reactor reactor;
 //   class Echo(protocol.Protocol):                   struct Echo : Protocol {
-//       def dataReceived(self, data):                  void data_received(std::string_view data)
-//       override {
+//       def dataReceived(self, data):                  void data_received(std::string_view data) override {
 //           self.transport.write(data)                   transport().write(data);
 //                                                      }
 //                                                    };
@@ -13,6 +13,7 @@
 //   reactor.listenTCP(21567, factory)                reactor.listen_tcp(21567, factory);
 //   reactor.callLater(2.5, f)                        reactor.call_later(2.5s, f);
 //   reactor.run()                                    reactor.run();
+// clang-format on
 //
 // The loop: an epoll set waits on the listening sockets, the connections, a Waker and the
 // earliest timer; ready descriptors are served in turn; timers run in deadline order.

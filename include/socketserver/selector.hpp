@@ -26,9 +26,9 @@
 #include <utility>
 #include <vector>
 
+#include "socketserver/detail/epoll.hpp"
+#include "socketserver/detail/fd.hpp"
 #include "socketserver/socket.hpp"
-
-struct epoll_event;  // <sys/epoll.h>, kept out of the public header
 
 namespace socketserver {
 
@@ -92,14 +92,14 @@ class Selector {
   /// throw std::logic_error. A second close() does nothing.
   void close() noexcept;
   /// The epoll descriptor (-1 once closed).
-  [[nodiscard]] int fileno() const noexcept { return epfd_; }
+  [[nodiscard]] int fileno() const noexcept { return epoll_.fileno(); }
 
  private:
   void require_open(const char* op) const;
   // The fd of sock's key (out_of_range when none); `op` names the call in a closed error.
   [[nodiscard]] int lookup(const Socket& sock, const char* op) const;
 
-  int epfd_ = -1;
+  detail::Epoll epoll_;
   std::vector<std::optional<SelectorKey>> keys_;  // indexed by fd
   std::size_t count_ = 0;
   std::vector<Ready> ready_;
@@ -108,25 +108,31 @@ class Selector {
 
 /// Wakes a Selector from another thread (or a signal handler): register fileno() for
 /// EVENT_READ, call wake() anywhere, drain() in the selecting thread. An eventfd; several
-/// wake() calls before one drain() are one wake-up.
+/// wake() calls before one drain() are one wake-up. A counting Waker (Waker(Waker::counting))
+/// keeps count instead: each drain() takes one wake(), and the descriptor stays readable while
+/// any is left (an eventfd semaphore; ThreadPoolMixIn hands out queued requests with one).
 class Waker {
  public:
+  struct Counting {};
+  static constexpr Counting counting{};
+
   Waker();
-  Waker(Waker&&) noexcept;
+  explicit Waker(Counting);
+  Waker(Waker&&) noexcept = default;
   Waker& operator=(Waker&&) = delete;
   Waker(const Waker&) = delete;
   Waker& operator=(const Waker&) = delete;
-  ~Waker();
+  ~Waker() = default;
 
   /// Makes the descriptor readable. Thread-safe and async-signal-safe; never throws.
   void wake() noexcept;
-  /// Clears the wake-up (call from the selecting thread after it reports ready). Returns true
-  /// when there was one.
+  /// Clears the wake-up (call from the selecting thread after it reports ready); a counting
+  /// Waker takes one. Returns true when there was one.
   bool drain() noexcept;
-  [[nodiscard]] int fileno() const noexcept { return fd_; }
+  [[nodiscard]] int fileno() const noexcept { return fd_.get(); }
 
  private:
-  int fd_ = -1;
+  detail::Fd fd_;
 };
 
 }  // namespace socketserver

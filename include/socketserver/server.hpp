@@ -46,6 +46,7 @@
 #include <thread>
 #include <utility>
 
+#include "socketserver/detail/accept.hpp"
 #include "socketserver/selector.hpp"
 #include "socketserver/socket.hpp"
 
@@ -234,10 +235,6 @@ class BaseServer {
   /// shutdown() returns: a mixin whose own threads accept connections starts and stops them here.
   virtual void loop_started() {}
   virtual void loop_stopping() noexcept {}
-  /// What an accept error means: try again at once, pause accepting for a while (descriptors
-  /// or memory exhausted), or report it.
-  enum class AcceptError { retry, back_off, report };
-  [[nodiscard]] static AcceptError classify_accept_error(int err) noexcept;
 
  private:
   bool wait_readable(Timeout timeout);  // listener or waker readable within timeout
@@ -257,7 +254,7 @@ class BaseServer {
   // Accept back-off after a transient error (EMFILE, ...): the loop ignores the listener until
   // then, so an error it cannot clear does not become a busy loop.
   std::chrono::steady_clock::time_point accept_resume_{};
-  std::chrono::milliseconds accept_backoff_{0};
+  detail::AcceptPolicy accept_policy_;  // the loop's own back-off
   std::unique_ptr<detail::Reporter> reporter_;
   void report_made(const char* kind, std::string (*make)(const void*), const void* context);
 };
