@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "epoll.hpp"
+#include "posix_util.hpp"
 #include "report.hpp"
 #include "socketserver/reactor.hpp"
 
@@ -32,6 +33,13 @@ struct Handler {
   int interest = 0;        // the events registered in the reactor's epoll set (0: none)
   bool dead = false;       // retired: the loop skips it until the graveyard is emptied
   bool is_stream = false;  // a StreamConnection: the loop calls it without a virtual call
+};
+
+/// A listening port (reactor_ports.cpp): a Handler with a public handle, told when it stops.
+struct Port : Handler {
+  ListeningPort* owner = nullptr;
+  /// Stops listening: unregisters, closes, tells the protocol or factory, and retires itself.
+  virtual void stop() = 0;
 };
 
 /// A Handler as the data of its epoll registration, and back.
@@ -186,12 +194,21 @@ struct ReactorImpl {
     p.transport_ = t;
   }
   static void*& port_of(ListeningPort& p) { return p.port_; }
+  static Port* as_port(void* handle) { return static_cast<Port*>(static_cast<Handler*>(handle)); }
+  /// Gives `port` its public handle, named by `host`.
+  ListeningPort& publish(Port& port, Address host);
 
   /// A timer entry went stale (reset, delay, cancel): rebuild the heap when stale entries are
   /// the majority, so resetting one call a million times does not grow memory.
   void note_stale_timer();
   std::size_t stale_timers = 0;
 };
+
+/// New ports, adopted by `impl` and listening (reactor_ports.cpp).
+Port& open_stream_port(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
+                       detail::BoundSocketFile file, steady::duration idle_timeout);
+Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
+                    std::size_t max_packet_size);
 
 /// connect_protocol's factory (Twisted's ClientCreator): hands out its one protocol and tells
 /// the caller how the connection fared.
