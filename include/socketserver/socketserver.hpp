@@ -14,6 +14,8 @@
 //                 StreamRequestHandler, DatagramRequestHandler
 //   mixins.hpp    ThreadingMixIn<S>, ForkingMixIn<S>   ThreadingMixIn, ForkingMixIn
 //                 and ThreadingTCPServer, ForkingUDPServer, ... (the aliases)
+//   thread_pool.hpp  ThreadPoolMixIn<S>,               (no Python twin: a fixed pool of workers)
+//                 ThreadPoolTCPServer, ...             (mixins.hpp includes it)
 //   reactor.hpp   Reactor, Protocol, Factory,          twisted.internet: reactor, protocol,
 //                 LineReceiver, DatagramProtocol, ...  basic.LineReceiver, stdio.StandardIO
 //   testing.hpp   StringTransport                      twisted.internet.testing (proto_helpers)
@@ -63,3 +65,4 @@
 #include "socketserver/socket.hpp"
 #include "socketserver/stream.hpp"
 #include "socketserver/testing.hpp"
+#include "socketserver/thread_pool.hpp"
