@@ -4,23 +4,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 
 namespace socketserver::detail {
 
-StopSignalHandlers::StopSignalHandlers(void (*handler)(int)) {
+namespace {
+std::atomic<const StopSignalTarget*> g_stop_target{nullptr};
+
+extern "C" void on_stop_signal(int signo) {
+  if (const StopSignalTarget* target = g_stop_target.load()) target->deliver(signo);
+}
+}  // namespace
+
+bool StopSignalTarget::claim(Callback callback, void* context) noexcept {
+  if (claimed_) return false;
+  callback_ = callback;  // set before the target is published to the handler
+  context_ = context;
+  const StopSignalTarget* expected = nullptr;
+  if (!g_stop_target.compare_exchange_strong(expected, this)) return false;
   struct sigaction sa {};
-  sa.sa_handler = handler;
+  sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, &old_int_);
   ::sigaction(SIGTERM, &sa, &old_term_);
+  claimed_ = true;
+  return true;
 }
 
-StopSignalHandlers::~StopSignalHandlers() {
+void StopSignalTarget::release() noexcept {
+  if (!claimed_) return;
   ::sigaction(SIGINT, &old_int_, nullptr);
   ::sigaction(SIGTERM, &old_term_, nullptr);
+  g_stop_target.store(nullptr);
+  claimed_ = false;
 }
 
 BoundSocketFile bound_socket_file(std::string path) {

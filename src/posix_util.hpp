@@ -10,16 +10,32 @@
 
 namespace socketserver::detail {
 
-/// Installs `handler` for SIGINT and SIGTERM (SA_RESTART: the loop is woken through a waker,
-/// other calls go on) and puts the previous handlers back when destroyed.
-class StopSignalHandlers {
+/// The one way SIGINT and SIGTERM reach a loop (StopOnSignals, Reactor::run, ReactorGroup::
+/// run_until_signal). While a target is claimed, both signals call `callback(context, signo)`,
+/// which must be async-signal-safe (atomic stores, a Waker's wake()); release() (or the
+/// destructor) puts the dispositions from before back. SA_RESTART: the loop is woken through its
+/// waker, other calls go on. One target at a time in a process.
+class StopSignalTarget {
  public:
-  explicit StopSignalHandlers(void (*handler)(int));
-  ~StopSignalHandlers();
-  StopSignalHandlers(const StopSignalHandlers&) = delete;
-  StopSignalHandlers& operator=(const StopSignalHandlers&) = delete;
+  using Callback = void (*)(void* context, int signo) noexcept;
+  StopSignalTarget() = default;
+  ~StopSignalTarget() { release(); }
+  StopSignalTarget(const StopSignalTarget&) = delete;
+  StopSignalTarget& operator=(const StopSignalTarget&) = delete;
+
+  /// Becomes the target and installs the handlers; false (nothing changed) while another target
+  /// is claimed.
+  bool claim(Callback callback, void* context) noexcept;
+  /// Puts the previous dispositions back and lets go; nothing when not claimed. Async-signal-safe.
+  void release() noexcept;
+  [[nodiscard]] bool claimed() const noexcept { return claimed_; }
+  /// Calls the callback (from the signal handler).
+  void deliver(int signo) const noexcept { callback_(context_, signo); }
 
  private:
+  Callback callback_ = nullptr;
+  void* context_ = nullptr;
+  bool claimed_ = false;
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
 };

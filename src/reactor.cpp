@@ -289,14 +289,11 @@ double DelayedCall::get_time() const {
 // ---- Reactor -------------------------------------------------------------------------------
 
 namespace {
-std::atomic<ReactorImpl*> g_signal_reactor{nullptr};
-
-extern "C" void reactor_on_signal(int signo) {
-  if (ReactorImpl* impl = g_signal_reactor.load()) {
-    impl->stop_signal.store(signo);
-    impl->stop_requested.store(true);
-    impl->waker.wake();
-  }
+void reactor_on_signal(void* context, int signo) noexcept {
+  auto* impl = static_cast<ReactorImpl*>(context);
+  impl->stop_signal.store(signo);
+  impl->stop_requested.store(true);
+  impl->waker.wake();
 }
 
 Socket bound_listener(const Address& where, int type, bool reuse_address, bool reuse_port) {
@@ -341,6 +338,7 @@ Reactor::~Reactor() {
 
 ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
                                    const ListenOptions& options) {
+  impl_->check_loop_thread("listen_tcp");
   if (!factory) throw std::invalid_argument("listen_tcp: no factory");
   const Address where = interface_address(options.interface, port);
   const steady::duration idle = idle_duration(options.idle_timeout, "listen_tcp");
@@ -362,6 +360,7 @@ ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory
 
 ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory> factory,
                                     const ListenOptions& options) {
+  impl_->check_loop_thread("listen_unix");
   if (!factory) throw std::invalid_argument("listen_unix: no factory");
   if (path.family() != AF_UNIX) throw std::invalid_argument("listen_unix: not a Unix address");
   const steady::duration idle = idle_duration(options.idle_timeout, "listen_unix");
@@ -375,6 +374,7 @@ ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory
 
 ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,
                                    std::string_view interface, std::size_t max_packet_size) {
+  impl_->check_loop_thread("listen_udp");
   if (!protocol) throw std::invalid_argument("listen_udp: no protocol");
   const Address where = interface_address(interface, port);
   Socket sock = bound_listener(where, SOCK_DGRAM, false, false);
@@ -386,6 +386,7 @@ ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> p
 
 Connector& Reactor::connect_tcp(std::string_view host, int port,
                                 std::shared_ptr<ClientFactory> factory, Timeout timeout) {
+  impl_->check_loop_thread("connect_tcp");
   if (!factory) throw std::invalid_argument("connect_tcp: no factory");
   // As Twisted's connectTCP: a host name means its IPv4 address (as listen_tcp's "" and names
   // do), so that "localhost" finds a server on 127.0.0.1 even where ::1 is listed first; a
@@ -408,6 +409,7 @@ Connector& Reactor::connect_tcp(std::string_view host, int port,
 
 Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
                                  Timeout timeout) {
+  impl_->check_loop_thread("connect_unix");
   if (!factory) throw std::invalid_argument("connect_unix: no factory");
   if (path.family() != AF_UNIX) throw std::invalid_argument("connect_unix: not a Unix address");
   auto& c =
@@ -417,6 +419,7 @@ Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFact
 }
 
 DelayedCall Reactor::call_later(std::chrono::duration<double> delay, std::function<void()> fn) {
+  impl_->check_loop_thread("call_later");
   detail::check_seconds(delay.count(), "call_later: delay");
   return impl_->schedule(delay, std::move(fn));
 }
@@ -431,6 +434,7 @@ void Reactor::call_from_thread(std::function<void()> fn) {
 }
 
 void Reactor::call_when_running(std::function<void()> fn) {
+  impl_->check_loop_thread("call_when_running");
   if (impl_->running.load()) {
     fn();
   } else {
@@ -439,6 +443,7 @@ void Reactor::call_when_running(std::function<void()> fn) {
 }
 
 void Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()> fn) {
+  impl_->check_loop_thread("add_shutdown_trigger");
   if (phase == "before") {
     impl_->before_shutdown.push_back(std::move(fn));
   } else if (phase == "after" || phase == "during") {
@@ -457,27 +462,20 @@ void Reactor::run(bool install_signal_handlers) {
   r.stop_requested.store(false);
   r.stop_signal.store(0);
   if (r.running.exchange(true)) throw std::logic_error("Reactor::run: already running");
-  r.loop_thread = std::this_thread::get_id();
+  r.loop_thread.store(std::this_thread::get_id());
 
   // Whatever happens in the loop, the reactor ends up stopped and the handlers restored.
   struct Restore {
     ReactorImpl& r;
-    std::optional<detail::StopSignalHandlers> handlers;
+    detail::StopSignalTarget signals{};
     ~Restore() {
-      if (handlers) {
-        handlers.reset();
-        g_signal_reactor.store(nullptr);
-      }
-      r.loop_thread = {};
+      signals.release();
+      r.loop_thread.store(std::thread::id{});
       r.running.store(false);
     }
-  } restore{r, std::nullopt};
-  if (install_signal_handlers) {
-    ReactorImpl* expected = nullptr;
-    if (g_signal_reactor.compare_exchange_strong(expected, &r)) {
-      restore.handlers.emplace(reactor_on_signal);
-    }
-  }
+  } restore{r};
+  // Only when no other loop in the process is their target (Twisted's: the first reactor).
+  if (install_signal_handlers) (void)restore.signals.claim(reactor_on_signal, &r);
 
   const auto run_list = [&r](std::vector<std::function<void()>> calls, const char* what) {
     for (auto& fn : calls) {
@@ -614,18 +612,19 @@ void ReactorGroup::stop() {
 
 void ReactorGroup::run_until_signal() {
   Waker wake;
-  static std::atomic<Waker*> g_group_waker{nullptr};
-  g_group_waker.store(&wake);
   {
-    const detail::StopSignalHandlers handlers(+[](int) {
-      if (Waker* w = g_group_waker.load()) w->wake();
-    });
+    detail::StopSignalTarget signals;
+    const auto on_signal = [](void* waker, int) noexcept { static_cast<Waker*>(waker)->wake(); };
+    if (!signals.claim(on_signal, &wake)) {
+      throw std::logic_error(
+          "ReactorGroup::run_until_signal: SIGINT/SIGTERM already stop another loop in this "
+          "process");
+    }
     Selector selector;  // waits for the waker only
     selector.register_(wake.fileno(), EVENT_READ);
     while (selector.select(std::nullopt).empty()) {
     }
   }
-  g_group_waker.store(nullptr);
   stop();
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -111,7 +112,21 @@ struct ReactorImpl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
   std::atomic<int> stop_signal{0};
-  std::thread::id loop_thread{};
+  // The loop's thread while run() runs. In a debug build (NDEBUG undefined) the calls that belong
+  // to it check it, as muduo's assertInLoopThread: from another thread they throw.
+  std::atomic<std::thread::id> loop_thread{};
+  void check_loop_thread(const char* what) const {
+#ifndef NDEBUG
+    const std::thread::id owner = loop_thread.load(std::memory_order_relaxed);
+    if (owner != std::thread::id{} && owner != std::this_thread::get_id()) {
+      throw std::logic_error(std::string(what) +
+                             ": called from another thread while the reactor runs (use "
+                             "call_from_thread)");
+    }
+#else
+    (void)what;
+#endif
+  }
 
   std::vector<char> scratch;  // every read lands here first: no buffer per connection
 

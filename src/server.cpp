@@ -477,38 +477,34 @@ void UnixDatagramServer::server_close() {
 // ---- StopOnSignals --------------------------------------------------------------------------
 
 namespace {
-std::atomic<BaseServer*> g_signal_server{nullptr};
 std::atomic<int> g_signal_received{0};
-std::optional<detail::StopSignalHandlers> g_signal_handlers;  // set while a guard lives
+detail::StopSignalTarget g_stop_target;  // claimed while a guard lives
 
-extern "C" void stop_on_signal(int signo) {
+void stop_on_signal(void* context, int signo) noexcept {
   g_signal_received.store(signo);
-  if (BaseServer* server = g_signal_server.load()) {
-    server->request_shutdown();
-    server->interrupt_inline_request();  // a handler waiting for its client returns now
-  }
+  auto* server = static_cast<BaseServer*>(context);
+  server->request_shutdown();
+  server->interrupt_inline_request();  // a handler waiting for its client returns now
 }
 }  // namespace
 
 StopOnSignals::StopOnSignals(BaseServer& server) {
-  BaseServer* expected = nullptr;
-  if (!g_signal_server.compare_exchange_strong(expected, &server)) {
+  if (g_stop_target.claimed()) {
     throw std::logic_error("StopOnSignals: another one is active in this process");
   }
   g_signal_received.store(0);
-  g_signal_handlers.emplace(stop_on_signal);
+  if (!g_stop_target.claim(stop_on_signal, &server)) {
+    throw std::logic_error(
+        "StopOnSignals: SIGINT/SIGTERM already stop another loop in this process (a running "
+        "Reactor or ReactorGroup::run_until_signal)");
+  }
 }
 
-StopOnSignals::~StopOnSignals() {
-  g_signal_handlers.reset();
-  g_signal_server.store(nullptr);
-}
+StopOnSignals::~StopOnSignals() { g_stop_target.release(); }
 
 int StopOnSignals::received() noexcept { return g_signal_received.load(); }
 
-void StopOnSignals::release_in_child() noexcept {
-  if (g_signal_server.exchange(nullptr) == nullptr) return;
-  g_signal_handlers.reset();  // sigaction back to what was there before the guard
-}
+// sigaction back to what was there before the guard; nothing when no guard is active.
+void StopOnSignals::release_in_child() noexcept { g_stop_target.release(); }
 
 }  // namespace socketserver

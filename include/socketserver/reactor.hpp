@@ -30,7 +30,10 @@
 // calls run(); every method must be called from that thread (or before run()), except
 // call_from_thread() and stop(), which are safe from any thread (stop() also from a signal
 // handler through run()'s own handlers). For more than one core, run one Reactor per thread
-// (ReactorGroup below): each connection belongs to exactly one reactor thread.
+// (ReactorGroup below): each connection belongs to exactly one reactor thread. A debug build
+// (NDEBUG undefined) checks the rule where it is cheap: listen_*, connect_*, call_later,
+// call_when_running and add_shutdown_trigger from another thread while run() runs throw
+// std::logic_error (muduo's assertInLoopThread); a release build trusts the caller.
 #pragma once
 
 #include <atomic>
