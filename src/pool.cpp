@@ -76,13 +76,17 @@ constexpr int kParkEvents = EVENT_READ | Epoll::kPeerClosed | Epoll::kEdge;
 constexpr std::uint64_t kWakeData = ~std::uint64_t{0};  // no descriptor's number
 }  // namespace
 
-ParkSet::ParkSet() { epoll_.add(wake_.fileno(), EVENT_READ, kWakeData); }
+ParkSet::ParkSet() : epoll_(std::make_unique<Epoll>()) {
+  epoll_->add(wake_.fileno(), EVENT_READ, kWakeData);
+}
 
-void ParkSet::add(int fd) { epoll_.add(fd, kParkEvents, static_cast<std::uint64_t>(fd)); }
+ParkSet::~ParkSet() = default;
+
+void ParkSet::add(int fd) { epoll_->add(fd, kParkEvents, static_cast<std::uint64_t>(fd)); }
 
 void ParkSet::remove(int fd) noexcept {
   try {
-    epoll_.remove(fd);
+    epoll_->remove(fd);
   } catch (const socket_error&) {  // cannot happen for a descriptor the set holds
   }
 }
@@ -91,7 +95,7 @@ void ParkSet::wake() noexcept { wake_.wake(); }
 
 void ParkSet::wait(std::vector<int>& ready, int timeout_ms) {
   epoll_event events[64];
-  const int n = epoll_.wait(events, 64, timeout_ms);
+  const int n = epoll_->wait(events, 64, timeout_ms);
   for (int i = 0; i < n; ++i) {
     if (events[i].data.u64 == kWakeData) {
       wake_.drain();
@@ -138,14 +142,18 @@ void AcceptGate::wait_for_stop(std::chrono::milliseconds pause) const noexcept {
   }
 }
 
+AcceptGate::Waiter::Waiter(AcceptGate& gate) : gate_(gate) {}
+
+AcceptGate::Waiter::~Waiter() = default;
+
 AcceptGate::Wake AcceptGate::Waiter::wait(int listen_fd, unsigned session) {
   if (!epoll_ || session_ != session) {
     epoll_.reset();
     try {
-      Epoll set;
-      set.add(gate_.stop_.fileno(), EVENT_READ, 0);
-      set.add(gate_.queued_.fileno(), EVENT_READ | Epoll::kExclusive, 1);
-      set.add(listen_fd, EVENT_READ | Epoll::kExclusive, 2);
+      auto set = std::make_unique<Epoll>();
+      set->add(gate_.stop_.fileno(), EVENT_READ, 0);
+      set->add(gate_.queued_.fileno(), EVENT_READ | Epoll::kExclusive, 1);
+      set->add(listen_fd, EVENT_READ | Epoll::kExclusive, 2);
       epoll_ = std::move(set);
     } catch (const socket_error&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a failure

@@ -35,7 +35,7 @@ int timeout_ms(const Timeout& timeout) {
 
 }  // namespace
 
-Selector::Selector() = default;
+Selector::Selector() : epoll_(std::make_unique<detail::Epoll>()) {}
 
 Selector::Selector(Selector&& other) noexcept
     : epoll_(std::move(other.epoll_)),
@@ -58,8 +58,10 @@ Selector& Selector::operator=(Selector&& other) noexcept {
 
 Selector::~Selector() = default;
 
+int Selector::fileno() const noexcept { return epoll_ ? epoll_->fileno() : -1; }
+
 void Selector::close() noexcept {
-  epoll_.close();
+  epoll_.reset();
   keys_.clear();
   count_ = 0;
 }
@@ -67,8 +69,7 @@ void Selector::close() noexcept {
 void Selector::require_open(const char* op) const {
   // Python raises RuntimeError("Selector is closed") (get_key) or ValueError (register,
   // select): a use after close() is a programming error, not an I/O one.
-  if (epoll_.fileno() < 0)
-    throw std::logic_error(std::string("selector: ") + op + " on a closed selector");
+  if (!epoll_) throw std::logic_error(std::string("selector: ") + op + " on a closed selector");
 }
 
 bool Selector::contains(int fd) const noexcept {
@@ -102,7 +103,7 @@ const SelectorKey& Selector::register_(int fd, int events, void* data) {
   if (fd < 0) throw std::invalid_argument("selector: invalid fd " + std::to_string(fd));
   if (contains(fd))
     throw std::invalid_argument("selector: fd " + std::to_string(fd) + " is already registered");
-  epoll_.add(fd, checked(events), static_cast<std::uint64_t>(fd));
+  epoll_->add(fd, checked(events), static_cast<std::uint64_t>(fd));
   if (static_cast<std::size_t>(fd) >= keys_.size()) keys_.resize(static_cast<std::size_t>(fd) + 1);
   keys_[fd] = SelectorKey{fd, events, data};
   ++count_;
@@ -120,7 +121,7 @@ SelectorKey Selector::unregister(int fd) {
   const SelectorKey key = get_key(fd);
   keys_[fd].reset();
   --count_;
-  epoll_.remove(fd);  // one closed before unregister is already gone: not an error
+  epoll_->remove(fd);  // one closed before unregister is already gone: not an error
   return key;
 }
 
@@ -131,7 +132,7 @@ SelectorKey Selector::unregister(const Socket& sock) {
 const SelectorKey& Selector::modify(int fd, int events, void* data) {
   require_open("modify");
   SelectorKey& key = const_cast<SelectorKey&>(get_key(fd));
-  if (events != key.events) epoll_.modify(fd, checked(events), static_cast<std::uint64_t>(fd));
+  if (events != key.events) epoll_->modify(fd, checked(events), static_cast<std::uint64_t>(fd));
   key.events = events;
   key.data = data;
   return key;
@@ -153,8 +154,8 @@ const std::vector<Selector::Ready>& Selector::select(Timeout timeout) {
   Timeout left = timeout;
   int n = 0;
   for (;;) {
-    n = epoll_.wait(events_.data(), static_cast<int>(std::min<std::size_t>(max_events, INT_MAX)),
-                    timeout_ms(left));
+    n = epoll_->wait(events_.data(), static_cast<int>(std::min<std::size_t>(max_events, INT_MAX)),
+                     timeout_ms(left));
     if (n > 0) break;
     // Nothing ready: the time ran out, or (PEP 475) a signal handler ran and returned, and the
     // wait goes on for what remains of the timeout.

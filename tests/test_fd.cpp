@@ -4,14 +4,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <utility>
 
-#include "socketserver/detail/epoll.hpp"
+#include "epoll.hpp"  // src/: internal
 #include "socketserver/selector.hpp"
 #include "test_util.hpp"
 

@@ -22,13 +22,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
-#include "socketserver/detail/epoll.hpp"
 #include "socketserver/detail/fd.hpp"
 #include "socketserver/socket.hpp"
+
+struct epoll_event;  // <sys/epoll.h>, kept out of the public header
+
+namespace socketserver::detail {
+class Epoll;  // src/epoll.hpp
+}  // namespace socketserver::detail
 
 namespace socketserver {
 
@@ -92,14 +98,14 @@ class Selector {
   /// throw std::logic_error. A second close() does nothing.
   void close() noexcept;
   /// The epoll descriptor (-1 once closed).
-  [[nodiscard]] int fileno() const noexcept { return epoll_.fileno(); }
+  [[nodiscard]] int fileno() const noexcept;
 
  private:
   void require_open(const char* op) const;
   // The fd of sock's key (out_of_range when none); `op` names the call in a closed error.
   [[nodiscard]] int lookup(const Socket& sock, const char* op) const;
 
-  detail::Epoll epoll_;
+  std::unique_ptr<detail::Epoll> epoll_;          // none once closed
   std::vector<std::optional<SelectorKey>> keys_;  // indexed by fd
   std::size_t count_ = 0;
   std::vector<Ready> ready_;

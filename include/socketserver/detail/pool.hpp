@@ -5,14 +5,16 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
 
-#include "socketserver/detail/epoll.hpp"
 #include "socketserver/selector.hpp"
 
 namespace socketserver::detail {
+
+class Epoll;  // src/epoll.hpp
 
 /// The waiting half of ThreadPoolMixIn's self-accepting workers (src/pool.cpp). While the pool
 /// accepts, the listening socket is non-blocking and every idle worker waits in an epoll set of
@@ -36,7 +38,8 @@ class AcceptGate {
   /// One per worker thread: its epoll set, made anew for each session (open() to close()).
   class Waiter {
    public:
-    explicit Waiter(AcceptGate& gate) : gate_(gate) {}
+    explicit Waiter(AcceptGate& gate);
+    ~Waiter();
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
     /// Waits (at most a second: a safety net, not a poll interval) for the listener, a queued
@@ -45,7 +48,7 @@ class AcceptGate {
 
    private:
     AcceptGate& gate_;
-    std::optional<Epoll> epoll_;  // none until the first wait, or after a failed one
+    std::unique_ptr<Epoll> epoll_;  // none until the first wait, or after a failed one
     unsigned session_ = 0;
   };
 
@@ -62,6 +65,7 @@ class AcceptGate {
 class ParkSet {
  public:
   ParkSet();
+  ~ParkSet();
   ParkSet(const ParkSet&) = delete;
   ParkSet& operator=(const ParkSet&) = delete;
 
@@ -72,7 +76,7 @@ class ParkSet {
   void wait(std::vector<int>& ready, int timeout_ms);
 
  private:
-  Epoll epoll_;
+  std::unique_ptr<Epoll> epoll_;
   Waker wake_;
 };
 
