@@ -242,8 +242,14 @@ struct ProcStat {
 
 inline ProcStat proc_stat(pid_t pid) {
   ProcStat st;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    // A process that ends while its file is read makes libstdc++'s filebuf throw (ESRCH).
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    return st;  // gone: not ok
+  }
   const std::size_t close_paren = text.rfind(')');
   if (close_paren == std::string::npos) return st;
   std::istringstream rest(text.substr(close_paren + 2));
