@@ -28,24 +28,6 @@ DatagramProtocol::Transport& DatagramProtocol::transport() const {
 
 // ---- LineReceiver --------------------------------------------------------------------------
 
-namespace {
-
-/// Where `delimiter` starts in `view` at or after `pos` (npos: nowhere). A one-byte delimiter
-/// ("\n") is one memchr.
-[[gnu::noinline]] std::size_t find_long_delimiter(std::string_view view, std::size_t pos,
-                                                  const std::string& delimiter) {
-  return view.find(delimiter, pos);
-}
-inline std::size_t find_delimiter(std::string_view view, std::size_t pos,
-                                  const std::string& delimiter) {
-  if (delimiter.size() != 1) return find_long_delimiter(view, pos, delimiter);
-  const void* hit = std::memchr(view.data() + pos, delimiter[0], view.size() - pos);
-  return hit == nullptr ? std::string_view::npos
-                        : static_cast<std::size_t>(static_cast<const char*>(hit) - view.data());
-}
-
-}  // namespace
-
 bool LineReceiver::exceeds(std::size_t unterminated) const noexcept {
   // Twisted: len(buffer) >= MAX_LENGTH + len(delimiter); written so that it cannot wrap (a line
   // of max_length may still be waiting for the last bytes of its delimiter).
@@ -85,10 +67,10 @@ void LineReceiver::deliver(std::string_view data) {
   if (buffer_.empty()) {
     view_ = data;  // the read itself: no copy
   } else {
-    work_.swap(buffer_);
+    work_.swap(buffer_);  // buffer_ takes work_'s storage, emptied
     buffer_.clear();
     work_.append(data);
-    view_ = work_;
+    view_ = work_.view();
   }
   pos_ = 0;
   bool stopped = false;  // the transport is closing: keep the rest, as Twisted
@@ -104,12 +86,12 @@ void LineReceiver::deliver(std::string_view data) {
         }
         if (delimiter.empty()) throw std::logic_error("LineReceiver: the delimiter is empty");
         // A callback may change the delimiter: read it anew for every line.
-        const std::size_t end = find_delimiter(view_, pos_, delimiter);
+        const std::size_t end = detail::ByteBuffer::find_in(view_, delimiter, pos_);
         if (end == std::string_view::npos) break;
         const std::string_view line = view_.substr(pos_, end - pos_);
         if (line.size() > max_length) {  // as Twisted: the line, its delimiter and all after it
           std::string exceeded(view_.substr(pos_));
-          exceeded += buffer_;
+          exceeded += buffer_.view();
           buffer_.clear();
           view_ = {};
           pos_ = 0;
@@ -125,11 +107,15 @@ void LineReceiver::deliver(std::string_view data) {
       }
       // Undelivered: view_[pos_..], then what callbacks fed back. Go on over both.
       if (stopped || paused_ || buffer_.empty()) break;
-      std::string next(view_.substr(pos_));
-      next += buffer_;
+      if (in_work()) {
+        work_.consume(pos_);
+      } else {
+        work_.clear();
+        work_.append(view_.substr(pos_));
+      }
+      work_.append(buffer_.view());
       buffer_.clear();
-      work_.swap(next);
-      view_ = work_;
+      view_ = work_.view();
       pos_ = 0;
     }
   } catch (...) {
@@ -140,7 +126,7 @@ void LineReceiver::deliver(std::string_view data) {
   if (!stopped && !paused_ && !raw_ && pos_ <= view_.size() &&
       exceeds(view_.size() - pos_ + buffer_.size())) {
     std::string over(view_.substr(pos_));
-    over += buffer_;
+    over += buffer_.view();
     buffer_.clear();
     view_ = {};
     pos_ = 0;
@@ -163,19 +149,24 @@ void LineReceiver::report_exceeded(const std::string& line) {
   busy_ = false;
 }
 
+bool LineReceiver::in_work() const noexcept {
+  return view_.data() == work_.data() && view_.size() == work_.size();
+}
+
 void LineReceiver::keep_rest() {
   const std::string_view rest = view_.substr(pos_);
   if (!rest.empty()) {
-    if (buffer_.empty() && !work_.empty() && view_.data() == work_.data()) {
+    if (buffer_.empty() && in_work()) {
       buffer_.swap(work_);  // the rest is in work_ already: no copy
-      buffer_.erase(0, pos_);
+      buffer_.consume(pos_);
     } else {
-      buffer_.insert(0, rest);  // before anything a callback fed back
+      buffer_.prepend(rest);  // before anything a callback fed back
     }
   }
   view_ = {};
   pos_ = 0;
-  if (work_.capacity() > (64u << 10)) std::string().swap(work_);  // no big buffer kept idle
+  work_.clear();
+  work_.release_if_idle(64u << 10);  // no big buffer kept idle
 }
 
 void LineReceiver::line_length_exceeded(std::string_view /*line*/) {
@@ -210,7 +201,7 @@ void LineReceiver::resume_producing() {
 std::string LineReceiver::clear_line_buffer() {
   // From a callback: the rest of the current read, then what was fed back.
   std::string out(view_.substr(pos_));
-  out += buffer_;
+  out += buffer_.view();
   buffer_.clear();
   pos_ = view_.size();
   return out;

@@ -1,6 +1,8 @@
-// reactor.cpp — the loop, timers, thread calls, connectors and the reactor group. Listening ports,
-// UDP ports and connect attempts are in reactor_ports.cpp; stream connections in reactor_io.cpp;
-// protocols in protocol.cpp.
+// reactor.cpp — the loop: what it owns and retires, dispatch, run/stop and the shutdown
+// triggers, listen_* (the ports themselves are in reactor_ports.cpp), the connections it opens
+// for factories, and StandardIO. The rest, by responsibility: reactor_timers.cpp (call_later,
+// call_from_thread, LoopingCall), reactor_connect.cpp (connect_*), reactor_io.cpp (a stream
+// connection: read, write, close), reactor_group.cpp (one reactor per core), protocol.cpp.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -82,82 +84,6 @@ void ReactorImpl::report_exception(const char* where, const std::string& peer) {
                                    detail::current_exception_text());
 }
 
-// ---- timers and calls --------------------------------------------------------------------
-
-DelayedCall ReactorImpl::schedule(std::chrono::duration<double> delay, std::function<void()> fn) {
-  auto state = std::make_shared<DelayedCall::State>();
-  state->impl = this;
-  state->fn = std::move(fn);
-  state->when = steady::now() + detail::to_steady(delay);
-  push_timer(state);
-  return DelayedCall(state);
-}
-
-void ReactorImpl::push_timer(const std::shared_ptr<DelayedCall::State>& state) {
-  timers.push(TimerEntry{state->when, timer_seq++, state->generation, state});
-}
-
-void ReactorImpl::note_stale_timer() {
-  if (++stale_timers <= 64 || stale_timers <= timers.size() / 2) return;
-  timers.prune();
-  stale_timers = 0;
-}
-
-void ReactorImpl::run_timers() {
-  const auto now = steady::now();
-  while (!timers.empty() && timers.top().when <= now) {
-    TimerEntry entry = timers.top();
-    timers.pop();
-    DelayedCall::State& state = *entry.state;
-    if (!state.active || state.generation != entry.generation) {  // cancelled or moved
-      if (stale_timers > 0) --stale_timers;
-      continue;
-    }
-    state.active = false;
-    std::function<void()> fn = std::move(state.fn);
-    try {
-      fn();
-    } catch (...) {
-      report_exception("call_later", "");
-    }
-    process_pending_closes();
-  }
-}
-
-void ReactorImpl::run_calls() {
-  std::vector<std::function<void()>> calls;
-  {
-    std::lock_guard<std::mutex> lock(calls_mu);
-    calls.swap(thread_calls);
-    has_thread_calls.store(false, std::memory_order_relaxed);
-  }
-  for (auto& fn : calls) {
-    try {
-      fn();
-    } catch (...) {
-      report_exception("call_from_thread", "");
-    }
-    process_pending_closes();
-  }
-}
-
-int ReactorImpl::next_wait_ms() {
-  if (!always_ready.empty() || !pending_closes.empty()) return 0;
-  if (has_thread_calls.load(std::memory_order_acquire)) return 0;
-  while (!timers.empty()) {  // drop cancelled heads so they do not shorten the wait
-    const TimerEntry& top = timers.top();
-    if (top.state->active && top.state->generation == top.generation) break;
-    timers.pop();
-    if (stale_timers > 0) --stale_timers;
-  }
-  if (timers.empty()) return -1;
-  const auto left = timers.top().when - steady::now();
-  if (left <= steady::duration::zero()) return 0;
-  // Rounded up: a wait never ends just before its timer is due (no spinning).
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
-}
-
 // ---- connections and factories -------------------------------------------------------------
 
 StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer, Factory& factory,
@@ -180,9 +106,9 @@ StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
   auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
   if (idle > steady::duration::zero()) c->set_idle_timeout(idle);
   const bool made = c->start();
-  if (connector != nullptr) {  // connect_protocol's caller waits for this protocol
-    if (auto* creator = dynamic_cast<ProtocolCreator*>(&factory))
-      creator->made(*raw, made, c->reason());
+  // connect_protocol's caller waits for this protocol.
+  if (connector != nullptr && connector->creator_ != nullptr) {
+    connector->creator_->made(*raw, made, c->reason());
   }
   return c;
 }
@@ -213,77 +139,16 @@ void ReactorImpl::connector_finished(Connector& connector) {
 
 ListeningPort& ReactorImpl::publish(Port& port, Address host) {
   auto& handle = ports.emplace_back(new ListeningPort(*this, std::move(host)));
-  handle->port_ = static_cast<Handler*>(&port);
+  handle->port_ = &port;
   port.owner = handle.get();
   return *handle;
 }
 
-// ---- Connector, ListeningPort, DelayedCall -------------------------------------------------
-
-Connector::Connector(ReactorImpl& impl, Address destination, std::shared_ptr<ClientFactory> factory,
-                     Timeout timeout)
-    : impl_(&impl),
-      destination_(std::move(destination)),
-      factory_(std::move(factory)),
-      timeout_(timeout) {}
-
-void Connector::connect() { impl_->start_connecting(*this); }
-
-void Connector::disconnect() {
-  stop_connecting();
-  if (connection_ != nullptr) static_cast<StreamConnection*>(connection_)->lose_connection();
-}
-
-const char* Connector::state() const noexcept {
-  if (connection_ != nullptr) return "connected";
-  if (attempt_ != nullptr) return "connecting";
-  return "disconnected";
-}
-
 void ListeningPort::stop_listening() {
   if (port_ == nullptr) return;
-  Port* port = ReactorImpl::as_port(port_);
+  Port* port = port_;
   port_ = nullptr;
   port->stop();
-}
-
-void DelayedCall::cancel() {
-  if (state_ && state_->active) {
-    state_->active = false;
-    state_->fn = nullptr;  // release what the call captured now
-    if (state_->impl != nullptr) state_->impl->note_stale_timer();
-  }
-}
-
-void DelayedCall::reset(std::chrono::duration<double> delay) {
-  if (!active())
-    throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
-  detail::check_seconds(delay.count(), "DelayedCall::reset: delay");
-  state_->when = steady::now() + detail::to_steady(delay);
-  ++state_->generation;
-  if (state_->impl != nullptr) {
-    state_->impl->push_timer(state_);
-    state_->impl->note_stale_timer();
-  }
-}
-
-void DelayedCall::delay(std::chrono::duration<double> delay) {
-  if (!active())
-    throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
-  detail::check_seconds(delay.count(), "DelayedCall::delay: delay");
-  state_->when += detail::to_steady(delay);
-  ++state_->generation;
-  if (state_->impl != nullptr) {
-    state_->impl->push_timer(state_);
-    state_->impl->note_stale_timer();
-  }
-}
-
-bool DelayedCall::active() const noexcept { return state_ && state_->active; }
-
-double DelayedCall::get_time() const {
-  if (!active()) return 0;
-  return std::chrono::duration<double>(state_->when - steady::now()).count();
 }
 
 // ---- Reactor -------------------------------------------------------------------------------
@@ -326,9 +191,9 @@ Reactor::Reactor() : impl_(std::make_unique<ReactorImpl>(*this)) {
 Reactor::~Reactor() {
   // Everything closes without callbacks: protocols may refer to objects already destroyed.
   for (auto& [raw, handler] : impl_->owned) {
-    if (auto* c = dynamic_cast<StreamConnection*>(raw)) {
-      if (c->stdio_owner != nullptr) c->stdio_owner->io_ = nullptr;
-    }
+    if (!raw->is_stream) continue;
+    auto* c = static_cast<StreamConnection*>(raw);  // tagged: the loop's own downcast
+    if (c->stdio_owner != nullptr) c->stdio_owner->io_ = nullptr;
   }
   while (!impl_->timers.empty()) {
     impl_->timers.top().state->impl = nullptr;
@@ -382,64 +247,6 @@ ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> p
   return impl_->publish(
       open_udp_port(*impl_, std::move(sock), std::move(protocol), max_packet_size),
       std::move(host));
-}
-
-Connector& Reactor::connect_tcp(std::string_view host, int port,
-                                std::shared_ptr<ClientFactory> factory, Timeout timeout) {
-  impl_->check_loop_thread("connect_tcp");
-  if (!factory) throw std::invalid_argument("connect_tcp: no factory");
-  // As Twisted's connectTCP: a host name means its IPv4 address (as listen_tcp's "" and names
-  // do), so that "localhost" finds a server on 127.0.0.1 even where ::1 is listed first; a
-  // name with no IPv4 address falls back to any family.
-  const Address named(host, port);
-  Address to;
-  if (named.is_resolved()) {
-    to = named;
-  } else {
-    try {
-      to = named.resolve(AF_INET, SOCK_STREAM);
-    } catch (const gai_error&) {
-      to = named.resolve(AF_UNSPEC, SOCK_STREAM);
-    }
-  }
-  auto& c = impl_->connectors.emplace_back(new Connector(*impl_, to, std::move(factory), timeout));
-  c->connect();
-  return *c;
-}
-
-Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
-                                 Timeout timeout) {
-  impl_->check_loop_thread("connect_unix");
-  if (!factory) throw std::invalid_argument("connect_unix: no factory");
-  if (path.family() != AF_UNIX) throw std::invalid_argument("connect_unix: not a Unix address");
-  auto& c =
-      impl_->connectors.emplace_back(new Connector(*impl_, path, std::move(factory), timeout));
-  c->connect();
-  return *c;
-}
-
-DelayedCall Reactor::call_later(std::chrono::duration<double> delay, std::function<void()> fn) {
-  impl_->check_loop_thread("call_later");
-  detail::check_seconds(delay.count(), "call_later: delay");
-  return impl_->schedule(delay, std::move(fn));
-}
-
-void Reactor::call_from_thread(std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(impl_->calls_mu);
-    impl_->thread_calls.push_back(std::move(fn));
-    impl_->has_thread_calls.store(true, std::memory_order_release);
-  }
-  impl_->waker.wake();
-}
-
-void Reactor::call_when_running(std::function<void()> fn) {
-  impl_->check_loop_thread("call_when_running");
-  if (impl_->running.load()) {
-    fn();
-  } else {
-    impl_->startup_calls.push_back(std::move(fn));
-  }
 }
 
 void Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()> fn) {
@@ -548,84 +355,9 @@ StandardIO::StandardIO(std::unique_ptr<Protocol> protocol, Reactor& reactor, int
 }
 
 StandardIO::~StandardIO() {
-  if (io_ != nullptr) static_cast<StreamConnection*>(io_)->discard();
+  if (io_ != nullptr) io_->discard();
 }
 
 Protocol& StandardIO::protocol() const noexcept { return *protocol_; }
-
-// ---- ReactorGroup --------------------------------------------------------------------------
-
-ReactorGroup::ReactorGroup(std::size_t threads) {
-  if (threads == 0) throw std::invalid_argument("ReactorGroup: at least one thread");
-  for (std::size_t i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<Reactor>());
-}
-
-ReactorGroup::~ReactorGroup() { stop(); }
-
-void ReactorGroup::start(std::function<void(Reactor&, std::size_t)> setup) {
-  if (!threads_.empty()) throw std::logic_error("ReactorGroup::start: already started");
-  std::mutex mu;
-  std::condition_variable cv;
-  std::size_t ready = 0;
-  std::exception_ptr first_error;
-  for (std::size_t i = 0; i < reactors_.size(); ++i) {
-    threads_.emplace_back([&, i] {
-      Reactor& r = *reactors_[i];
-      bool ok = true;
-      try {
-        setup(r, i);
-      } catch (...) {
-        ok = false;
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first_error) first_error = std::current_exception();
-      }
-      {
-        // Notify under the lock: once it is released, start() may return and these locals
-        // (mu, cv, ready) are gone; this thread touches none of them afterwards.
-        std::lock_guard<std::mutex> lock(mu);
-        ++ready;
-        cv.notify_all();
-      }
-      if (ok) r.run(false);
-    });
-  }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return ready == reactors_.size(); });
-  if (first_error) {
-    lock.unlock();
-    stop();
-    std::rethrow_exception(first_error);
-  }
-}
-
-void ReactorGroup::stop() {
-  for (auto& r : reactors_) {
-    // run() may not have started yet in a thread: ask until it has returned.
-    r->call_from_thread([rp = r.get()] { rp->stop(); });
-    r->stop();
-  }
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-  threads_.clear();
-}
-
-void ReactorGroup::run_until_signal() {
-  Waker wake;
-  {
-    detail::StopSignalTarget signals;
-    const auto on_signal = [](void* waker, int) noexcept { static_cast<Waker*>(waker)->wake(); };
-    if (!signals.claim(on_signal, &wake)) {
-      throw std::logic_error(
-          "ReactorGroup::run_until_signal: SIGINT/SIGTERM already stop another loop in this "
-          "process");
-    }
-    Selector selector;  // waits for the waker only
-    selector.register_(wake.fileno(), EVENT_READ);
-    while (selector.select(std::nullopt).empty()) {
-    }
-  }
-  stop();
-}
 
 }  // namespace socketserver

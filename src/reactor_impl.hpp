@@ -200,16 +200,16 @@ struct ReactorImpl {
   void report_exception(const char* where, const std::string& peer);
 
   // ---- the internals of public classes (ReactorImpl is their friend) ---------------------
-  static void*& attempt_of(Connector& c) { return c.attempt_; }
-  static void*& connection_of(Connector& c) { return c.connection_; }
+  static ConnectAttempt*& attempt_of(Connector& c) { return c.attempt_; }
+  static StreamConnection*& connection_of(Connector& c) { return c.connection_; }
+  static ProtocolCreator*& creator_of(Connector& c) { return c.creator_; }
   static bool& started_of(Connector& c) { return c.started_; }
   static const Timeout& timeout_of(const Connector& c) { return c.timeout_; }
   static ClientFactory& factory_of(const Connector& c) { return *c.factory_; }
   static void set_transport(DatagramProtocol& p, DatagramProtocol::Transport* t) {
     p.transport_ = t;
   }
-  static void*& port_of(ListeningPort& p) { return p.port_; }
-  static Port* as_port(void* handle) { return static_cast<Port*>(static_cast<Handler*>(handle)); }
+  static Port*& port_of(ListeningPort& p) { return p.port_; }
   /// Gives `port` its public handle, named by `host`.
   ListeningPort& publish(Port& port, Address host);
 
@@ -272,7 +272,7 @@ class StreamConnection final : public Handler, public Transport {
   void set_tcp_keepalive(bool enabled) override;
   void pause_producing() override;
   void resume_producing() override;
-  [[nodiscard]] std::size_t write_buffer_size() const override { return out_.size() - out_pos_; }
+  [[nodiscard]] std::size_t write_buffer_size() const override { return out_.size(); }
   void set_write_buffer_limits(std::size_t high, std::size_t low) override;
   [[nodiscard]] bool disconnecting() const override { return disconnecting_ || closing_; }
   [[nodiscard]] Reactor& reactor() const override { return impl_.owner; }
@@ -310,7 +310,7 @@ class StreamConnection final : public Handler, public Transport {
   void after_output_change();
   void check_idle();  // the idle timer fired: close, or wait for the rest of the period
   void stop_idle();
-  [[nodiscard]] bool pending_output() const { return out_pos_ < out_.size(); }
+  [[nodiscard]] bool pending_output() const { return !out_.empty(); }
 
   ReactorImpl& impl_;
   Socket sock_;
@@ -320,8 +320,7 @@ class StreamConnection final : public Handler, public Transport {
   Address peer_;
   Protocol* protocol_;
   std::unique_ptr<Protocol> owned_protocol_;
-  std::string out_;
-  std::size_t out_pos_ = 0;
+  detail::ByteBuffer out_;  // output not yet sent
   std::size_t high_water_ = 1u << 20;
   std::size_t low_water_ = 256u << 10;
   bool reading_ = true;         // not paused by pause_producing

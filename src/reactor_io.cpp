@@ -237,35 +237,22 @@ void StreamConnection::write_rest(std::string_view data, ssize_t n) {
   data.remove_prefix(static_cast<std::size_t>(n));
   if (data.empty()) return;
   // Nothing was queued: the rest starts a new queue.
-  out_.clear();
-  out_pos_ = 0;
   out_.append(data);
   after_output_change();
 }
 
 void StreamConnection::flush() {
   while (pending_output()) {
-    const ssize_t n = detail::retry_on_eintr([&] {
-      return ::send(out_fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    });
+    const ssize_t n = detail::retry_on_eintr(
+        [&] { return ::send(out_fd_, out_.data(), out_.size(), MSG_NOSIGNAL); });
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       begin_close(lost_reason(errno));
       return;
     }
-    out_pos_ += static_cast<std::size_t>(n);
+    out_.consume(static_cast<std::size_t>(n));
   }
-  if (!pending_output()) {
-    if (out_.capacity() > (1u << 20)) {
-      std::string().swap(out_);  // a burst's buffer is not kept for an idle connection
-    } else {
-      out_.clear();
-    }
-    out_pos_ = 0;
-  } else if (out_pos_ > (64u << 10) && out_pos_ > out_.size() / 2) {
-    out_.erase(0, out_pos_);
-    out_pos_ = 0;
-  }
+  out_.release_if_idle(1u << 20);  // a burst's buffer is not kept for an idle connection
   after_output_change();
 }
 
@@ -306,7 +293,6 @@ void StreamConnection::lose_connection() {
 void StreamConnection::abort_connection() {
   if (closing_) return;
   out_.clear();
-  out_pos_ = 0;
   begin_close(Reason{false, ECONNABORTED, "Connection was aborted locally."});
 }
 
@@ -376,7 +362,6 @@ void StreamConnection::check_idle() {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%g", std::chrono::duration<double>(idle_limit_).count());
   out_.clear();  // a peer that neither sends nor reads holds nothing of ours
-  out_pos_ = 0;
   begin_close(
       Reason{false, ETIMEDOUT,
              std::string("Connection timed out: no input for ") + seconds + " s (idle_timeout)."});

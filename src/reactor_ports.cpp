@@ -1,5 +1,5 @@
-// reactor_ports.cpp — what the reactor listens and connects with: stream ports (accepting, under
-// the one AcceptPolicy), UDP ports and outgoing connect attempts.
+// reactor_ports.cpp — what the reactor listens with: stream ports (accepting, under the one
+// AcceptPolicy) and UDP ports. Outgoing connects are in reactor_connect.cpp.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -209,89 +209,6 @@ class UdpPort final : public Port, public DatagramProtocol::Transport {
   std::size_t max_packet_size_;
 };
 
-/// One outgoing connect in progress (non-blocking connect, then writable, then SO_ERROR).
-class ConnectAttempt final : public Handler {
- public:
-  ConnectAttempt(ReactorImpl& impl, Connector& connector, Socket sock)
-      : impl_(impl), connector_(connector), sock_(std::move(sock)) {}
-
-  void wait(Timeout timeout) {
-    impl_.set_interest(sock_.fileno(), this, EVENT_WRITE);
-    if (timeout) {
-      timer_ = impl_.schedule(*timeout, [this] {
-        fail(Reason{false, ETIMEDOUT, "User timeout caused connection failure."});
-      });
-    }
-  }
-
-  void on_ready(int /*events*/) override {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(sock_.fileno(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    if (err != 0) {
-      fail(Reason{false, err, std::error_code(err, std::system_category()).message()});
-      return;
-    }
-    succeed();
-  }
-
-  /// Reports the outcome of a connect that finished (or failed) at once, from the loop.
-  void complete_soon(int err) {
-    timer_ = impl_.schedule(std::chrono::duration<double>(0), [this, err] {
-      if (err == 0) {
-        succeed();
-      } else {
-        fail(Reason{false, err, std::error_code(err, std::system_category()).message()});
-      }
-    });
-  }
-
-  void succeed() {
-    if (dead) return;
-    timer_.cancel();
-    impl_.set_interest(sock_.fileno(), this, 0);
-    ReactorImpl::attempt_of(connector_) = nullptr;
-    impl_.retire(this);
-    const Address peer = connector_.get_destination();
-    std::shared_ptr<Factory> factory = connector_factory();
-    StreamConnection* conn =
-        impl_.open_connection(std::move(sock_), peer, *factory, factory, &connector_);
-    ReactorImpl::connection_of(connector_) = conn;
-    if (conn == nullptr) impl_.connector_finished(connector_);
-  }
-
-  void fail(const Reason& reason) {
-    if (dead) return;
-    timer_.cancel();
-    impl_.set_interest(sock_.fileno(), this, 0);
-    sock_.close();
-    ReactorImpl::attempt_of(connector_) = nullptr;
-    impl_.retire(this);
-    try {
-      ReactorImpl::factory_of(connector_).client_connection_failed(connector_, reason);
-    } catch (...) {
-      impl_.report_exception("client_connection_failed", connector_.get_destination().to_string());
-    }
-    impl_.connector_finished(connector_);
-  }
-
- private:
-  // The connector's factory as a shared Factory, so that connections keep it alive.
-  std::shared_ptr<Factory> connector_factory() {
-    ClientFactory& f = ReactorImpl::factory_of(connector_);
-    return std::shared_ptr<Factory>(keep_, &f);
-  }
-
- public:
-  std::shared_ptr<void> keep_;  // owner of the factory (aliased by connector_factory)
-
- private:
-  ReactorImpl& impl_;
-  Connector& connector_;
-  Socket sock_;
-  DelayedCall timer_;
-};
-
 }  // namespace
 
 Port& open_stream_port(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
@@ -309,47 +226,6 @@ Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProt
       std::make_unique<UdpPort>(impl, std::move(sock), std::move(protocol), max_packet_size)));
   port->start();
   return *port;
-}
-
-// ---- connecting --------------------------------------------------------------------------------
-
-void ReactorImpl::start_connecting(Connector& connector) {
-  if (attempt_of(connector) != nullptr || connection_of(connector) != nullptr) return;
-  if (!started_of(connector)) {
-    started_of(connector) = true;
-    start_factory(factory_of(connector));
-  }
-  const Address& to = connector.get_destination();
-  try {
-    factory_of(connector).started_connecting(connector);
-  } catch (...) {
-    report_exception("started_connecting", to.to_string());
-  }
-  Socket sock = Socket::none();
-  int err = 0;
-  try {
-    sock = Socket(to.family(), SOCK_STREAM);
-    sock.settimeout(std::chrono::duration<double>(0));
-    if (::connect(sock.fileno(), to.sockaddr_ptr(), to.sockaddr_len()) != 0) err = errno;
-  } catch (const socket_error& e) {  // no descriptor to be had: a failed connection
-    err = e.errno_value();
-  }
-  auto attempt = std::make_unique<ConnectAttempt>(*this, connector, std::move(sock));
-  attempt->keep_ = connector.factory_;
-  auto* a = static_cast<ConnectAttempt*>(adopt(std::move(attempt)));
-  attempt_of(connector) = a;
-  if (err == EINPROGRESS || err == EINTR) {
-    a->wait(timeout_of(connector));
-  } else {
-    a->complete_soon(err);  // reported from the loop, never inside connect_tcp (as Twisted)
-  }
-}
-
-void Connector::stop_connecting() {
-  if (attempt_ != nullptr) {
-    static_cast<ConnectAttempt*>(attempt_)->fail(
-        Reason{false, ECANCELED, "User aborted connection."});
-  }
 }
 
 }  // namespace socketserver

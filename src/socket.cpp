@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cmath>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 
 #include "socketserver/detail/fd.hpp"
@@ -189,47 +190,42 @@ int Socket::require_open(std::string_view op) const {
   return fd_;
 }
 
-std::string Socket::describe() const {
-  if (fd_ < 0) return "closed socket";
-  std::string text = "fd " + std::to_string(fd_);
+namespace {
+using NameCall = int (*)(int, sockaddr*, socklen_t*);
+
+// ::getsockname or ::getpeername as an Address; nullopt (errno set) when the call fails, and
+// when `named_only` and the kernel gave no name (an unnamed Unix socket).
+std::optional<Address> query_name(NameCall call, int fd, bool named_only) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-      len > sizeof(sa_family_t)) {
-    text += ", " + Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
-  }
-  len = sizeof ss;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-      len > sizeof(sa_family_t)) {
-    text += " -> " + Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
-  }
-  return text;
+  if (fd < 0 || call(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return std::nullopt;
+  if (named_only && len <= sizeof(sa_family_t)) return std::nullopt;
+  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
-namespace {
 // "recv from 127.0.0.1:5000" when connected, else "recv on fd 5".
 std::string peer_context(int fd, std::string_view op, std::string_view preposition) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (fd >= 0 && ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-      len > sizeof(sa_family_t)) {
-    return std::string(op) + " " + std::string(preposition) + " " +
-           Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+  if (const auto peer = query_name(::getpeername, fd, true)) {
+    return std::string(op) + " " + std::string(preposition) + " " + peer->to_string();
   }
   return std::string(op) + " on fd " + std::to_string(fd);
 }
 
 std::string local_context(int fd, std::string_view op) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (fd >= 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-      len > sizeof(sa_family_t)) {
-    return std::string(op) + " on " +
-           Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+  if (const auto local = query_name(::getsockname, fd, true)) {
+    return std::string(op) + " on " + local->to_string();
   }
   return std::string(op) + " on fd " + std::to_string(fd);
 }
 }  // namespace
+
+std::string Socket::describe() const {
+  if (fd_ < 0) return "closed socket";
+  std::string text = "fd " + std::to_string(fd_);
+  if (const auto local = query_name(::getsockname, fd_, true)) text += ", " + local->to_string();
+  if (const auto peer = query_name(::getpeername, fd_, true)) text += " -> " + peer->to_string();
+  return text;
+}
 
 // ---- connection set-up ---------------------------------------------------------------------
 
@@ -435,22 +431,16 @@ std::size_t Socket::sendto(std::string_view data, const Address& address, int fl
 
 Address Socket::getpeername() const {
   const int fd = require_open("getpeername");
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
-    throw_os_error(errno, "getpeername on fd " + std::to_string(fd));
-  }
-  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  auto peer = query_name(::getpeername, fd, false);
+  if (!peer) throw_os_error(errno, "getpeername on fd " + std::to_string(fd));
+  return std::move(*peer);
 }
 
 Address Socket::getsockname() const {
   const int fd = require_open("getsockname");
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
-    throw_os_error(errno, "getsockname on fd " + std::to_string(fd));
-  }
-  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  auto local = query_name(::getsockname, fd, false);
+  if (!local) throw_os_error(errno, "getsockname on fd " + std::to_string(fd));
+  return std::move(*local);
 }
 
 namespace {
@@ -567,65 +557,6 @@ Timeout getdefaulttimeout() noexcept {
 void setdefaulttimeout(Timeout timeout) {
   validate(timeout);
   g_default_timeout.store(timeout ? timeout->count() : -1.0, std::memory_order_relaxed);
-}
-
-Socket create_connection(const Address& address) {
-  return create_connection(address, getdefaulttimeout());
-}
-
-Socket create_connection(const Address& address, Timeout timeout,
-                         const std::optional<Address>& source_address) {
-  validate(timeout);
-  std::vector<AddrInfo> candidates;
-  if (address.is_resolved()) {
-    AddrInfo only;
-    only.family = address.family();
-    only.type = SOCK_STREAM;
-    only.address = address;
-    candidates.push_back(std::move(only));
-  } else {
-    candidates = getaddrinfo(address.host(), address.port(), AF_UNSPEC, SOCK_STREAM);
-  }
-  std::exception_ptr last;
-  for (const AddrInfo& candidate : candidates) {
-    try {
-      Socket sock(candidate.family, SOCK_STREAM, candidate.proto);
-      sock.settimeout(timeout);
-      if (source_address) sock.bind(*source_address);
-      sock.connect(candidate.address);
-      return sock;
-    } catch (const socket_error&) {
-      last = std::current_exception();
-    }
-  }
-  if (last) std::rethrow_exception(last);
-  throw gai_error(EAI_NONAME, "getaddrinfo " + address.to_string());
-}
-
-Socket create_server(const Address& address, const CreateServerOptions& options) {
-  if (options.dualstack_ipv6) {
-    if (options.family != AF_INET6) {
-      throw std::invalid_argument("create_server: dualstack_ipv6 requires the AF_INET6 family");
-    }
-    if (!has_dualstack_ipv6()) {
-      throw std::invalid_argument("create_server: dualstack_ipv6 not supported on this host");
-    }
-  }
-  Socket sock(options.family, SOCK_STREAM);
-  if (options.family != AF_UNIX) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-  if (options.reuse_port) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
-  if (options.family == AF_INET6) {
-    sock.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, options.dualstack_ipv6 ? 0 : 1);
-  }
-  sock.bind(address);
-  sock.listen(options.backlog);
-  return sock;
-}
-
-bool has_dualstack_ipv6() {
-  const detail::Fd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const int off = 0;
-  return fd && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
 }
 
 std::pair<Socket, Socket> socketpair(int family, int type, int proto) {

@@ -2,7 +2,6 @@
 #include "socketserver/stream.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -25,29 +24,16 @@ bool SocketReader::fill(std::size_t want) {
   // Unbuffered: never more than asked (nothing read past the caller's n), nor than max_fill.
   const std::size_t chunk = bufsize_ == 0 ? std::min(std::max<std::size_t>(want, 1), max_fill)
                                           : std::max(bufsize_, std::min(want, max_fill));
-  if (buf_.size() - end_ < chunk) {
-    if (begin_ > 0) {  // slide the unread bytes to the front before growing
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
-    }
-    if (buf_.size() - end_ < chunk) buf_.resize(end_ + chunk);
-  }
-  const std::size_t n = sock_->recv_into(std::span<char>(buf_.data() + end_, chunk));
+  const std::size_t n = sock_->recv_into(buf_.prepare(chunk).first(chunk));
   if (n == 0) {
     eof_ = true;
     return false;
   }
-  end_ += n;
+  buf_.commit(n);
   return true;
 }
 
-std::string SocketReader::take(std::size_t n) {
-  std::string out(buf_.data() + begin_, n);
-  begin_ += n;
-  if (begin_ == end_) begin_ = end_ = 0;
-  return out;
-}
+std::string SocketReader::take(std::size_t n) { return buf_.take(n); }
 
 std::string SocketReader::read(std::size_t n) {
   while (buffered() < n && fill(n - buffered())) {
@@ -76,15 +62,14 @@ std::string SocketReader::readline_bounded(std::size_t limit, bool throw_when_lo
   for (;;) {
     const std::size_t window = std::min(buffered(), limit);
     if (window > scanned) {
-      const char* start = buf_.data() + begin_;
-      const void* nl = std::memchr(start + scanned, '\n', window - scanned);
-      if (nl != nullptr) return take(static_cast<const char*>(nl) - start + 1);
+      const std::size_t nl =
+          detail::ByteBuffer::find_in(buf_.view().substr(0, window), "\n", scanned);
+      if (nl != detail::ByteBuffer::npos) return take(nl + 1);
       scanned = window;
     }
     if (buffered() >= limit) {
       if (!throw_when_longer) return take(limit);
-      begin_ += limit;  // drop the over-long prefix; the caller ends the exchange
-      if (begin_ == end_) begin_ = end_ = 0;
+      buf_.consume(limit);  // drop the over-long prefix; the caller ends the exchange
       throw line_too_long_error("readline from " + sock_->describe(), limit);
     }
     if (!fill(1)) return take(buffered());  // end of stream: the last, unterminated line
@@ -111,12 +96,9 @@ std::vector<std::string> SocketReader::readlines(std::size_t hint) {
 
 void SocketReader::unread(const std::vector<std::string>& lines, std::size_t total) {
   std::string restored;
-  restored.reserve(total + buffered());
+  restored.reserve(total);
   for (const std::string& line : lines) restored += line;
-  restored.append(buf_.data() + begin_, buffered());
-  buf_ = std::move(restored);
-  begin_ = 0;
-  end_ = buf_.size();
+  buf_.prepend(restored);
 }
 
 SocketReader::iterator::iterator(SocketReader* reader) : reader_(reader) { ++*this; }

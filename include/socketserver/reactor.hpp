@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "socketserver/address.hpp"
+#include "socketserver/detail/buffer.hpp"
 #include "socketserver/selector.hpp"
 #include "socketserver/socket.hpp"
 
@@ -60,6 +61,11 @@ class Factory;
 class ClientFactory;
 class Connector;
 struct ReactorImpl;
+// The reactor's internal pieces (src/reactor_impl.hpp) that public handles point to.
+struct Port;
+class ConnectAttempt;
+class ProtocolCreator;
+class StreamConnection;
 
 /// Why a connection ended (Twisted's Failure of ConnectionDone or ConnectionLost).
 struct Reason {
@@ -160,8 +166,6 @@ class Protocol {
   Factory* factory_ = nullptr;
 };
 
-class StreamConnection;
-
 /// Twisted's Factory: builds a Protocol for each connection of a listening port.
 /// Shared with the reactor (std::shared_ptr): it lives as long as a port or connection uses it.
 class Factory {
@@ -233,9 +237,10 @@ class Connector {
   Address destination_;
   std::shared_ptr<ClientFactory> factory_;
   Timeout timeout_;
-  void* attempt_ = nullptr;     // the pending connect (internal), or nullptr
-  void* connection_ = nullptr;  // the established connection (internal), or nullptr
-  bool started_ = false;        // counted in the factory's start/stop bookkeeping
+  ConnectAttempt* attempt_ = nullptr;       // the pending connect, or nullptr
+  StreamConnection* connection_ = nullptr;  // the established connection, or nullptr
+  ProtocolCreator* creator_ = nullptr;      // connect_protocol's factory, told when made
+  bool started_ = false;                    // counted in the factory's start/stop bookkeeping
 };
 
 /// Twisted's DatagramProtocol: datagram_received(data, addr); transport().write(data, addr).
@@ -310,14 +315,14 @@ class LineReceiver : public Protocol {
   void data_received(std::string_view data) override;
 
  private:
-  void deliver(std::string_view data);  // Twisted's dataReceived loop
-  void keep_rest();
-  void report_exceeded(const std::string& line);  // line_length_exceeded, still busy // the
-                                                  // undelivered bytes go to buffer_
+  void deliver(std::string_view data);            // Twisted's dataReceived loop
+  void keep_rest();                               // the undelivered bytes go to buffer_
+  void report_exceeded(const std::string& line);  // line_length_exceeded, still busy
   [[nodiscard]] bool exceeds(std::size_t unterminated) const noexcept;
-  std::string buffer_;     // bytes received and not yet delivered (owned)
-  std::string work_;       // deliver()'s copy of buffer_ + data, when buffer_ was not empty
-  std::string_view view_;  // during deliver(): the bytes being delivered; view_[pos_..] is left
+  [[nodiscard]] bool in_work() const noexcept;  // view_ is work_'s bytes
+  detail::ByteBuffer buffer_;                   // bytes received and not yet delivered (owned)
+  detail::ByteBuffer work_;  // deliver()'s buffer_ + data, when buffer_ was not empty
+  std::string_view view_;    // during deliver(): the bytes being delivered; view_[pos_..] is left
   std::size_t pos_ = 0;
   bool busy_ = false;  // deliver() is on the stack: data_received only appends to buffer_
   bool raw_ = false;
@@ -403,7 +408,7 @@ class ListeningPort {
   ListeningPort(ReactorImpl& impl, Address host) : impl_(&impl), host_(std::move(host)) {}
   ReactorImpl* impl_;
   Address host_;
-  void* port_ = nullptr;  // internal
+  Port* port_ = nullptr;  // the listening socket's handler, until it stops
 };
 
 /// Options of listen_tcp beyond Twisted's (port, factory, backlog, interface).
@@ -606,7 +611,7 @@ class StandardIO {
   friend class Reactor;
   Reactor* reactor_;
   std::unique_ptr<Protocol> protocol_;
-  void* io_ = nullptr;  // the connection (internal, owned by the reactor) until it ends
+  StreamConnection* io_ = nullptr;  // the connection (owned by the reactor) until it ends
 };
 
 /// More than one core: N reactors, one per thread, each with its own listening socket on the

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "socketserver/detail/buffer.hpp"
 #include "socketserver/socket.hpp"
 
 namespace socketserver {
@@ -69,7 +70,7 @@ class SocketReader {
   /// it had read before are buffered again: the next call returns them.
   std::vector<std::string> readlines(std::size_t hint = 0);
   /// Bytes already received and buffered, not yet returned.
-  [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
+  [[nodiscard]] std::size_t buffered() const noexcept { return buf_.size(); }
   /// The readline() bound in bytes.
   [[nodiscard]] std::size_t max_line() const noexcept { return max_line_; }
   void set_max_line(std::size_t limit) noexcept { max_line_ = limit; }
@@ -111,9 +112,7 @@ class SocketReader {
   Socket* sock_;
   std::size_t bufsize_;
   std::size_t max_line_;
-  std::string buf_;
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
+  detail::ByteBuffer buf_;
   bool eof_ = false;
 };
 

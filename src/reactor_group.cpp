@@ -1,0 +1,87 @@
+// reactor_group.cpp — ReactorGroup: N reactors, one per thread, on one SO_REUSEPORT port.
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+
+#include "posix_util.hpp"
+#include "socketserver/reactor.hpp"
+
+namespace socketserver {
+
+// ---- ReactorGroup --------------------------------------------------------------------------
+
+ReactorGroup::ReactorGroup(std::size_t threads) {
+  if (threads == 0) throw std::invalid_argument("ReactorGroup: at least one thread");
+  for (std::size_t i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<Reactor>());
+}
+
+ReactorGroup::~ReactorGroup() { stop(); }
+
+void ReactorGroup::start(std::function<void(Reactor&, std::size_t)> setup) {
+  if (!threads_.empty()) throw std::logic_error("ReactorGroup::start: already started");
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t ready = 0;
+  std::exception_ptr first_error;
+  for (std::size_t i = 0; i < reactors_.size(); ++i) {
+    threads_.emplace_back([&, i] {
+      Reactor& r = *reactors_[i];
+      bool ok = true;
+      try {
+        setup(r, i);
+      } catch (...) {
+        ok = false;
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first_error) first_error = std::current_exception();
+      }
+      {
+        // Notify under the lock: once it is released, start() may return and these locals
+        // (mu, cv, ready) are gone; this thread touches none of them afterwards.
+        std::lock_guard<std::mutex> lock(mu);
+        ++ready;
+        cv.notify_all();
+      }
+      if (ok) r.run(false);
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return ready == reactors_.size(); });
+  if (first_error) {
+    lock.unlock();
+    stop();
+    std::rethrow_exception(first_error);
+  }
+}
+
+void ReactorGroup::stop() {
+  for (auto& r : reactors_) {
+    // run() may not have started yet in a thread: ask until it has returned.
+    r->call_from_thread([rp = r.get()] { rp->stop(); });
+    r->stop();
+  }
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void ReactorGroup::run_until_signal() {
+  Waker wake;
+  {
+    detail::StopSignalTarget signals;
+    const auto on_signal = [](void* waker, int) noexcept { static_cast<Waker*>(waker)->wake(); };
+    if (!signals.claim(on_signal, &wake)) {
+      throw std::logic_error(
+          "ReactorGroup::run_until_signal: SIGINT/SIGTERM already stop another loop in this "
+          "process");
+    }
+    Selector selector;  // waits for the waker only
+    selector.register_(wake.fileno(), EVENT_READ);
+    while (selector.select(std::nullopt).empty()) {
+    }
+  }
+  stop();
+}
+
+}  // namespace socketserver

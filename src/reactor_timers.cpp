@@ -1,0 +1,220 @@
+// reactor_timers.cpp — time on the reactor: the timer heap and its DelayedCall handles
+// (call_later), calls from other threads (call_from_thread), call_when_running, and
+// LoopingCall (Twisted's task.LoopingCall), which is made of call_later.
+#include <climits>
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+
+#include "reactor_impl.hpp"
+#include "timeout.hpp"
+
+namespace socketserver {
+
+// ---- timers and calls --------------------------------------------------------------------
+
+DelayedCall ReactorImpl::schedule(std::chrono::duration<double> delay, std::function<void()> fn) {
+  auto state = std::make_shared<DelayedCall::State>();
+  state->impl = this;
+  state->fn = std::move(fn);
+  state->when = steady::now() + detail::to_steady(delay);
+  push_timer(state);
+  return DelayedCall(state);
+}
+
+void ReactorImpl::push_timer(const std::shared_ptr<DelayedCall::State>& state) {
+  timers.push(TimerEntry{state->when, timer_seq++, state->generation, state});
+}
+
+void ReactorImpl::note_stale_timer() {
+  if (++stale_timers <= 64 || stale_timers <= timers.size() / 2) return;
+  timers.prune();
+  stale_timers = 0;
+}
+
+void ReactorImpl::run_timers() {
+  const auto now = steady::now();
+  while (!timers.empty() && timers.top().when <= now) {
+    TimerEntry entry = timers.top();
+    timers.pop();
+    DelayedCall::State& state = *entry.state;
+    if (!state.active || state.generation != entry.generation) {  // cancelled or moved
+      if (stale_timers > 0) --stale_timers;
+      continue;
+    }
+    state.active = false;
+    std::function<void()> fn = std::move(state.fn);
+    try {
+      fn();
+    } catch (...) {
+      report_exception("call_later", "");
+    }
+    process_pending_closes();
+  }
+}
+
+void ReactorImpl::run_calls() {
+  std::vector<std::function<void()>> calls;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu);
+    calls.swap(thread_calls);
+    has_thread_calls.store(false, std::memory_order_relaxed);
+  }
+  for (auto& fn : calls) {
+    try {
+      fn();
+    } catch (...) {
+      report_exception("call_from_thread", "");
+    }
+    process_pending_closes();
+  }
+}
+
+int ReactorImpl::next_wait_ms() {
+  if (!always_ready.empty() || !pending_closes.empty()) return 0;
+  if (has_thread_calls.load(std::memory_order_acquire)) return 0;
+  while (!timers.empty()) {  // drop cancelled heads so they do not shorten the wait
+    const TimerEntry& top = timers.top();
+    if (top.state->active && top.state->generation == top.generation) break;
+    timers.pop();
+    if (stale_timers > 0) --stale_timers;
+  }
+  if (timers.empty()) return -1;
+  const auto left = timers.top().when - steady::now();
+  if (left <= steady::duration::zero()) return 0;
+  // Rounded up: a wait never ends just before its timer is due (no spinning).
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+// ---- DelayedCall ---------------------------------------------------------------------------
+
+void DelayedCall::cancel() {
+  if (state_ && state_->active) {
+    state_->active = false;
+    state_->fn = nullptr;  // release what the call captured now
+    if (state_->impl != nullptr) state_->impl->note_stale_timer();
+  }
+}
+
+void DelayedCall::reset(std::chrono::duration<double> delay) {
+  if (!active())
+    throw std::logic_error("DelayedCall::reset: the call already ran or was cancelled");
+  detail::check_seconds(delay.count(), "DelayedCall::reset: delay");
+  state_->when = steady::now() + detail::to_steady(delay);
+  ++state_->generation;
+  if (state_->impl != nullptr) {
+    state_->impl->push_timer(state_);
+    state_->impl->note_stale_timer();
+  }
+}
+
+void DelayedCall::delay(std::chrono::duration<double> delay) {
+  if (!active())
+    throw std::logic_error("DelayedCall::delay: the call already ran or was cancelled");
+  detail::check_seconds(delay.count(), "DelayedCall::delay: delay");
+  state_->when += detail::to_steady(delay);
+  ++state_->generation;
+  if (state_->impl != nullptr) {
+    state_->impl->push_timer(state_);
+    state_->impl->note_stale_timer();
+  }
+}
+
+bool DelayedCall::active() const noexcept { return state_ && state_->active; }
+
+double DelayedCall::get_time() const {
+  if (!active()) return 0;
+  return std::chrono::duration<double>(state_->when - steady::now()).count();
+}
+
+// ---- calls from the reactor's API ------------------------------------------------------------
+
+DelayedCall Reactor::call_later(std::chrono::duration<double> delay, std::function<void()> fn) {
+  impl_->check_loop_thread("call_later");
+  detail::check_seconds(delay.count(), "call_later: delay");
+  return impl_->schedule(delay, std::move(fn));
+}
+
+void Reactor::call_from_thread(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->calls_mu);
+    impl_->thread_calls.push_back(std::move(fn));
+    impl_->has_thread_calls.store(true, std::memory_order_release);
+  }
+  impl_->waker.wake();
+}
+
+void Reactor::call_when_running(std::function<void()> fn) {
+  impl_->check_loop_thread("call_when_running");
+  if (impl_->running.load()) {
+    fn();
+  } else {
+    impl_->startup_calls.push_back(std::move(fn));
+  }
+}
+
+// ---- LoopingCall ---------------------------------------------------------------------------
+
+LoopingCall::LoopingCall(Reactor& reactor, std::function<void()> fn)
+    : reactor_(reactor), fn_(std::move(fn)) {
+  if (!fn_) throw std::invalid_argument("LoopingCall: no function");
+}
+
+LoopingCall::~LoopingCall() { next_.cancel(); }
+
+void LoopingCall::start(std::chrono::duration<double> interval, bool now,
+                        std::function<void(std::exception_ptr)> done) {
+  if (running_) throw std::logic_error("LoopingCall::start: already running");
+  detail::check_seconds(interval.count(), "LoopingCall::start: interval");
+  running_ = true;
+  interval_ = interval.count();
+  done_ = std::move(done);
+  start_time_ = reactor_.seconds();
+  if (now) {
+    call();
+  } else {
+    schedule_from(start_time_);
+  }
+}
+
+void LoopingCall::stop() {
+  if (!running_) throw std::logic_error("LoopingCall::stop: not running");
+  running_ = false;
+  next_.cancel();
+  finish(nullptr);
+}
+
+void LoopingCall::call() {
+  try {
+    fn_();
+  } catch (...) {
+    running_ = false;
+    next_.cancel();
+    if (!done_) {  // nobody asked: reported as Twisted logs an unhandled Deferred failure
+      reactor_.impl_->report_exception("LoopingCall", "");
+      return;
+    }
+    finish(std::current_exception());
+    return;
+  }
+  // fn may have stopped it, or stopped and started it again (which scheduled its own call).
+  if (running_ && !next_.active()) schedule_from(reactor_.seconds());
+}
+
+void LoopingCall::schedule_from(double now) {
+  double delay = 0;
+  if (interval_ > 0) {  // the next point of the grid start_time_ + k * interval_
+    delay = interval_ - std::fmod(now - start_time_, interval_);
+    if (now + delay == now) delay = interval_;  // too small to move the clock: a whole step
+  }
+  next_ = reactor_.call_later(std::chrono::duration<double>(delay), [this] { call(); });
+}
+
+void LoopingCall::finish(std::exception_ptr error) {
+  std::function<void(std::exception_ptr)> done = std::move(done_);
+  done_ = nullptr;
+  if (done) done(error);
+}
+
+}  // namespace socketserver
