@@ -118,11 +118,9 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
     if (shutdown_request_.load()) break;
     if (listener_ready) {
       // Datagram servers take what is already queued in one go (one wake-up for a burst);
-      // their get_request never blocks, and next_request_queued() ends the burst when the
-      // queue is empty without the exception get_request would throw. Stream servers accept
-      // one per wake-up, as Python.
-      const int burst = requests_queue_up() ? 32 : 1;
-      for (int i = 0; i < burst && !shutdown_request_.load(); ++i) {
+      // next_request_queued() ends the burst when the queue is empty, without the exception
+      // get_request would throw. Stream servers say false: one per wake-up, as Python.
+      for (int i = 0; i < 32 && !shutdown_request_.load(); ++i) {
         if (i > 0 && !next_request_queued()) break;
         if (!handle_request_noblock() || !accepting()) break;
       }
@@ -176,29 +174,13 @@ bool BaseServer::handle_request_noblock() {
     got_request = true;
     accept_policy_.succeeded();
     note_request_accepted();
-    if (verify_request(request, client_address)) {
-      const bool inline_request = requests_run_inline();
-      // A datagram has no connection of its own: nothing for interrupt_inline_request to
-      // shut down, and inline_request_fd_ stays -1.
-      const int fd = request.connection.fileno();
-      if (inline_request) {
-        if (fd >= 0) inline_request_fd_.store(fd);
-        note_request_started();
-      }
+    if (admit_request(request, client_address)) {
       try {
         process_request(request, client_address);
       } catch (...) {
-        if (fd >= 0) inline_request_fd_.store(-1);
         handle_error(request, client_address);
         shutdown_request(request);
       }
-      if (inline_request) {
-        if (fd >= 0) inline_request_fd_.store(-1);
-        note_request_finished();
-      }
-    } else {
-      refused_requests_.fetch_add(1, std::memory_order_relaxed);
-      shutdown_request(request);
     }
   } catch (const socket_error& error) {
     if (got_request) throw;
@@ -214,6 +196,13 @@ bool BaseServer::handle_request_noblock() {
   return true;
 }
 
+void BaseServer::shutdown_quietly(Request& request) noexcept {
+  try {
+    shutdown_request(request);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): closing cannot usefully fail; never let it
+  }                // end a worker, a child or the loop
+}
+
 ServerCounters BaseServer::counters() const {
   return ServerCounters{current_requests_.load(std::memory_order_relaxed),
                         total_requests_.load(std::memory_order_relaxed),
@@ -224,7 +213,26 @@ ServerCounters BaseServer::counters() const {
 bool BaseServer::verify_request(Request&, const Address&) { return true; }
 
 void BaseServer::process_request(Request& request, const Address& client_address) {
-  finish_request(request, client_address);
+  // Served in the loop's own thread: counted in counters().current, and its connection known
+  // to interrupt_inline_request (a datagram has none: nothing to shut down, the fd stays -1).
+  struct Inline {
+    BaseServer& server;
+    int fd;
+    Inline(BaseServer& s, int f) : server(s), fd(f) {
+      if (fd >= 0) server.inline_request_fd_.store(fd);
+      server.note_request_started();
+    }
+    ~Inline() {
+      if (fd >= 0) server.inline_request_fd_.store(-1);
+      server.note_request_finished();
+    }
+    Inline(const Inline&) = delete;
+    Inline& operator=(const Inline&) = delete;
+  };
+  {
+    const Inline served(*this, request.connection.fileno());
+    finish_request(request, client_address);
+  }
   shutdown_request(request);
 }
 

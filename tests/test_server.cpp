@@ -40,9 +40,11 @@ namespace {
 struct RecordingServer : TCPServer {
   using TCPServer::TCPServer;
   bool refuse = false;
+  bool verify_throws = false;
   std::vector<std::string> calls;
   bool verify_request(ss::Request& r, const Address& a) override {
     calls.push_back("verify_request");
+    if (verify_throws) throw std::runtime_error("verify_request failed on purpose");
     return !refuse && TCPServer::verify_request(r, a);
   }
   void process_request(ss::Request& r, const Address& a) override {
@@ -457,6 +459,52 @@ TEST(ServerHooks, RefusedRequestIsShutDownExactlyOnce) {
   } catch (const ss::connection_reset_error&) {  // unread data makes close send a reset
   }
   EXPECT_EQ(reply, "");
+}
+
+TEST(ServerHooks, VerifyThrowingGoesToHandleErrorAndRefusesTheRequestOnly) {
+  // Python lets the exception end serve_forever; here it is the request's failure (the same
+  // treatment the pool's workers give it): handle_error, counted refused, shut down once.
+  RecordingServer server(local0(), ss::handler<EchoStream>());
+  server.verify_throws = true;
+  Socket c = stu::stream_client(server.server_address);
+  EXPECT_NO_THROW(server.handle_request());
+  EXPECT_EQ(server.calls, (std::vector<std::string>{"verify_request", "handle_error",
+                                                    "shutdown_request", "close_request"}));
+  EXPECT_EQ(server.counters().refused, 1u);
+  EXPECT_EQ(server.counters().current, 0u);
+  EXPECT_EQ(c.recv(10), "") << "the refused connection is closed";
+  server.verify_throws = false;
+  server.calls.clear();
+  Socket next = stu::stream_client(server.server_address);
+  next.sendall(kTestStr);
+  server.handle_request();
+  EXPECT_EQ(stu::read_line(next), kTestStr) << "the server goes on";
+  EXPECT_EQ(server.counters().total, 2u);
+  EXPECT_EQ(server.counters().refused, 1u);
+}
+
+TEST(ServerHooks, VerifyThrowingDoesNotEndServeForever) {
+  struct Server : TCPServer {
+    using TCPServer::TCPServer;
+    std::atomic<int> seen{0};
+    std::atomic<int> errors{0};
+    bool verify_request(ss::Request&, const Address&) override {
+      if (++seen == 1) throw std::runtime_error("verify_request failed on purpose");
+      return true;
+    }
+    void handle_error(ss::Request&, const Address&) override { ++errors; }
+  };
+  Server server(local0(), ss::handler<EchoStream>());
+  ServerThread t(server);
+  Socket failed = stu::stream_client(server.server_address);
+  EXPECT_EQ(failed.recv(10), "") << "closed";
+  EXPECT_EQ(stu::stream_roundtrip(server.server_address), kTestStr) << "serving goes on";
+  EXPECT_TRUE(server.serving());
+  t.stop();
+  EXPECT_EQ(t.error(), "");
+  EXPECT_EQ(server.errors.load(), 1);
+  EXPECT_EQ(server.counters().refused, 1u);
+  server.server_close();
 }
 
 TEST(ServerHooks, HandleRequestTimesOutAndCallsHandleTimeout) {

@@ -145,7 +145,6 @@ class ThreadingMixIn : public Server {
   }
 
  protected:
-  [[nodiscard]] bool requests_run_inline() const override { return false; }
   [[nodiscard]] bool accepting() const override {
     if (max_threads == 0) return true;
     std::lock_guard<std::mutex> lock(mu_);
@@ -165,22 +164,15 @@ class ThreadingMixIn : public Server {
   // paused at max_threads and needs waking.
   void process_request_thread(Request request, Address client_address,
                               typename WorkerList::iterator self) {
-    try {
-      this->finish_request(request, client_address);
-    } catch (...) {
-      this->handle_error(request, client_address);
-    }
-    {
-      // Forget the descriptor before it is closed, so the close deadline never shuts down a
-      // descriptor number that was reused.
-      std::lock_guard<std::mutex> lock(mu_);
-      self->fd = -1;
-    }
-    this->note_request_finished();
-    try {
-      this->shutdown_request(request);
-    } catch (...) {  // closing cannot usefully fail; never let it end the process
-    }
+    this->run_request(request, client_address, [&] {
+      {
+        // Forget the descriptor before it is closed, so the close deadline never shuts down a
+        // descriptor number that was reused.
+        std::lock_guard<std::mutex> lock(mu_);
+        self->fd = -1;
+      }
+      this->note_request_finished();
+    });
     std::lock_guard<std::mutex> lock(mu_);
     workers_.erase(self);
     const bool loop_paused = max_threads != 0 && live_ == max_threads;
@@ -281,18 +273,7 @@ class ForkingMixIn : public Server {
       this->close_request(request);
       return;
     }
-    int status = 1;
-    try {
-      this->finish_request(request, client_address);
-      status = 0;
-    } catch (...) {
-      this->handle_error(request, client_address);
-    }
-    try {
-      this->shutdown_request(request);
-    } catch (...) {
-    }
-    ::_exit(status);
+    ::_exit(this->run_request(request, client_address) ? 0 : 1);
   }
 
   /// Python's server_close(): closes the server, then reaps (waiting when block_on_close).
@@ -302,7 +283,6 @@ class ForkingMixIn : public Server {
   }
 
  protected:
-  [[nodiscard]] bool requests_run_inline() const override { return false; }
   [[nodiscard]] bool accepting() const override { return active_children.size() < max_children; }
 };
 

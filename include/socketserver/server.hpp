@@ -13,11 +13,20 @@
 //         | UDPServer |------->| UnixDatagramServer |
 //         +-----------+        +--------------------+
 //
+// The serving policies (mixins.hpp, thread_pool.hpp) are templates over any of the four, and
+// override process_request to say where a request runs:
+//
+//   ThreadingMixIn<S>   a thread per request (bounded: max_threads)      ThreadingTCPServer, ...
+//   ForkingMixIn<S>     a child process per request (max_children)       ForkingTCPServer, ...
+//   ThreadPoolMixIn<S>  a fixed pool of workers; idle ones accept for    ThreadPoolTCPServer, ...
+//                       themselves, silent clients are parked until readable
+//
 // The request path, as in Python: the loop waits until the listening socket is readable, then
 //   get_request -> verify_request -> process_request -> finish_request (runs the handler)
 //                                                    -> shutdown_request -> close_request
 // with handle_error (then shutdown_request) when process_request throws, and shutdown_request
-// alone when verify_request refuses.
+// alone when verify_request refuses (or throws: then handle_error first; Python would end the
+// loop). A policy runs the same path (admit_request, run_request) in its thread, child or worker.
 //
 // C++ cannot call an override from a base constructor (Python's TCPServer.__init__ calls
 // self.server_bind()), so settings travel in ServerOptions; whoever overrides server_bind or
@@ -181,31 +190,87 @@ class BaseServer {
   [[nodiscard]] ServerCounters counters() const;
 
  protected:
-  /// Python's _handle_request_noblock(): get, verify, process one request; never throws;
-  /// false when there was no request to get.
-  /// (accept errors are reported at a bounded rate and back off the loop).
+  /// Python's _handle_request_noblock(): get, verify, process one request; false when there
+  /// was no request to get. (Accept errors are reported at a bounded rate and back the loop off.)
   bool handle_request_noblock();
-  /// True for servers whose get_request never blocks and may find several requests queued
-  /// (datagram servers): the loop then handles a burst per wake-up.
-  [[nodiscard]] virtual bool requests_queue_up() const { return false; }
-  /// Asked by the loop before each further request of a burst: false ends the burst without
-  /// calling get_request (no exception for "none left"). UDPServer receives the next datagram
-  /// ahead here for its get_request; the default says "ask get_request".
-  virtual bool next_request_queued() { return true; }
+
+  // ---- the extension interface of serving policies ------------------------------------
+  // Python's hooks above say what happens to a request; a serving policy (ThreadingMixIn,
+  // ForkingMixIn, ThreadPoolMixIn, or one of yours: a template over a server, as they are)
+  // says where and when. It overrides process_request, and of the hooks below only those it
+  // needs; the request path itself is written once, here, and a policy runs it with
+  // admit_request and run_request wherever it serves (the pool's workers accept for
+  // themselves, and so call both).
+  // clang-format off
+  //   hook                      who overrides it     what for
+  //   accepting()               the three mixins     pause accepting at a limit
+  //   wakes_loop_to_accept()    threads, the pool    say they call wake_loop() on resuming
+  //   loop_started()/stopping() the pool             its workers accept while the loop runs
+  //   next_request_queued()     UDPServer            a burst of queued datagrams per wake-up
+  //   socket_timeout()          TCPServer            handle_request folds in the socket's own
+  // clang-format on
+
+  /// verify_request, with the one treatment of a refusal: when it returns false, or throws
+  /// (the exception goes to handle_error: a verifier's failure never ends a loop or a worker),
+  /// the request is counted refused, `before_close()` runs, and it is shut down
+  /// (shutdown_request; its errors are dropped). True: go on and serve it.
+  template <class BeforeClose = void (*)()>
+  bool admit_request(
+      Request& request, const Address& client_address, BeforeClose&& before_close = [] {}) {
+    bool verified = false;
+    try {
+      verified = verify_request(request, client_address);
+    } catch (...) {
+      handle_error(request, client_address);
+    }
+    if (verified) return true;
+    note_request_refused();
+    before_close();
+    shutdown_quietly(request);
+    return false;
+  }
+  /// Python's process_request_thread body, for a policy serving a request elsewhere (a thread,
+  /// a child, a worker): finish_request, handle_error when it throws, then `before_close()` and
+  /// shutdown_request (its errors dropped). True when the handler returned normally.
+  template <class BeforeClose = void (*)()>
+  bool run_request(
+      Request& request, const Address& client_address, BeforeClose&& before_close = [] {}) {
+    bool ok = false;
+    try {
+      finish_request(request, client_address);
+      ok = true;
+    } catch (...) {
+      handle_error(request, client_address);
+    }
+    before_close();
+    shutdown_quietly(request);
+    return ok;
+  }
+  /// shutdown_request, its exceptions dropped (closing cannot usefully fail).
+  void shutdown_quietly(Request& request) noexcept;
+
   /// Mixins return false to pause accepting (a limit reached); the loop then waits on the waker
   /// and polls service_actions until they return true. Called from the loop thread.
   [[nodiscard]] virtual bool accepting() const { return true; }
   /// True when whoever makes accepting() true again also calls wake_loop(); otherwise a paused
   /// loop asks again every 20 ms.
   [[nodiscard]] virtual bool wakes_loop_to_accept() const { return false; }
-  /// True when process_request serves the request in the loop thread (BaseServer's own);
-  /// the mixins, which hand it to a thread or a child, return false.
-  [[nodiscard]] virtual bool requests_run_inline() const { return true; }
+  /// serve_forever calls loop_started() once it runs and loop_stopping() as it ends, before
+  /// shutdown() returns: a mixin whose own threads accept connections starts and stops them here.
+  virtual void loop_started() {}
+  virtual void loop_stopping() noexcept {}
+  /// Asked by the loop after each request of a wake-up: true when another is already queued,
+  /// so that it is handled in the same wake-up (at most 32). The default, false, handles one
+  /// request per wake-up (stream servers, as Python). UDPServer receives the next datagram ahead
+  /// here for its get_request.
+  virtual bool next_request_queued() { return false; }
   /// The listening socket's own timeout, which handle_request folds in (TCPServer: socket's).
   [[nodiscard]] virtual Timeout socket_timeout() const { return std::nullopt; }
   /// Wakes the loop (from any thread), e.g. when a worker finished and accepting() changed.
   void wake_loop() noexcept { waker_.wake(); }
-  /// Counter upkeep for mixins that serve requests elsewhere (thread-safe).
+
+  /// Counter upkeep for policies that serve requests elsewhere (thread-safe). A request served
+  /// by BaseServer::process_request (in the loop's thread) is counted by it.
   void note_request_started() noexcept {
     current_requests_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -218,6 +283,7 @@ class BaseServer {
   void note_request_refused() noexcept {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
   }
+  void note_request_accepted() noexcept { total_requests_.fetch_add(1, std::memory_order_relaxed); }
   /// Writes one line to stderr, at most once a second per `kind` (floods stay bounded); the
   /// next line says how many were suppressed. Thread-safe.
   void report(const char* kind, const std::string& line);
@@ -230,11 +296,6 @@ class BaseServer {
         kind, [](const void* f) { return std::string((*static_cast<const MakeLine*>(f))()); },
         &make_line);
   }
-  void note_request_accepted() noexcept { total_requests_.fetch_add(1, std::memory_order_relaxed); }
-  /// serve_forever calls loop_started() once it runs and loop_stopping() as it ends, before
-  /// shutdown() returns: a mixin whose own threads accept connections starts and stops them here.
-  virtual void loop_started() {}
-  virtual void loop_stopping() noexcept {}
 
  private:
   bool wait_readable(Timeout timeout);  // listener or waker readable within timeout
@@ -303,7 +364,6 @@ class UDPServer : public TCPServer {
   /// Python's get_request(): one datagram of at most max_packet_size bytes. A larger one is
   /// dropped and reported (never silently cut); the call then throws, as for no request.
   std::pair<Request, Address> get_request() override;
-  [[nodiscard]] bool requests_queue_up() const override { return true; }
   /// Python's shutdown_request()/close_request(): nothing for datagrams.
   void shutdown_request(Request& request) override { close_request(request); }
   void close_request(Request&) override {}

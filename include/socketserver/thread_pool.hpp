@@ -172,7 +172,6 @@ class ThreadPoolMixIn : public Server {
   }
 
  protected:
-  [[nodiscard]] bool requests_run_inline() const override { return false; }
   [[nodiscard]] bool accepting() const override {
     std::lock_guard<std::mutex> lock(mu_);
     // Workers accepting for themselves: the loop steps in only when none is idle.
@@ -298,49 +297,25 @@ class ThreadPoolMixIn : public Server {
 
   // What the loop does with an accepted connection, in the worker that accepted it.
   void admit(Request& request, const Address& client_address, std::size_t index) {
-    bool verified = false;
-    try {
-      verified = this->verify_request(request, client_address);
-    } catch (...) {
-      this->handle_error(request, client_address);
-    }
-    if (verified) {
-      if (parks(request) && park(request, client_address)) {
-        std::lock_guard<std::mutex> lock(mu_);
-        busy_fds_[index] = -1;  // parked: this worker is free again
-        return;
-      }
-      serve(request, client_address, index);
+    const auto forget = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_fds_[index] = -1;  // before the close: no reused descriptor is touched
+    };
+    if (!this->admit_request(request, client_address, forget)) return;
+    if (parks(request) && park(request, client_address)) {
+      forget();  // parked: this worker is free again
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      busy_fds_[index] = -1;
-    }
-    this->note_request_refused();
-    try {
-      this->shutdown_request(request);
-    } catch (...) {
-    }
+    serve(request, client_address, index);
   }
 
-  // Runs one request (its descriptor already in busy_fds_[index]): finish_request, with
-  // handle_error on an exception, then shutdown_request.
+  // Runs one request (its descriptor already in busy_fds_[index]): BaseServer::run_request.
   void serve(Request& request, const Address& client_address, std::size_t index) {
     this->note_request_started();
-    try {
-      this->finish_request(request, client_address);
-    } catch (...) {
-      this->handle_error(request, client_address);
-    }
-    {
+    this->run_request(request, client_address, [&] {
       std::lock_guard<std::mutex> lock(mu_);
       busy_fds_[index] = -1;  // forgotten before the close (no reused descriptor is touched)
-    }
-    try {
-      this->shutdown_request(request);
-    } catch (...) {
-    }
+    });
     this->note_request_finished();
     idle_.notify_all();
   }
@@ -369,10 +344,7 @@ class ThreadPoolMixIn : public Server {
       std::unique_lock<std::mutex> lock(mu_);
       if (parking_closed_) {  // after server_close: no watcher any more, so nothing waits
         lock.unlock();
-        try {
-          this->shutdown_request(request);
-        } catch (...) {
-        }
+        this->shutdown_quietly(request);
         return true;
       }
       try {
@@ -414,10 +386,7 @@ class ThreadPoolMixIn : public Server {
 
   void close_items(std::vector<Item>& items) {
     for (Item& item : items) {
-      try {
-        this->shutdown_request(item.request);
-      } catch (...) {
-      }
+      this->shutdown_quietly(item.request);
     }
     items.clear();
   }
@@ -598,10 +567,7 @@ class ThreadPoolMixIn : public Server {
     std::lock_guard<std::mutex> lock(mu_);
     for (Item& item : queue_) {  // not block_on_close: what never ran is closed
       this->note_request_queued(-1);
-      try {
-        this->shutdown_request(item.request);
-      } catch (...) {
-      }
+      this->shutdown_quietly(item.request);
     }
     queue_.clear();
     stopping_ = false;
