@@ -34,6 +34,7 @@ namespace rtu {
 
 namespace ss = socketserver;
 using namespace std::chrono_literals;
+using stu::wait_asleep;
 using stu::wait_until;
 
 /// ListenOptions on 127.0.0.1 (never every interface).
@@ -50,6 +51,7 @@ class ReactorThread {
       : reactor_(reactor) {
     reactor_.call_when_running([this] {
       loop_id_ = std::this_thread::get_id();
+      loop_tid_ = testutil::this_tid();
       started_.store(true);
     });
     thread_ = std::thread([this, install_signal_handlers] {
@@ -83,6 +85,8 @@ class ReactorThread {
   }
   [[nodiscard]] bool returned() const { return returned_.load(); }
   [[nodiscard]] std::thread::id loop_id() const { return loop_id_; }
+  /// The loop thread's kernel id (for stu::wait_asleep).
+  [[nodiscard]] pid_t loop_tid() const { return loop_tid_; }
   [[nodiscard]] std::string error() {
     std::lock_guard<std::mutex> lock(mu_);
     return error_;
@@ -117,6 +121,7 @@ class ReactorThread {
   std::atomic<bool> started_{false};
   std::atomic<bool> returned_{false};
   std::thread::id loop_id_{};
+  pid_t loop_tid_ = 0;
   std::mutex mu_;
   std::string error_;
   std::thread thread_;

@@ -5,6 +5,7 @@
 //   Server         a sample server started on --port 0, and the port it printed
 //   Fd, loopback, bound_socket, tcp_connect, send_all, recv_until, recv_reply, sees_eof,
 //   reset_close, recv_datagram, send_datagram   raw POSIX sockets on 127.0.0.1 / ::1
+//   tcp_rx_queue   what a connection's socket (in a server child, say) holds unread
 //   kWait          the bound of every wait (generous: sanitizer builds are slow)
 //
 // Not part of the library. Nothing leaves the loopback interface; no fixed port is bound.
@@ -24,10 +25,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -126,6 +129,32 @@ inline int local_port(int fd) {
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
   if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
   return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+// The bytes a TCP socket of any process holds unread (rx_queue in /proc/net/tcp and tcp6):
+// the socket on `local_port` connected from `remote_port`. -1 when there is none.
+inline long tcp_rx_queue(int local_port, int remote_port) {
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    for (int i = 0; i < 1000000 && std::getline(in, line); ++i) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues;
+      if (!(fields >> slot >> local >> remote >> state >> queues)) continue;
+      const auto port_of = [](const std::string& addr) {
+        const std::size_t colon = addr.rfind(':');
+        return colon == std::string::npos ? -1 : std::stoi(addr.substr(colon + 1), nullptr, 16);
+      };
+      const std::size_t colon = queues.find(':');
+      if (port_of(local) != local_port || port_of(remote) != remote_port ||
+          colon == std::string::npos) {
+        continue;
+      }
+      return std::stol(queues.substr(colon + 1), nullptr, 16);
+    }
+  }
+  return -1;
 }
 
 // A socket bound to the loopback address on a free port (no SO_REUSEADDR), optionally

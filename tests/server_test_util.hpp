@@ -8,7 +8,8 @@
 //   child_processes     this process's children (pid, state) from /proc
 //   open_fd_count       entries of /proc/self/fd
 //   UnrelatedChild      a child of the test that no server may reap (Python's simple_subprocess)
-//   wait_until          a bounded poll for a condition
+//   wait_until          a bounded poll for a condition (test_util.hpp's)
+//   wait_asleep / wait_other_threads_asleep   a thread blocked in a wait, seen through /proc
 #pragma once
 
 #include <dirent.h>
@@ -76,6 +77,7 @@ class ServerThread {
   explicit ServerThread(ss::BaseServer& server,
                         std::chrono::duration<double> poll_interval = 10ms)
       : server_(server), thread_([this, poll_interval] {
+          tid_.store(testutil::this_tid());
           try {
             server_.serve_forever(poll_interval);
           } catch (const std::exception& e) {
@@ -99,6 +101,8 @@ class ServerThread {
     if (thread_.joinable()) thread_.join();
   }
   [[nodiscard]] bool returned() const { return returned_.load(); }
+  /// The serving thread's kernel id (0 until it has started).
+  [[nodiscard]] pid_t tid() const { return tid_.load(); }
   [[nodiscard]] std::string error() {
     std::lock_guard<std::mutex> lock(mu_);
     return error_;
@@ -109,19 +113,11 @@ class ServerThread {
   std::mutex mu_;
   std::string error_;
   std::atomic<bool> returned_{false};
+  std::atomic<pid_t> tid_{0};
   std::thread thread_;
 };
 
-/// Polls `pred` every 5 ms for at most `limit`; returns its last value.
-inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (int i = 0; i < 1000000; ++i) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
+using testutil::wait_until;  // a bounded poll for a condition (test_util.hpp)
 
 // ---- clients ----------------------------------------------------------------------------------
 
@@ -263,6 +259,74 @@ inline ProcStat proc_stat(pid_t pid) {
   st.cpu_ticks = std::stoll(f[11]) + std::stoll(f[12]);
   st.ok = true;
   return st;
+}
+
+/// Context switches (voluntary + involuntary) of thread `tid` of this process, from
+/// /proc/self/task/<tid>/status (-1 when it cannot be read: the thread is gone).
+inline long long context_switches(pid_t tid) {
+  long long total = -1;
+  try {
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/status");
+    std::string line;
+    for (int i = 0; i < 200 && std::getline(in, line); ++i) {
+      for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+        if (line.rfind(key, 0) == 0) {
+          total = (total < 0 ? 0 : total) + std::stoll(line.substr(std::strlen(key)));
+        }
+      }
+    }
+  } catch (const std::exception&) {
+    return -1;
+  }
+  return total;
+}
+
+/// Waits (bounded) until thread `tid` of this process is blocked in a wait: asleep ('S') in
+/// three reads of /proc 5 ms apart without a context switch between them (not merely passing
+/// through a short wait). False at the deadline, or when the thread is gone.
+inline bool wait_asleep(pid_t tid, std::chrono::milliseconds limit = 10s) {
+  if (tid <= 0) return false;
+  int streak = 0;  // consecutive reads asleep with the same switch count
+  long long switches = -1;
+  return wait_until(
+      [&] {
+        const long long now = context_switches(tid);
+        if (now < 0 || proc_stat(tid).state != 'S') {
+          streak = 0;
+        } else if (streak > 0 && now == switches) {
+          ++streak;
+        } else {
+          streak = 1;
+        }
+        switches = now;
+        return streak >= 3;
+      },
+      limit);
+}
+
+/// Waits (bounded) until every other thread of this process is blocked in a wait (wait_asleep;
+/// a thread that ends meanwhile counts as done). For threads the test cannot name, such as a
+/// library's internal watchdog.
+inline bool wait_other_threads_asleep(std::chrono::milliseconds limit = 10s) {
+  const pid_t me = testutil::this_tid();
+  std::vector<pid_t> tids;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d)) {
+      const long tid = std::strtol(e->d_name, nullptr, 10);
+      if (tid > 0 && tid != me) tids.push_back(static_cast<pid_t>(tid));
+    }
+    ::closedir(d);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (const pid_t tid : tids) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!wait_asleep(tid, std::max(left, std::chrono::milliseconds(0))) &&
+        proc_stat(tid).ok) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /// The share of one CPU that `pid` used over `span` of wall time (-1 when /proc could not be

@@ -280,7 +280,8 @@ TEST(StreamRequestHandler, RbufsizeZeroDoesNotReadPastTheLine) {
   TCPServer server(local0(), ss::handler<Unbuffered>());
   Socket c = stu::stream_client(server.server_address);
   c.sendall("one\ntwo\n");
-  std::this_thread::sleep_for(20ms);
+  // Both lines are in the server's receive queue before the request is handled.
+  ASSERT_TRUE(stu::wait_until([&] { return testutil::bytes_unacked(c.fileno()) == 0; }));
   server.handle_request();
   ASSERT_EQ(g_calls.size(), 3u);
   EXPECT_EQ(g_calls[0], "one\n");
@@ -489,7 +490,8 @@ TEST(BadInput, ClientResettingMidLineDoesNotCrashTheServer) {
   for (int i = 0; i < 5; ++i) {
     Socket c = stu::stream_client(server.server_address);
     c.sendall("half a li");
-    std::this_thread::sleep_for(10ms);
+    // The half line has reached the server before the reset.
+    ASSERT_TRUE(stu::wait_until([&] { return testutil::bytes_unacked(c.fileno()) == 0; }));
     c.setsockopt(SOL_SOCKET, SO_LINGER,
                  std::string_view(reinterpret_cast<const char*>(&kLingerAbort), sizeof(linger)));
     c.close();  // RST
@@ -575,7 +577,7 @@ TEST(ServerTimeouts, RequestTimeoutEndsATricklingClientThatIdleTimeoutWouldNot) 
       } catch (const ss::socket_error&) {
         return;  // the server shut the connection down
       }
-      std::this_thread::sleep_for(20ms);
+      std::this_thread::sleep_for(20ms);  // the trickle itself: the behaviour under test
     }
   });
   const bool ended = stu::wait_until([&] { return !server.seen().empty(); }, 10s);
@@ -753,7 +755,8 @@ TEST(ServerTimeouts, RequestDeadlinesWorkInAChildForkedWhileTheWatchdogWaits) {
     EXPECT_EQ(stu::read_line(c), kTestStr);
     warm.server_close();
   }
-  std::this_thread::sleep_for(100ms);  // it is asleep on the condition variable
+  // It is asleep on its condition variable (the only other thread; seen through /proc).
+  ASSERT_TRUE(stu::wait_other_threads_asleep()) << "the watchdog thread never went to sleep";
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -781,10 +784,7 @@ TEST(ServerTimeouts, RequestDeadlinesWorkInAChildForkedWhileTheWatchdogWaits) {
   }
   int status = 0;
   pid_t done = 0;
-  const auto give_up = std::chrono::steady_clock::now() + 20s;
-  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 &&
-         std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(20ms);
+  stu::wait_until([&] { return (done = ::waitpid(pid, &status, WNOHANG)) != 0; }, 20s);
   if (done == 0) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);

@@ -96,7 +96,8 @@ struct LineServer : ss::LineReceiver {
   Config cfg_;
 };
 
-// A reactor on a thread with one LineServer connection and its client.
+// A reactor on a thread with one LineServer connection and its client: for the cases that
+// need real I/O (the close reaching the peer, a paused transport holding a socket's data).
 struct Fixture {
   explicit Fixture(Config cfg = {})
       : seen(std::make_shared<Seen>()),
@@ -110,17 +111,6 @@ struct Fixture {
       return seen->self != nullptr;
     }));
   }
-  /// data_received(data) in the reactor thread: one read, exactly these bytes.
-  void feed(const std::string& data) {
-    loop.call([this, data] {
-      ss::LineReceiver* self = nullptr;
-      {
-        std::lock_guard<std::mutex> lock(seen->mu);
-        self = seen->self;
-      }
-      if (self != nullptr) self->data_received(data);
-    });
-  }
   ss::Reactor reactor;
   std::shared_ptr<Seen> seen;
   ss::ListeningPort& port;
@@ -129,25 +119,6 @@ struct Fixture {
 };
 
 using Lines = std::vector<std::string>;
-
-TEST(LineReceiver, DefaultDelimiterSeveralLinesInOneRead) {
-  Fixture f;
-  f.client.sendall("one\r\ntwo\r\nthree\r\n");
-  const std::string want = "got:one\r\ngot:two\r\ngot:three\r\n";
-  EXPECT_EQ(testutil::recv_exactly(f.client, want.size()), want);
-  EXPECT_EQ(f.seen->get_lines(), (Lines{"one", "two", "three"}));
-}
-
-TEST(LineReceiver, DelimiterSplitAcrossSocketReads) {
-  Fixture f;
-  f.client.sendall("xy\r");
-  std::this_thread::sleep_for(50ms);
-  f.client.sendall("\nz");
-  std::this_thread::sleep_for(50ms);
-  f.client.sendall("\r\n");
-  EXPECT_EQ(testutil::recv_exactly(f.client, 15), "got:xy\r\ngot:z\r\n");
-  EXPECT_EQ(f.seen->get_lines(), (Lines{"xy", "z"}));
-}
 
 TEST(LineReceiver, LineOverMaxLengthClosesByDefault) {
   Config cfg;
@@ -161,35 +132,6 @@ TEST(LineReceiver, LineOverMaxLengthClosesByDefault) {
   EXPECT_EQ(f.seen->get_exceeded(), (Lines{"0123456789A\r\n"}));
   EXPECT_TRUE(rtu::wait_until([&] { return f.seen->lost.load() == 1; }));
   EXPECT_EQ(f.seen->get_lines(), (Lines{"0123456789"}));
-}
-
-TEST(LineReceiver, UnterminatedBufferOverMaxLengthCloses) {
-  Config cfg;
-  cfg.max_length = 10;
-  Fixture f(cfg);
-  f.client.sendall("01234");
-  std::this_thread::sleep_for(30ms);
-  f.client.sendall("56789ABCDEF");  // 16 bytes, no delimiter
-  EXPECT_EQ(stu::read_all(f.client), "");
-  ASSERT_EQ(f.seen->get_exceeded().size(), 1u);
-  EXPECT_EQ(f.seen->get_exceeded()[0].substr(0, 5), "01234");
-  EXPECT_TRUE(f.seen->get_lines().empty());
-}
-
-TEST(LineReceiver, RawModeAndBackToLineMode) {
-  Fixture f;
-  f.feed("hello\r\nRAW\r\nxyz");
-  f.feed("more\r\nraw");
-  f.feed("ENDline2\r\nline3\r\n");
-  EXPECT_EQ(f.seen->get_lines(), (Lines{"hello", "RAW", "line2", "line3"}));
-  {
-    std::lock_guard<std::mutex> lock(f.seen->mu);
-    EXPECT_EQ(f.seen->raw, "xyzmore\r\nraw");
-  }
-  f.client.sendall("RAW\r\nENDback\r\n");
-  const std::string want =
-      "got:hello\r\ngot:RAW\r\ngot:line2\r\ngot:line3\r\ngot:RAW\r\ngot:back\r\n";
-  EXPECT_EQ(testutil::recv_exactly(f.client, want.size()), want);
 }
 
 // ---- over a StringTransport (Twisted's proto_helpers), no socket ---------------------------
@@ -241,6 +183,46 @@ struct Wired {
   ss::StringTransport tr;
   Recorder proto;
 };
+
+// These four ran over a reactor thread and a socket, with sleeps between sends to make
+// separate reads likely; a StringTransport makes every read boundary exact.
+
+TEST(LineReceiver, DefaultDelimiterSeveralLinesInOneRead) {
+  Wired w;
+  w.feed({"one\r\ntwo\r\nthree\r\n"});
+  EXPECT_EQ(w.tr.value(), "got:one\r\ngot:two\r\ngot:three\r\n");
+  EXPECT_EQ(w.proto.lines, (Lines{"one", "two", "three"}));
+}
+
+TEST(LineReceiver, DelimiterSplitAcrossSocketReads) {
+  Wired w;
+  w.feed({"xy\r", "\nz", "\r\n"});  // three reads
+  EXPECT_EQ(w.tr.value(), "got:xy\r\ngot:z\r\n");
+  EXPECT_EQ(w.proto.lines, (Lines{"xy", "z"}));
+}
+
+TEST(LineReceiver, UnterminatedBufferOverMaxLengthCloses) {
+  Config cfg;
+  cfg.max_length = 10;
+  Wired w(cfg);
+  w.feed({"01234", "56789ABCDEF"});  // 16 bytes in two reads, no delimiter
+  EXPECT_TRUE(w.tr.disconnecting());  // closed, nothing written
+  EXPECT_EQ(w.tr.value(), "");
+  ASSERT_EQ(w.proto.exceeded.size(), 1u);
+  EXPECT_EQ(w.proto.exceeded[0].substr(0, 5), "01234");
+  EXPECT_TRUE(w.proto.lines.empty());
+}
+
+TEST(LineReceiver, RawModeAndBackToLineMode) {
+  Wired w;
+  w.feed({"hello\r\nRAW\r\nxyz", "more\r\nraw", "ENDline2\r\nline3\r\n"});
+  EXPECT_EQ(w.proto.lines, (Lines{"hello", "RAW", "line2", "line3"}));
+  EXPECT_EQ(w.proto.raw, "xyzmore\r\nraw");
+  w.feed({"RAW\r\nENDback\r\n"});  // raw mode and back within one read
+  const std::string want =
+      "got:hello\r\ngot:RAW\r\ngot:line2\r\ngot:line3\r\ngot:RAW\r\ngot:back\r\n";
+  EXPECT_EQ(w.tr.value(), want);
+}
 
 TEST(LineReceiverString, CustomDelimiterAndSendLine) {
   // Twisted's LineReceiverTests with delimiter = b"\n": "\r" stays part of the line.

@@ -286,7 +286,7 @@ TEST(ThreadingMixIn, MaxThreadsPausesAcceptsUntilAThreadFinishes) {
     clients.back().sendall("c" + std::to_string(i) + "\n");
   }
   ASSERT_TRUE(stu::wait_until([&] { return started.load() == 2; }, 10s));
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(300ms);  // what is tested: no third handler starts meanwhile
   EXPECT_EQ(started.load(), 2) << "a third handler started beyond max_threads";
   EXPECT_LE(server.active_threads(), 2u);
   gate.release();  // one finishes: the third may start
@@ -330,6 +330,7 @@ TEST(ThreadingMixIn, BlockOnCloseWaitsForRunningHandlers) {
   std::atomic<bool> finished{false};
   ss::ThreadingTCPServer server(local0(), ss::handler([&](ss::StreamRequestHandler&) {
                                   entered = true;
+                                  // A slow handler, still running at server_close: the case.
                                   std::this_thread::sleep_for(300ms);
                                   finished = true;
                                 }));
@@ -377,7 +378,8 @@ TEST(ThreadingMixIn, ThreadsUntrackThemselvesWhileTheLoopSleeps) {
     Socket c = stu::stream_client(server.server_address);
     c.sendall(kTestStr);
     ASSERT_EQ(stu::read_line(c), kTestStr);
-    std::this_thread::sleep_for(50ms);  // the loop has gone back to sleep by now
+    // The loop has gone back to sleep (its thread, seen through /proc).
+    ASSERT_TRUE(stu::wait_asleep(t.tid())) << "the loop never went back to sleep";
   }  // each client closes here: its handler ends after the loop last ran
   EXPECT_TRUE(stu::wait_until(
       [&] { return server.tracked_threads() == 0 && server.active_threads() == 0; }, 5s))
@@ -398,6 +400,7 @@ TEST(ThreadingMixIn, ServerCloseReturnsOnlyAfterTheLastHandlerEnds) {
   ss::ThreadingTCPServer server(local0(), ss::handler([&](ss::StreamRequestHandler& self) {
                                   self.wfile.write(self.rfile.readline());
                                   self.rfile.readline();  // until the client closes
+                                  // Still running after t.stop(): what server_close must wait for.
                                   std::this_thread::sleep_for(200ms);
                                   ++finished;
                                 }));
@@ -421,6 +424,7 @@ TEST(ThreadingMixIn, DestructorWaitsForAHandlerStillRunning) {
                    entered = true;
                    self.wfile.write(self.rfile.readline());
                    self.rfile.readline();  // until the client closes
+                   // Still running when the server is destroyed: the case under test.
                    std::this_thread::sleep_for(200ms);
                    // Touches the server: a destructor that did not wait makes this a use
                    // after free (ASan) as well as leaving `finished` false.
@@ -480,6 +484,7 @@ TEST(ThreadingMixIn, ServerCloseLetsARunningDatagramHandlerReply) {
   std::atomic<bool> entered{false};
   ss::ThreadingUDPServer server(local0(), ss::handler([&](ss::DatagramRequestHandler& self) {
                                   entered = true;
+                                  // Still running at server_close: the case under test.
                                   std::this_thread::sleep_for(300ms);
                                   self.wfile.write("late reply");
                                 }));

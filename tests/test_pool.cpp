@@ -165,7 +165,7 @@ TEST(ThreadPool, WaitPolicyStopsAcceptingWhenTheQueueIsFull) {
   Socket queued = stream_client(server.server_address);
   EXPECT_TRUE(wait_until([&] { return server.counters().queued == 1; }));
   Socket waiting = stream_client(server.server_address);  // stays in the listen backlog
-  std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(100ms);  // what is tested: no accept happens meanwhile
   EXPECT_EQ(server.counters().total, 2u) << "not accepted while the queue is full";
   gate.release();
   for (Socket* s : {&busy, &queued, &waiting}) {
@@ -636,7 +636,7 @@ TEST(ThreadPool, AnIdleSelfAcceptingPoolLetsTheLoopSleep) {
   ServerThread t(server, std::chrono::hours(1));
   EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
   const int before = server.passes.load();
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(500ms);  // what is tested: the loop stays asleep meanwhile
   EXPECT_LE(server.passes.load() - before, 3) << "the loop woke up while nothing happened";
   EXPECT_EQ(stream_roundtrip(server.server_address), kTestStr);
   t.stop();

@@ -90,10 +90,11 @@ TEST(ReactorLoop, StopFromAnotherThreadAsSoonAsRunningIsNeverLost) {
     EXPECT_TRUE(reactor.running()) << "round " << round << ": run() never started";
     reactor.stop();  // once
     if (!rtu::wait_until([&] { return returned.load(); }, 2000ms)) ++lost;
-    for (int i = 0; i < 1000 && !returned.load(); ++i) {
+    rtu::wait_until([&] {  // a lost stop: stop again until run() returns (bounded)
+      if (returned.load()) return true;
       reactor.stop();
-      std::this_thread::sleep_for(10ms);
-    }
+      return false;
+    });
     loop.join();
   }
   EXPECT_EQ(lost, 0) << lost << " of 200 stop() calls were lost";
@@ -143,7 +144,7 @@ TEST(ReactorLoop, RunWhileRunningThrowsLogicError) {
 TEST(ReactorLoop, SecondsIsMonotonic) {
   ss::Reactor reactor;
   const double a = reactor.seconds();
-  std::this_thread::sleep_for(5ms);
+  std::this_thread::sleep_for(5ms);  // time must pass: the behaviour under test
   const double b = reactor.seconds();
   EXPECT_GT(b, a);
 }
@@ -330,8 +331,8 @@ TEST(ReactorCallFromThread, WakesABlockedLoopAndQueuesBeforeRun) {
   reactor.call_from_thread([&] { early.fetch_add(1); });  // before run: runs once it starts
   ReactorThread loop(reactor);
   EXPECT_TRUE(rtu::wait_until([&] { return early.load() == 1; }, 10s));
-  // No timers, no I/O: only the waker can end the wait.
-  std::this_thread::sleep_for(50ms);
+  // No timers, no I/O: only the waker can end the wait, once the loop is in it.
+  ASSERT_TRUE(rtu::wait_asleep(loop.loop_tid())) << "the loop never blocked in its wait";
   const std::thread::id id = loop.call([] { return std::this_thread::get_id(); });
   EXPECT_EQ(id, loop.loop_id());
   EXPECT_EQ(early.load(), 1);
@@ -426,7 +427,7 @@ TEST(ReactorSignals, WithoutHandlersASignalDoesNotStopIt) {
   ReactorThread loop(reactor, /*install_signal_handlers=*/false);
   ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
   EXPECT_TRUE(rtu::wait_until([&] { return testutil::g_signals_caught.load() == before + 1; }));
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(50ms);  // what is tested: run() does not end meanwhile
   EXPECT_TRUE(reactor.running());
   EXPECT_FALSE(loop.returned());
   EXPECT_EQ(reactor.stopped_by_signal(), 0);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sample_util.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -718,7 +719,12 @@ TEST(SampleSelectChat, ALineInPiecesIsOneLine) {
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
   ASSERT_TRUE(send_all(a->fd(), "hel"));
-  std::this_thread::sleep_for(50ms);  // most likely two reads on the server's side
+  // Two reads on the server's side: "hel" has reached the server (acknowledged) and its socket
+  // holds nothing unread any more before the rest is sent.
+  const int client_port = local_port(a->fd());
+  ASSERT_TRUE(testutil::wait_until([&] {
+    return testutil::bytes_unacked(a->fd()) == 0 && tcp_rx_queue(srv.port, client_port) == 0;
+  })) << "the server did not read the first piece";
   ASSERT_TRUE(send_all(a->fd(), "lo there\n"));
   EXPECT_EQ(b->wait_line("<guest1>"), "<guest1> hello there");
 }

@@ -362,11 +362,11 @@ TEST(Selector, SignalDoesNotEndTheWaitItGoesOnUntilSomethingIsReady) {
   std::size_t got = 0;
   int fd_ready = -1;
   const int base = testutil::g_signals_caught.load();
+  bool hit = false;
   const int handled = testutil::under_signals([&] {
-    std::thread writer([&b, base] {
-      // Writes once signals have surely hit the wait (bounded: 50 x 10 ms).
-      for (int i = 0; i < 50 && testutil::g_signals_caught.load() < base + 20; ++i)
-        std::this_thread::sleep_for(10ms);
+    std::thread writer([&b, &hit, base] {
+      // Writes once signals have surely hit the wait.
+      hit = testutil::wait_until([&] { return testutil::g_signals_caught.load() >= base + 20; });
       b.sendall("r");
     });
     const auto& ready = sel.select(30s);
@@ -374,6 +374,7 @@ TEST(Selector, SignalDoesNotEndTheWaitItGoesOnUntilSomethingIsReady) {
     if (!ready.empty()) fd_ready = ready[0].first.fd;
     writer.join();
   });
+  EXPECT_TRUE(hit) << "20 signals never hit the wait";
   EXPECT_GT(handled, 0);
   ASSERT_EQ(got, 1u) << "select returned early on EINTR";
   EXPECT_EQ(fd_ready, a.fileno());
@@ -421,7 +422,9 @@ TEST(Waker, WakesASelectInAnotherThread) {
   Waker w;
   std::atomic<bool> woke{false};
   std::atomic<long long> waited_ms{-1};
+  std::atomic<pid_t> tid{0};
   std::thread selecting([&] {
+    tid = testutil::this_tid();
     Selector sel;
     sel.register_(w.fileno(), EVENT_READ);
     const auto t0 = std::chrono::steady_clock::now();
@@ -432,7 +435,9 @@ TEST(Waker, WakesASelectInAnotherThread) {
     woke = ready.size() == 1 && ready[0].first.fd == w.fileno();
     w.drain();
   });
-  std::this_thread::sleep_for(50ms);
+  // The other thread blocks in select (seen through /proc) before the wake.
+  EXPECT_TRUE(stu::wait_until([&] { return tid.load() != 0; }));
+  EXPECT_TRUE(stu::wait_asleep(tid.load())) << "the selecting thread never blocked";
   w.wake();
   selecting.join();  // cannot hang past the wake
   EXPECT_TRUE(woke.load());

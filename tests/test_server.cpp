@@ -673,7 +673,9 @@ TEST(ServerErrors, LargeWfileWriteReturnsTheFullLengthWhileSignalsInterruptIt) {
                    }));
   ServerThread t(server);
   Socket c = stu::stream_client(server.server_address, 30s);
-  std::this_thread::sleep_for(200ms);  // the writer fills the buffers and blocks meanwhile
+  // The writer fills the buffers and blocks: the client's receive queue stops growing.
+  ASSERT_TRUE(testutil::wait_settled([&] { return testutil::bytes_unread(c.fileno()); }))
+      << "the buffers never filled up";
   const std::string got = stu::read_all(c, big.size() + 1);
   t.stop();
   server.server_close();

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "server_test_util.hpp"  // stu::wait_asleep
 #include "socketserver/socket.hpp"
 #include "test_util.hpp"
 
@@ -286,10 +287,10 @@ TEST(SocketData, TryRecvfromIntoNeverWaitsWhateverTheTimeout) {
   r.settimeout(std::nullopt);
   s.sendto("0123456789", r.getsockname());
   std::optional<std::size_t> n;
-  for (int i = 0; i < 500 && !n; ++i) {  // delivery on loopback may lag the sendto a little
+  testutil::wait_until([&] {  // delivery on loopback may lag the sendto a little
     n = r.try_recvfrom_into(buf, from, MSG_TRUNC);
-    if (!n) std::this_thread::sleep_for(10ms);
-  }
+    return n.has_value();
+  });
   ASSERT_TRUE(n.has_value());
   EXPECT_EQ(*n, 10U) << "with MSG_TRUNC: the datagram's real length";
   EXPECT_EQ(std::string_view(buf, sizeof buf), "01234567");
@@ -517,14 +518,18 @@ TEST(SocketTimeout, NullTimeoutBlocksUntilDataArrives) {
   auto [a, b] = ss::socketpair();
   a.settimeout(std::nullopt);
   EXPECT_FALSE(testutil::fd_nonblocking(a.fileno()));
-  std::jthread sender([&b] {
-    std::this_thread::sleep_for(100ms);
+  const pid_t receiver = testutil::this_tid();
+  std::atomic<bool> blocked{false};
+  std::jthread sender([&b, &blocked, receiver] {
+    blocked = stu::wait_asleep(receiver);  // sends once the recv below is blocked
     try {
       b.sendall("late");
     } catch (...) {  // the recv below then fails on its own
     }
   });
   EXPECT_EQ(a.recv(10), "late");
+  sender.join();
+  EXPECT_TRUE(blocked.load()) << "the recv never blocked";
 }
 
 TEST(SocketTimeout, ZeroTimeoutRecvThrowsBlockingIoError) {
@@ -587,7 +592,7 @@ TEST(SocketTimeout, SendallTimeoutCoversTheWholeCallNotEachSend) {
   std::atomic<bool> done{false};
   std::jthread trickle([&] {
     for (int i = 0; i < 1000 && !done.load(); ++i) {
-      std::this_thread::sleep_for(10ms);
+      std::this_thread::sleep_for(10ms);  // the slow reader: the behaviour under test
       try {
         (void)c.server.recv(1 << 18);
       } catch (const ss::socket_error&) {
@@ -609,8 +614,12 @@ namespace {
 void recv_under_signals(Socket& a, Socket& b, const std::string& payload) {
   std::string got;
   std::string sender_error;
+  const int base = testutil::g_signals_caught.load();
+  bool hit = false;
   std::jthread sender([&] {
-    std::this_thread::sleep_for(200ms);
+    // Sends once signals have surely hit the waiting recv (under_signals starts them right
+    // before it).
+    hit = testutil::wait_until([&] { return testutil::g_signals_caught.load() >= base + 20; });
     try {
       b.sendall(payload);
     } catch (const std::exception& e) {
@@ -619,6 +628,7 @@ void recv_under_signals(Socket& a, Socket& b, const std::string& payload) {
   });
   const int signals = testutil::under_signals([&] { got = recv_exactly(a, payload.size()); });
   sender.join();
+  EXPECT_TRUE(hit) << "20 signals never hit the recv";
   EXPECT_EQ(sender_error, "");
   EXPECT_TRUE(got == payload) << got.size() << " of " << payload.size() << " bytes";
   EXPECT_GT(signals, 0);
@@ -681,9 +691,10 @@ std::string send_to_closed_peer_survives(bool unix_pair) {
     sender = &tcp->client;
   }
   bool failed = false;
-  for (int i = 0; i < 200 && !failed; ++i) {
+  int attempt = 0;
+  testutil::wait_until([&] {  // sends until the peer's close (its RST) makes a send fail
     try {
-      if (i % 2 == 0) {
+      if (attempt++ % 2 == 0) {
         (void)sender->send(std::string(1000, 'x'));
       } else {
         sender->sendall(std::string(1000, 'y'));
@@ -693,8 +704,8 @@ std::string send_to_closed_peer_survives(bool unix_pair) {
     } catch (const ss::connection_reset_error&) {
       failed = true;
     }
-    if (!failed) std::this_thread::sleep_for(5ms);
-  }
+    return failed;
+  });
   struct sigaction after {};
   ::sigaction(SIGPIPE, nullptr, &after);
   if (!failed) return "sending to a closed peer never failed";
@@ -728,8 +739,10 @@ TEST(SocketReset, PeerResetDuringRecvThrowsConnectionResetError) {
   auto c = testutil::tcp_conn();
   c.client.settimeout(5s);
   std::string outcome = "nothing";
+  std::atomic<pid_t> tid{0};
   {
     std::jthread receiver([&] {
+      tid = testutil::this_tid();
       try {
         outcome = "returned '" + c.client.recv(100) + "'";
       } catch (const ss::connection_reset_error& e) {
@@ -738,7 +751,9 @@ TEST(SocketReset, PeerResetDuringRecvThrowsConnectionResetError) {
         outcome = std::string("wrong exception: ") + e.what();
       }
     });
-    std::this_thread::sleep_for(50ms);
+    // The reset comes while the receiver is blocked in recv (seen through /proc).
+    EXPECT_TRUE(stu::wait_until([&] { return tid.load() != 0; }));
+    EXPECT_TRUE(stu::wait_asleep(tid.load())) << "the receiver never blocked in recv";
     c.server.setsockopt(SOL_SOCKET, SO_LINGER, bytes_of(linger{1, 0}));
     c.server.close();
   }
@@ -995,10 +1010,10 @@ TEST(SocketServerSide, TryAcceptNeverWaitsAndGivesTheChildTheTimeoutAsked) {
     Socket client(AF_INET, SOCK_STREAM);
     client.connect(listener.getsockname());
     std::optional<std::pair<Socket, Address>> got;
-    for (int i = 0; i < 500 && !got; ++i) {  // the handshake may lag the connect a little
+    testutil::wait_until([&] {  // the handshake may lag the connect a little
       got = listener.try_accept(0s);
-      if (!got) std::this_thread::sleep_for(10ms);
-    }
+      return got.has_value();
+    });
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(got->second, client.getsockname()) << "the peer's address";
     EXPECT_EQ(got->first.gettimeout(), ss::Timeout{0s});
@@ -1016,10 +1031,10 @@ TEST(SocketServerSide, TryAcceptNeverWaitsAndGivesTheChildTheTimeoutAsked) {
   Socket client(AF_INET, SOCK_STREAM);
   client.connect(listener.getsockname());
   std::optional<std::pair<Socket, Address>> got;
-  for (int i = 0; i < 500 && !got; ++i) {
+  testutil::wait_until([&] {
     got = listener.try_accept(std::nullopt);
-    if (!got) std::this_thread::sleep_for(10ms);
-  }
+    return got.has_value();
+  });
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->first.gettimeout(), std::nullopt);
   EXPECT_EQ(::fcntl(got->first.fileno(), F_GETFL) & O_NONBLOCK, 0)

@@ -36,6 +36,13 @@ struct Pipe {
     in.settimeout(50ms);
     out.sendall(data);
   }
+  // Waits (bounded) until the reader has taken everything sent so far, so that the next send
+  // is a chunk of its own; throws (a Background's error) when it does not.
+  void taken() {
+    if (!testutil::wait_until([this] { return testutil::bytes_unread(in.fileno()) == 0; })) {
+      throw std::runtime_error("the reader did not take what was sent");
+    }
+  }
   // Sends `data` and closes the writing end: the reader sees it, then end of stream.
   void feed_and_close(std::string_view data) {
     out.sendall(data);
@@ -86,7 +93,7 @@ TEST(SocketReaderRead, BlocksUntilNBytesAcrossSeveralChunks) {
   Background writer([&p] {
     for (const char* piece : {"abc", "de", "fgh", "ij"}) {
       p.out.sendall(piece);
-      std::this_thread::sleep_for(20ms);
+      p.taken();
     }
   });
   SocketReader r(p.in);
@@ -173,9 +180,9 @@ TEST(SocketReaderReadline, LineSplitAcrossChunks) {
   Pipe p;
   Background writer([&p] {
     p.out.sendall("hel");
-    std::this_thread::sleep_for(30ms);
+    p.taken();
     p.out.sendall("lo\nwor");
-    std::this_thread::sleep_for(30ms);
+    p.taken();
     p.feed_and_close("ld\n");
   });
   SocketReader r(p.in, 4);  // a tiny buffer: many fills per line

@@ -158,7 +158,7 @@ TEST(IdleTimeout, SilentClientIsDroppedWhileOthersAreServed) {
     talker.sendall("ping");
     EXPECT_EQ(testutil::recv_exactly(talker, 4), "ping") << exchanges;
     ++exchanges;
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(20ms);  // a talker with pauses: the behaviour under test
   }
   for (ss::Socket& s : silent) {
     s.settimeout(10s);

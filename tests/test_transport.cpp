@@ -2,6 +2,7 @@
 // connectors, write buffering and water marks, closing (lose/abort/half-close), producers,
 // addresses, exceptions in protocol callbacks.
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
 
 #include <atomic>
 #include <cctype>
@@ -253,7 +254,14 @@ TEST(ReactorConnect, TimeoutAgainstAFullBacklog) {
   const int port = listener.getsockname().port();
   std::vector<int> fillers;
   for (int i = 0; i < 8; ++i) fillers.push_back(rtu::nb_connect(port));
-  std::this_thread::sleep_for(50ms);
+  // Until the accept queue is full (TCP_INFO of a listener: tcpi_unacked is the queue's
+  // length, tcpi_sacked its limit); the probe below says whether it stays so.
+  testutil::wait_until([&] {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    return ::getsockopt(listener.fileno(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+           info.tcpi_unacked > info.tcpi_sacked;
+  });
   const int probe = rtu::nb_connect(port);
   pollfd p{probe, POLLOUT, 0};
   const bool probe_done = ::poll(&p, 1, 300) > 0;
@@ -324,7 +332,9 @@ TEST(ReactorWriteBuffer, PeerThatNeverReadsKeepsMemoryBoundedAndOthersServed) {
   ReactorThread loop(reactor);
   ss::Socket sink = stu::stream_client(bulk.get_host(), 60s);
   ASSERT_TRUE(rtu::wait_until([&] { return state->pauses.load() >= 1; }));
-  std::this_thread::sleep_for(100ms);
+  // Stalled: the sink's receive queue has filled up and stopped growing.
+  ASSERT_TRUE(testutil::wait_settled([&] { return testutil::bytes_unread(sink.fileno()); }))
+      << "the sink's buffer never filled up";
   const std::size_t sent_while_stalled = state->sent.load();
   // Other clients on the same reactor are answered while the sink reads nothing.
   for (int i = 0; i < 20; ++i) {
@@ -389,7 +399,9 @@ TEST(ReactorClose, LoseConnectionDrainsTheBufferFirst) {
       rtu::local_opts());
   ReactorThread loop(reactor);
   ss::Socket c = stu::stream_client(port.get_host(), 30s);
-  std::this_thread::sleep_for(100ms);  // let the server's buffer fill up
+  // Let the server's buffer fill up: the client's receive queue stops growing.
+  ASSERT_TRUE(testutil::wait_settled([&] { return testutil::bytes_unread(c.fileno()); }))
+      << "the buffers never filled up";
   const std::string got = stu::read_all(c);
   EXPECT_EQ(got.size(), 8u << 20);
   EXPECT_TRUE(got == testutil::pattern(8u << 20));
@@ -408,9 +420,11 @@ TEST(ReactorClose, LoseConnectionLosesNothingWhenThePeerKeepsTalking) {
   ReactorThread loop(reactor);
   ss::Socket c = stu::stream_client(port.get_host(), 30s);
   c.sendall("go");
-  std::this_thread::sleep_for(100ms);
+  // The server has read "go" (and so called lose_connection) before the rest is sent.
+  ASSERT_TRUE(rtu::wait_until([&] { return log->get_data() == "go"; }));
   c.sendall("and some more the server never reads");
-  std::this_thread::sleep_for(100ms);
+  // Those bytes have reached the server's socket (acknowledged) before the client reads.
+  ASSERT_TRUE(rtu::wait_until([&] { return testutil::bytes_unacked(c.fileno()) == 0; }));
   std::string got;
   std::string error;
   try {
@@ -526,6 +540,9 @@ TEST(ReactorTransport, PauseResumeProducingAndAddresses) {
   ss::Socket c = stu::stream_client(port.get_host());
   ASSERT_TRUE(rtu::wait_until([&] { return loop.call([&] { return st->self != nullptr; }); }));
   c.sendall("held back");
+  // The bytes reach the server's socket (acknowledged); then nothing may be delivered within
+  // 100 ms (the sleep is what is tested).
+  ASSERT_TRUE(rtu::wait_until([&] { return testutil::bytes_unacked(c.fileno()) == 0; }));
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(loop.call([&] { return st->self->data(); }), "");  // paused: nothing delivered
   loop.call([&] { st->self->transport().resume_producing(); });
@@ -533,7 +550,8 @@ TEST(ReactorTransport, PauseResumeProducingAndAddresses) {
                                            "held back"; }));
   loop.call([&] { st->self->transport().pause_producing(); });
   c.sendall(" more");
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(rtu::wait_until([&] { return testutil::bytes_unacked(c.fileno()) == 0; }));
+  std::this_thread::sleep_for(100ms);  // as above: nothing delivered meanwhile
   EXPECT_EQ(loop.call([&] { return st->self->data(); }), "held back");
   loop.call([&] { st->self->transport().resume_producing(); });
   EXPECT_TRUE(rtu::wait_until([&] { return loop.call([&] { return st->self->data(); }) ==

@@ -7,16 +7,23 @@
 //   SignalCounter     installs a counting handler WITHOUT SA_RESTART; restores the old one
 //   Interrupter       a thread that pthread_kill()s a target thread in a bounded loop
 //   tcp_listener / TcpConn   a listener on 127.0.0.1:0 and a connected client/server pair
+//   wait_until        a bounded poll for a condition (every 5 ms, false at the deadline)
+//   wait_settled      a bounded poll until a value is positive and stops changing
+//   this_tid          the calling thread's kernel id (for /proc/self/task/<tid>)
+//   bytes_unread / bytes_unacked   SIOCINQ / SIOCOUTQ of a socket
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +47,43 @@
 namespace testutil {
 
 using namespace std::chrono_literals;
+
+// ---- waiting ----------------------------------------------------------------------------------
+
+/// Polls `pred` every 5 ms for at most `limit`; returns its last value.
+inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (int i = 0; i < 1000000; ++i) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+/// Waits (bounded by `limit`) until `value()` is positive and has kept the same value for
+/// `settle` (read every 5 ms): "the buffers have filled up", "the producer has stalled".
+inline bool wait_settled(const std::function<long long()>& value,
+                         std::chrono::milliseconds settle = 30ms,
+                         std::chrono::milliseconds limit = 10s) {
+  long long last = -1;
+  auto since = std::chrono::steady_clock::now();
+  return wait_until(
+      [&] {
+        const long long now = value();
+        const auto t = std::chrono::steady_clock::now();
+        if (now != last) {
+          last = now;
+          since = t;
+          return false;
+        }
+        return now > 0 && t - since >= settle;
+      },
+      limit);
+}
+
+/// The calling thread's kernel thread id.
+inline pid_t this_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
 // ---- child processes ------------------------------------------------------------------------
 
@@ -364,6 +408,19 @@ class Collector {
   std::string error_;
   std::thread thread_;
 };
+
+// Bytes queued in a socket's receive queue, not yet read (SIOCINQ; -1 on error).
+inline long long bytes_unread(int fd) {
+  int n = 0;
+  return ::ioctl(fd, SIOCINQ, &n) == 0 ? n : -1;
+}
+
+// Bytes of a stream socket's send queue the peer has not acknowledged yet (SIOCOUTQ; -1 on
+// error). On loopback TCP, 0 after a send means the bytes are in the peer's receive queue.
+inline long long bytes_unacked(int fd) {
+  int n = 0;
+  return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
 
 // A byte pattern that makes misordered or lost data visible.
 inline std::string pattern(std::size_t n) {
