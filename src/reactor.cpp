@@ -195,10 +195,7 @@ Reactor::~Reactor() {
     auto* c = static_cast<StreamConnection*>(raw);  // tagged: the loop's own downcast
     if (c->stdio_owner != nullptr) c->stdio_owner->io_ = nullptr;
   }
-  while (!impl_->timers.empty()) {
-    impl_->timers.top().state->impl = nullptr;
-    impl_->timers.pop();
-  }
+  impl_->timers.detach_all();
 }
 
 ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,

@@ -71,31 +71,71 @@ struct TimerLater {
   }
 };
 
-/// The timers: a binary heap on a vector (earliest first), which can drop its stale entries
-/// in place — no allocation, so resetting one call a million times costs no memory.
-class TimerHeap {
+/// The reactor's timers: a binary heap on a vector (earliest first) of entries for DelayedCall
+/// states. reset/delay push a new entry and leave the old one stale; cancelled and moved
+/// entries are skipped when they come up and pruned in place once they are the majority — no
+/// allocation, so resetting one call a million times costs no memory. Reactor thread only.
+class Timers {
  public:
-  void push(TimerEntry entry) {
-    heap_.push_back(std::move(entry));
+  /// A new call due at `when`, run by the loop of `impl`.
+  std::shared_ptr<DelayedCall::State> add(ReactorImpl* impl, steady::time_point when,
+                                          std::function<void()> fn);
+  /// (Re)files `state` at its `when` and generation (after reset or delay).
+  void push(const std::shared_ptr<DelayedCall::State>& state) {
+    heap_.push_back(TimerEntry{state->when, seq_++, state->generation, state});
     std::push_heap(heap_.begin(), heap_.end(), TimerLater{});
   }
-  [[nodiscard]] const TimerEntry& top() const { return heap_.front(); }
+  /// An entry went stale (reset, delay, cancel).
+  void note_stale();
+  [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  /// The time the earliest live call is due (stale heads are dropped first); nullopt: none.
+  std::optional<steady::time_point> next_due();
+  /// The function of the next live call due at `now`, taken out (the call is no longer
+  /// active); nullopt when none is due.
+  std::optional<std::function<void()>> pop_due(steady::time_point now);
+  /// The reactor is going: every pending DelayedCall forgets it (cancel stays harmless).
+  void detach_all() noexcept;
+
+ private:
+  [[nodiscard]] static bool live(const TimerEntry& e) noexcept {
+    return e.state->active && e.state->generation == e.generation;
+  }
   void pop() {
     std::pop_heap(heap_.begin(), heap_.end(), TimerLater{});
     heap_.pop_back();
   }
-  [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
-  [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
-  /// Removes the entries of cancelled calls and of calls moved by reset/delay.
-  void prune() {
-    std::erase_if(heap_, [](const TimerEntry& e) {
-      return !e.state->active || e.state->generation != e.generation;
-    });
-    std::make_heap(heap_.begin(), heap_.end(), TimerLater{});
+  void pop_stale() {
+    pop();
+    if (stale_ > 0) --stale_;
+  }
+
+  std::vector<TimerEntry> heap_;
+  std::uint64_t seq_ = 0;  // ties broken in the order of scheduling
+  std::size_t stale_ = 0;  // entries of cancelled or moved calls still in heap_
+};
+
+/// call_from_thread's queue: any thread adds, the loop takes everything at once.
+class CallQueue {
+ public:
+  void push(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back(std::move(fn));
+    pending_.store(true, std::memory_order_release);
+  }
+  /// True when calls wait (a cheap read, once per loop iteration).
+  [[nodiscard]] bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
+  std::vector<std::function<void()>> take() {
+    std::vector<std::function<void()>> calls;
+    std::lock_guard<std::mutex> lock(mu_);
+    calls.swap(calls_);
+    pending_.store(false, std::memory_order_relaxed);
+    return calls;
   }
 
  private:
-  std::vector<TimerEntry> heap_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> calls_;
+  std::atomic<bool> pending_{false};  // calls_ is not empty (set under mu_)
 };
 
 class StreamConnection;
@@ -130,16 +170,13 @@ struct ReactorImpl {
 
   std::vector<char> scratch;  // every read lands here first: no buffer per connection
 
-  TimerHeap timers;
+  Timers timers;
   // Connections with an idle timeout, and the time the loop last woke up (read after each
   // epoll_wait while there are any): their input is stamped with it, without a clock read.
   std::size_t idle_watchers = 0;
   steady::time_point loop_now{};
-  std::uint64_t timer_seq = 0;
 
-  std::mutex calls_mu;
-  std::vector<std::function<void()>> thread_calls;  // call_from_thread, under calls_mu
-  std::atomic<bool> has_thread_calls{false};  // thread_calls is not empty (set under calls_mu)
+  CallQueue thread_calls;  // call_from_thread
   std::vector<std::function<void()>> startup_calls;
   std::vector<std::function<void()>> before_shutdown;
   std::vector<std::function<void()>> after_shutdown;
@@ -172,13 +209,12 @@ struct ReactorImpl {
 
   // ---- timers and calls ----------------------------------------------------------------
   DelayedCall schedule(std::chrono::duration<double> delay, std::function<void()> fn);
-  void push_timer(const std::shared_ptr<DelayedCall::State>& state);
   void run_due_timers() {
     if (!timers.empty()) run_timers();  // no clock read while there are no timers
   }
   void run_timers();
   void run_thread_calls() {
-    if (has_thread_calls.load(std::memory_order_acquire)) run_calls();
+    if (thread_calls.pending()) run_calls();
   }
   void run_calls();
   /// epoll_wait's timeout in milliseconds (-1: no timer, wait for an event).
@@ -212,11 +248,6 @@ struct ReactorImpl {
   static Port*& port_of(ListeningPort& p) { return p.port_; }
   /// Gives `port` its public handle, named by `host`.
   ListeningPort& publish(Port& port, Address host);
-
-  /// A timer entry went stale (reset, delay, cancel): rebuild the heap when stale entries are
-  /// the majority, so resetting one call a million times does not grow memory.
-  void note_stale_timer();
-  std::size_t stale_timers = 0;
 };
 
 /// New ports, adopted by `impl` and listening (reactor_ports.cpp).
@@ -274,7 +305,7 @@ class StreamConnection final : public Handler, public Transport {
   void resume_producing() override;
   [[nodiscard]] std::size_t write_buffer_size() const override { return out_.size(); }
   void set_write_buffer_limits(std::size_t high, std::size_t low) override;
-  [[nodiscard]] bool disconnecting() const override { return disconnecting_ || closing_; }
+  [[nodiscard]] bool disconnecting() const override { return phase_ != Phase::open; }
   [[nodiscard]] Reactor& reactor() const override { return impl_.owner; }
 
   /// Starts the protocol (connection_made) once registered; false when connection_made threw
@@ -311,6 +342,7 @@ class StreamConnection final : public Handler, public Transport {
   void check_idle();  // the idle timer fired: close, or wait for the rest of the period
   void stop_idle();
   [[nodiscard]] bool pending_output() const { return !out_.empty(); }
+  [[nodiscard]] bool closing() const noexcept { return phase_ >= Phase::closing; }
 
   ReactorImpl& impl_;
   Socket sock_;
@@ -323,19 +355,28 @@ class StreamConnection final : public Handler, public Transport {
   detail::ByteBuffer out_;  // output not yet sent
   std::size_t high_water_ = 1u << 20;
   std::size_t low_water_ = 256u << 10;
-  bool reading_ = true;         // not paused by pause_producing
-  bool read_closed_ = false;    // end of input seen
-  bool disconnecting_ = false;  // lose_connection: close once the output drained
-  bool shut_write_pending_ = false;
-  bool write_shut_ = false;
+  // Where the connection is in its life; it only ever moves forward.
+  enum class Phase : std::uint8_t {
+    open,           // reading and writing
+    disconnecting,  // lose_connection: closes once the output has drained; reads no more
+    closing,        // begin_close ran: connection_lost comes from the loop
+    finalized,      // finalize or discard ran: the loop retires it
+  };
+  // The writing half (lose_write_connection); forward only too.
+  enum class WriteSide : std::uint8_t {
+    open,
+    shutting,  // shut down once the output has drained
+    shut,      // shutdown(SHUT_WR) done
+  };
+  Phase phase_ = Phase::open;
+  WriteSide write_side_ = WriteSide::open;
+  bool reading_ = true;          // not paused by pause_producing
+  bool read_closed_ = false;     // end of input seen
   bool writing_paused_ = false;  // the protocol was told pause_writing
-  bool closing_ = false;         // begin_close called
-  bool finalized_ = false;       // finalize or discard ran
-  // write() cannot just send: !is_socket_ || closing_ || disconnecting_ || write_shut_ ||
-  // shut_write_pending_, in one flag. Each of them only ever turns on (shut_write_pending_
-  // turns off as write_shut_ turns on).
+  // The hot paths' two questions, each kept in one flag: write() cannot just send
+  // (!is_socket_ || phase_ != open || write_side_ != open; it only ever turns on), and
+  // on_ready may read (reading_ && !read_closed_ && phase_ < disconnecting).
   bool direct_write_off_ = false;
-  // on_ready may read: reading_ && !read_closed_ && !disconnecting_, in one flag.
   bool may_read_ = true;
   bool idle_ = false;                // an idle timeout is armed
   steady::duration idle_limit_{};    // ListenOptions::idle_timeout

@@ -113,8 +113,8 @@ bool StreamConnection::start() {
 
 void StreamConnection::update_interest() {
   if (always_ready) return;
-  const bool want_read = reading_ && !read_closed_ && !disconnecting_ && !closing_;
-  const bool want_write = is_socket_ && pending_output() && !closing_;
+  const bool want_read = reading_ && !read_closed_ && phase_ == Phase::open;
+  const bool want_write = is_socket_ && pending_output() && !closing();
   const int wanted = (want_read ? EVENT_READ : 0) | (want_write ? EVENT_WRITE : 0);
   impl_.set_interest(in_fd_, this, wanted);
 }
@@ -122,10 +122,10 @@ void StreamConnection::update_interest() {
 // The hot path of a request: one read, straight into the protocol. The rare outcomes (end of
 // input, errors) are in read_failed, out of the way. Inlined into the loop's dispatch.
 [[gnu::always_inline]] inline void StreamConnection::handle_events(int events) {
-  if (closing_) return;
+  if (closing()) return;
   if ((events & EVENT_WRITE) != 0) [[unlikely]] {
     flush();
-    if (closing_) return;
+    if (closing()) return;
   }
   if ((events & EVENT_READ) == 0 || !may_read_) return;
   char* const buf = impl_.scratch.data();
@@ -197,7 +197,7 @@ void StreamConnection::write(std::string_view data) {
 }
 
 void StreamConnection::write_slow(std::string_view data) {
-  if (closing_ || disconnecting_ || write_shut_ || shut_write_pending_ || data.empty()) return;
+  if (phase_ != Phase::open || write_side_ != WriteSide::open || data.empty()) return;
   if (!is_socket_) {
     write_stdio(data);
     return;
@@ -257,7 +257,7 @@ void StreamConnection::flush() {
 }
 
 void StreamConnection::after_output_change() {
-  if (closing_) return;
+  if (closing()) return;
   const std::size_t pending = write_buffer_size();
   if (!writing_paused_ && pending > high_water_) {
     writing_paused_ = true;
@@ -266,15 +266,14 @@ void StreamConnection::after_output_change() {
     writing_paused_ = false;
     call_protocol("resume_writing", [this] { protocol_->resume_writing(); });
   }
-  if (closing_) return;
+  if (closing()) return;
   if (!pending_output()) {
-    if (shut_write_pending_ && !write_shut_) {
-      shut_write_pending_ = false;
-      write_shut_ = true;
+    if (write_side_ == WriteSide::shutting) {
+      write_side_ = WriteSide::shut;
       direct_write_off_ = true;
       ::shutdown(out_fd_, SHUT_WR);
     }
-    if (disconnecting_) {
+    if (phase_ == Phase::disconnecting) {
       begin_close(clean_reason());
       return;
     }
@@ -283,23 +282,23 @@ void StreamConnection::after_output_change() {
 }
 
 void StreamConnection::lose_connection() {
-  if (closing_ || disconnecting_) return;
-  disconnecting_ = true;
+  if (phase_ != Phase::open) return;
+  phase_ = Phase::disconnecting;
   may_read_ = false;
   direct_write_off_ = true;
   after_output_change();  // closes now when nothing is queued
 }
 
 void StreamConnection::abort_connection() {
-  if (closing_) return;
+  if (closing()) return;
   out_.clear();
   begin_close(Reason{false, ECONNABORTED, "Connection was aborted locally."});
 }
 
 void StreamConnection::lose_write_connection() {
-  if (closing_ || write_shut_ || shut_write_pending_) return;
+  if (closing() || write_side_ != WriteSide::open) return;
   if (!is_socket_) return;
-  shut_write_pending_ = true;
+  write_side_ = WriteSide::shutting;
   direct_write_off_ = true;
   after_output_change();
 }
@@ -333,7 +332,7 @@ void StreamConnection::pause_producing() {
 
 void StreamConnection::resume_producing() {
   reading_ = true;
-  may_read_ = !read_closed_ && !disconnecting_;
+  may_read_ = !read_closed_ && phase_ == Phase::open;
   update_interest();
 }
 
@@ -353,7 +352,7 @@ void StreamConnection::set_idle_timeout(steady::duration limit) {
 }
 
 void StreamConnection::check_idle() {
-  if (closing_) return;
+  if (closing()) return;
   const steady::duration quiet = steady::now() - last_input_;
   if (quiet < idle_limit_) {  // input came meanwhile: the rest of the period from then
     idle_timer_ = impl_.schedule(idle_limit_ - quiet, [this] { check_idle(); });
@@ -375,16 +374,16 @@ void StreamConnection::stop_idle() {
 }
 
 void StreamConnection::begin_close(Reason reason) {
-  if (closing_) return;
-  closing_ = true;
+  if (closing()) return;
+  phase_ = Phase::closing;
   direct_write_off_ = true;
   reason_ = std::move(reason);
   impl_.pending_closes.push_back(this);
 }
 
 void StreamConnection::finalize() {
-  if (finalized_) return;
-  finalized_ = true;
+  if (phase_ == Phase::finalized) return;
+  phase_ = Phase::finalized;
   stop_idle();
   impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
@@ -418,9 +417,8 @@ void StreamConnection::finalize() {
 
 void StreamConnection::discard() {
   std::erase(impl_.pending_closes, this);
-  if (finalized_) return;
-  finalized_ = true;
-  closing_ = true;
+  if (phase_ == Phase::finalized) return;
+  phase_ = Phase::finalized;
   direct_write_off_ = true;
   stop_idle();
   impl_.set_interest(in_fd_, this, 0);

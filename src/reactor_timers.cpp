@@ -11,41 +11,62 @@
 
 namespace socketserver {
 
-// ---- timers and calls --------------------------------------------------------------------
+// ---- the timer heap -------------------------------------------------------------------------
+
+std::shared_ptr<DelayedCall::State> Timers::add(ReactorImpl* impl, steady::time_point when,
+                                                std::function<void()> fn) {
+  auto state = std::make_shared<DelayedCall::State>();
+  state->impl = impl;
+  state->fn = std::move(fn);
+  state->when = when;
+  push(state);
+  return state;
+}
+
+void Timers::note_stale() {
+  if (++stale_ <= 64 || stale_ <= heap_.size() / 2) return;
+  std::erase_if(heap_, [](const TimerEntry& e) { return !live(e); });
+  std::make_heap(heap_.begin(), heap_.end(), TimerLater{});
+  stale_ = 0;
+}
+
+std::optional<steady::time_point> Timers::next_due() {
+  while (!heap_.empty() && !live(heap_.front())) pop_stale();  // they must not shorten a wait
+  if (heap_.empty()) return std::nullopt;
+  return heap_.front().when;
+}
+
+std::optional<std::function<void()>> Timers::pop_due(steady::time_point now) {
+  while (!heap_.empty() && heap_.front().when <= now) {
+    if (!live(heap_.front())) {  // cancelled or moved
+      pop_stale();
+      continue;
+    }
+    const std::shared_ptr<DelayedCall::State> state = heap_.front().state;  // may be the last
+    pop();
+    state->active = false;
+    return std::move(state->fn);
+  }
+  return std::nullopt;
+}
+
+void Timers::detach_all() noexcept {
+  for (TimerEntry& e : heap_) e.state->impl = nullptr;
+  heap_.clear();
+  stale_ = 0;
+}
+
+// ---- the loop's timers and calls ------------------------------------------------------------
 
 DelayedCall ReactorImpl::schedule(std::chrono::duration<double> delay, std::function<void()> fn) {
-  auto state = std::make_shared<DelayedCall::State>();
-  state->impl = this;
-  state->fn = std::move(fn);
-  state->when = steady::now() + detail::to_steady(delay);
-  push_timer(state);
-  return DelayedCall(state);
-}
-
-void ReactorImpl::push_timer(const std::shared_ptr<DelayedCall::State>& state) {
-  timers.push(TimerEntry{state->when, timer_seq++, state->generation, state});
-}
-
-void ReactorImpl::note_stale_timer() {
-  if (++stale_timers <= 64 || stale_timers <= timers.size() / 2) return;
-  timers.prune();
-  stale_timers = 0;
+  return DelayedCall(timers.add(this, steady::now() + detail::to_steady(delay), std::move(fn)));
 }
 
 void ReactorImpl::run_timers() {
   const auto now = steady::now();
-  while (!timers.empty() && timers.top().when <= now) {
-    TimerEntry entry = timers.top();
-    timers.pop();
-    DelayedCall::State& state = *entry.state;
-    if (!state.active || state.generation != entry.generation) {  // cancelled or moved
-      if (stale_timers > 0) --stale_timers;
-      continue;
-    }
-    state.active = false;
-    std::function<void()> fn = std::move(state.fn);
+  while (auto fn = timers.pop_due(now)) {
     try {
-      fn();
+      (*fn)();
     } catch (...) {
       report_exception("call_later", "");
     }
@@ -54,13 +75,7 @@ void ReactorImpl::run_timers() {
 }
 
 void ReactorImpl::run_calls() {
-  std::vector<std::function<void()>> calls;
-  {
-    std::lock_guard<std::mutex> lock(calls_mu);
-    calls.swap(thread_calls);
-    has_thread_calls.store(false, std::memory_order_relaxed);
-  }
-  for (auto& fn : calls) {
+  for (auto& fn : thread_calls.take()) {
     try {
       fn();
     } catch (...) {
@@ -72,15 +87,10 @@ void ReactorImpl::run_calls() {
 
 int ReactorImpl::next_wait_ms() {
   if (!always_ready.empty() || !pending_closes.empty()) return 0;
-  if (has_thread_calls.load(std::memory_order_acquire)) return 0;
-  while (!timers.empty()) {  // drop cancelled heads so they do not shorten the wait
-    const TimerEntry& top = timers.top();
-    if (top.state->active && top.state->generation == top.generation) break;
-    timers.pop();
-    if (stale_timers > 0) --stale_timers;
-  }
-  if (timers.empty()) return -1;
-  const auto left = timers.top().when - steady::now();
+  if (thread_calls.pending()) return 0;
+  const auto due = timers.next_due();
+  if (!due) return -1;
+  const auto left = *due - steady::now();
   if (left <= steady::duration::zero()) return 0;
   // Rounded up: a wait never ends just before its timer is due (no spinning).
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
@@ -93,7 +103,7 @@ void DelayedCall::cancel() {
   if (state_ && state_->active) {
     state_->active = false;
     state_->fn = nullptr;  // release what the call captured now
-    if (state_->impl != nullptr) state_->impl->note_stale_timer();
+    if (state_->impl != nullptr) state_->impl->timers.note_stale();
   }
 }
 
@@ -104,8 +114,8 @@ void DelayedCall::reset(std::chrono::duration<double> delay) {
   state_->when = steady::now() + detail::to_steady(delay);
   ++state_->generation;
   if (state_->impl != nullptr) {
-    state_->impl->push_timer(state_);
-    state_->impl->note_stale_timer();
+    state_->impl->timers.push(state_);
+    state_->impl->timers.note_stale();
   }
 }
 
@@ -116,8 +126,8 @@ void DelayedCall::delay(std::chrono::duration<double> delay) {
   state_->when += detail::to_steady(delay);
   ++state_->generation;
   if (state_->impl != nullptr) {
-    state_->impl->push_timer(state_);
-    state_->impl->note_stale_timer();
+    state_->impl->timers.push(state_);
+    state_->impl->timers.note_stale();
   }
 }
 
@@ -137,11 +147,7 @@ DelayedCall Reactor::call_later(std::chrono::duration<double> delay, std::functi
 }
 
 void Reactor::call_from_thread(std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(impl_->calls_mu);
-    impl_->thread_calls.push_back(std::move(fn));
-    impl_->has_thread_calls.store(true, std::memory_order_release);
-  }
+  impl_->thread_calls.push(std::move(fn));
   impl_->waker.wake();
 }
 
