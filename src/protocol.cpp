@@ -90,12 +90,7 @@ void LineReceiver::deliver(std::string_view data) {
         if (end == std::string_view::npos) break;
         const std::string_view line = view_.substr(pos_, end - pos_);
         if (line.size() > max_length) {  // as Twisted: the line, its delimiter and all after it
-          std::string exceeded(view_.substr(pos_));
-          exceeded += buffer_.view();
-          buffer_.clear();
-          view_ = {};
-          pos_ = 0;
-          report_exceeded(exceeded);
+          report_exceeded(take_undelivered());
           return;
         }
         pos_ = end + delimiter.size();
@@ -125,12 +120,7 @@ void LineReceiver::deliver(std::string_view data) {
   }
   if (!stopped && !paused_ && !raw_ && pos_ <= view_.size() &&
       exceeds(view_.size() - pos_ + buffer_.size())) {
-    std::string over(view_.substr(pos_));
-    over += buffer_.view();
-    buffer_.clear();
-    view_ = {};
-    pos_ = 0;
-    report_exceeded(over);
+    report_exceeded(take_undelivered());
     return;
   }
   keep_rest();
@@ -147,6 +137,15 @@ void LineReceiver::report_exceeded(const std::string& line) {
     throw;
   }
   busy_ = false;
+}
+
+std::string LineReceiver::take_undelivered() {
+  std::string out(view_.substr(pos_));
+  out += buffer_.view();
+  buffer_.clear();
+  view_ = {};
+  pos_ = 0;
+  return out;
 }
 
 bool LineReceiver::in_work() const noexcept {

@@ -217,6 +217,23 @@ std::string local_context(int fd, std::string_view op) {
   }
   return std::string(op) + " on fd " + std::to_string(fd);
 }
+
+// accept or recvfrom under the socket's timeout model: `call(sockaddr*, socklen_t*)` and the
+// address the kernel filled in.
+template <class Call>
+std::pair<ssize_t, Address> receive_with_address(int fd, const Timeout& timeout, const char* op,
+                                                 Call call) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const ssize_t n = run_io(
+      fd, timeout, POLLIN,
+      [&] {
+        len = sizeof ss;
+        return call(reinterpret_cast<sockaddr*>(&ss), &len);
+      },
+      [&] { return local_context(fd, op); });
+  return {n, Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
+}
 }  // namespace
 
 std::string Socket::describe() const {
@@ -247,18 +264,13 @@ std::pair<Socket, Address> Socket::accept() {
   const int fd = require_open("accept");
   const Timeout child_timeout = getdefaulttimeout();
   const int flags = SOCK_CLOEXEC | (child_timeout ? SOCK_NONBLOCK : 0);
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  const auto n = run_io(
-      fd, io_timeout(), POLLIN,
-      [&] {
-        len = sizeof ss;
-        return static_cast<ssize_t>(::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, flags));
-      },
-      [&] { return local_context(fd, "accept"); });
+  auto [n, peer] =
+      receive_with_address(fd, io_timeout(), "accept", [&](sockaddr* sa, socklen_t* len) {
+        return static_cast<ssize_t>(::accept4(fd, sa, len, flags));
+      });
   Socket conn(adopt_tag{}, static_cast<int>(n), family_, type_, proto_);
   conn.timeout_ = child_timeout;
-  return {std::move(conn), Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
+  return {std::move(conn), std::move(peer)};
 }
 
 std::optional<std::pair<Socket, Address>> Socket::try_accept(Timeout child_timeout) {
@@ -374,18 +386,11 @@ std::pair<std::string, Address> Socket::recvfrom(std::size_t bufsize, int flags)
 
 std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, int flags) {
   const int fd = require_open("recvfrom");
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  const auto n = run_io(
-      fd, io_timeout(), POLLIN,
-      [&] {
-        len = sizeof ss;
-        return ::recvfrom(fd, buffer.data(), buffer.size(), flags, reinterpret_cast<sockaddr*>(&ss),
-                          &len);
-      },
-      [&] { return local_context(fd, "recvfrom"); });
-  return {static_cast<std::size_t>(n),
-          Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
+  auto [n, from] =
+      receive_with_address(fd, io_timeout(), "recvfrom", [&](sockaddr* sa, socklen_t* len) {
+        return ::recvfrom(fd, buffer.data(), buffer.size(), flags, sa, len);
+      });
+  return {static_cast<std::size_t>(n), std::move(from)};
 }
 
 std::optional<std::size_t> Socket::try_recvfrom_into(std::span<char> buffer, Address& from,

@@ -63,6 +63,7 @@ class LineReceiver : public Protocol {
   void report_exceeded(const std::string& line);  // line_length_exceeded, still busy
   [[nodiscard]] bool exceeds(std::size_t unterminated) const noexcept;
   [[nodiscard]] bool in_work() const noexcept;  // view_ is work_'s bytes
+  std::string take_undelivered();               // all not yet delivered, out of the buffers
   detail::ByteBuffer buffer_;                   // bytes received and not yet delivered (owned)
   detail::ByteBuffer work_;  // deliver()'s buffer_ + data, when buffer_ was not empty
   std::string_view view_;    // during deliver(): the bytes being delivered; view_[pos_..] is left
