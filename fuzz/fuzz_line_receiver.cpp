@@ -1,4 +1,4 @@
-// fuzz_line_receiver.cpp — LineReceiver (reactor.hpp) over a StringTransport, fed in the
+// fuzz_line_receiver.cpp — LineReceiver (protocols.hpp) over a StringTransport, fed in the
 // fuzzer's chunk sizes and checked against a model: Twisted's LineReceiver.dataReceived,
 // transcribed (its buffer, its _busyReceiving flag, its paused flag).
 //

@@ -101,8 +101,8 @@ StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer,
       std::make_unique<StreamConnection>(*this, std::move(sock), peer, raw, std::move(protocol));
   conn->factory_keep = keep;
   conn->connector = connector;
-  raw->transport_ = conn.get();
-  raw->factory_ = &factory;
+  transport_of(*raw) = conn.get();
+  factory_of(*raw) = &factory;
   auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
   if (idle > steady::duration::zero()) c->set_idle_timeout(idle);
   const bool made = c->start();
@@ -193,7 +193,7 @@ Reactor::~Reactor() {
   for (auto& [raw, handler] : impl_->owned) {
     if (!raw->is_stream) continue;
     auto* c = static_cast<StreamConnection*>(raw);  // tagged: the loop's own downcast
-    if (c->stdio_owner != nullptr) c->stdio_owner->io_ = nullptr;
+    if (c->stdio_owner != nullptr) ReactorImpl::io_of(*c->stdio_owner) = nullptr;
   }
   impl_->timers.detach_all();
 }
@@ -335,10 +335,10 @@ StandardIO::StandardIO(std::unique_ptr<Protocol> protocol, Reactor& reactor, int
                        int stdout_fd)
     : reactor_(&reactor), protocol_(std::move(protocol)) {
   if (!protocol_) throw std::invalid_argument("StandardIO: no protocol");
-  ReactorImpl& r = *reactor.impl_;
+  ReactorImpl& r = ReactorImpl::of(reactor);
   auto conn = std::make_unique<StreamConnection>(r, stdin_fd, stdout_fd, protocol_.get());
   conn->stdio_owner = this;
-  protocol_->transport_ = conn.get();
+  ReactorImpl::transport_of(*protocol_) = conn.get();
   auto* c = static_cast<StreamConnection*>(r.adopt(std::move(conn)));
   io_ = c;
   // A regular file (or /dev/null) cannot be watched by epoll: it is always readable.

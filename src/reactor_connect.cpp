@@ -176,9 +176,9 @@ Connector& Reactor::connect_tcp(std::string_view host, int port,
       to = named.resolve(AF_UNSPEC, SOCK_STREAM);
     }
   }
-  auto& c = impl_->connectors.emplace_back(new Connector(*impl_, to, std::move(factory), timeout));
-  c->connect();
-  return *c;
+  Connector& c = impl_->add_connector(to, std::move(factory), timeout);
+  c.connect();
+  return c;
 }
 
 Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
@@ -186,10 +186,9 @@ Connector& Reactor::connect_unix(const Address& path, std::shared_ptr<ClientFact
   impl_->check_loop_thread("connect_unix");
   if (!factory) throw std::invalid_argument("connect_unix: no factory");
   if (path.family() != AF_UNIX) throw std::invalid_argument("connect_unix: not a Unix address");
-  auto& c =
-      impl_->connectors.emplace_back(new Connector(*impl_, path, std::move(factory), timeout));
-  c->connect();
-  return *c;
+  Connector& c = impl_->add_connector(path, std::move(factory), timeout);
+  c.connect();
+  return c;
 }
 
 // ---- connect_protocol ----------------------------------------------------------------------

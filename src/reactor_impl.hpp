@@ -235,7 +235,18 @@ struct ReactorImpl {
   /// Reports the exception being handled: "Unhandled exception in <where> (<peer>): ...".
   void report_exception(const char* where, const std::string& peer);
 
-  // ---- the internals of public classes (ReactorImpl is their friend) ---------------------
+  // ---- the internals of public classes ------------------------------------------------
+  // ReactorImpl is the one friend of each public class of reactor.hpp (an attorney): the
+  // reactor's pieces reach those classes' private state only through these.
+  static ReactorImpl& of(Reactor& r) { return *r.impl_; }
+  static Transport*& transport_of(Protocol& p) { return p.transport_; }
+  static Factory*& factory_of(Protocol& p) { return p.factory_; }
+  static StreamConnection*& io_of(StandardIO& s) { return s.io_; }
+  /// A new Connector to `to`, owned by the reactor (connect_tcp, connect_unix).
+  Connector& add_connector(Address to, std::shared_ptr<ClientFactory> factory, Timeout timeout) {
+    return *connectors.emplace_back(
+        new Connector(*this, std::move(to), std::move(factory), timeout));
+  }
   static ConnectAttempt*& attempt_of(Connector& c) { return c.attempt_; }
   static StreamConnection*& connection_of(Connector& c) { return c.connection_; }
   static ProtocolCreator*& creator_of(Connector& c) { return c.creator_; }

@@ -394,13 +394,13 @@ void StreamConnection::finalize() {
   }
   sock_.close();  // stdio descriptors are not ours to close
   --impl_.connections;
-  if (stdio_owner != nullptr) stdio_owner->io_ = nullptr;
+  if (stdio_owner != nullptr) ReactorImpl::io_of(*stdio_owner) = nullptr;
   try {
     protocol_->connection_lost(reason_);
   } catch (...) {
     impl_.report_exception("connection_lost", peer_.to_string());
   }
-  protocol_->transport_ = nullptr;
+  ReactorImpl::transport_of(*protocol_) = nullptr;
   if (connector != nullptr) {
     Connector* c = connector;
     connector = nullptr;
@@ -424,7 +424,7 @@ void StreamConnection::discard() {
   impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   --impl_.connections;
-  protocol_->transport_ = nullptr;
+  ReactorImpl::transport_of(*protocol_) = nullptr;
   impl_.retire(this);
 }
 

@@ -198,7 +198,7 @@ void LoopingCall::call() {
     running_ = false;
     next_.cancel();
     if (!done_) {  // nobody asked: reported as Twisted logs an unhandled Deferred failure
-      reactor_.impl_->report_exception("LoopingCall", "");
+      ReactorImpl::of(reactor_).report_exception("LoopingCall", "");
       return;
     }
     finish(std::current_exception());

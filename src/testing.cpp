@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "reactor_impl.hpp"
+
 namespace socketserver {
 
 StringTransport::StringTransport(Reactor* reactor)
@@ -29,7 +31,7 @@ Reactor& StringTransport::reactor() const {
 
 void StringTransport::end_connection(Protocol& protocol, const Reason& reason) {
   protocol.connection_lost(reason);
-  protocol.transport_ = nullptr;
+  ReactorImpl::transport_of(protocol) = nullptr;
 }
 
 }  // namespace socketserver

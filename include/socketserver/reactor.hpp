@@ -156,10 +156,7 @@ class Protocol {
   [[nodiscard]] bool connected() const noexcept { return transport_ != nullptr; }
 
  private:
-  friend struct ReactorImpl;
-  friend class StandardIO;
-  friend class StreamConnection;
-  friend class StringTransport;
+  friend struct ReactorImpl;  // the reactor's one attorney (src/reactor_impl.hpp)
   [[noreturn]] static void not_connected();
   Transport* transport_ = nullptr;
   Factory* factory_ = nullptr;
@@ -229,7 +226,6 @@ class Connector {
 
  private:
   friend struct ReactorImpl;
-  friend class Reactor;
   Connector(ReactorImpl& impl, Address destination, std::shared_ptr<ClientFactory> factory,
             Timeout timeout);
   ReactorImpl* impl_;
@@ -346,7 +342,6 @@ class ListeningPort {
 
  private:
   friend struct ReactorImpl;
-  friend class Reactor;
   ListeningPort(ReactorImpl& impl, Address host) : impl_(&impl), host_(std::move(host)) {}
   ReactorImpl* impl_;
   Address host_;
@@ -457,8 +452,7 @@ class Reactor {
   [[nodiscard]] int stopped_by_signal() const noexcept;
 
  private:
-  friend class StandardIO;
-  friend class LoopingCall;
+  friend struct ReactorImpl;
   template <class P>
   static std::function<void(Protocol&)> as_protocol(std::function<void(P&)> connected) {
     static_assert(std::is_base_of_v<Protocol, P>, "connect_protocol: P must be a Protocol");
@@ -487,8 +481,7 @@ class StandardIO {
   [[nodiscard]] Protocol& protocol() const noexcept;
 
  private:
-  friend class StreamConnection;
-  friend class Reactor;
+  friend struct ReactorImpl;
   Reactor* reactor_;
   std::unique_ptr<Protocol> protocol_;
   StreamConnection* io_ = nullptr;  // the connection (owned by the reactor) until it ends
