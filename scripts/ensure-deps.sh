@@ -1,5 +1,5 @@
 #!/bin/sh
-# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest;
+# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest, OpenSSL 3;
 # with the argument "fuzz", also clang and libFuzzer (for `make fuzz`).
 # Installs what is missing with apt-get (as root, or through sudo); otherwise
 # stops with the one command that would.
@@ -12,6 +12,9 @@ if [ ! -f /usr/include/gtest/gtest.h ] && [ ! -f /usr/local/include/gtest/gtest.
   missing="$missing libgtest-dev"
 fi
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+# TLS: OpenSSL 3's headers and libraries, and the openssl tool the TLS tests make certificates with.
+[ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 if [ "${1:-}" = fuzz ]; then
   command -v clang++-14 >/dev/null 2>&1 || missing="$missing clang-14"
   ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <exception>
 #include <optional>
@@ -25,35 +26,17 @@
 
 namespace socketserver {
 
-namespace {
-
-using clock = std::chrono::steady_clock;
-using deadline_t = std::optional<clock::time_point>;
-
-// The module-wide default timeout in seconds; negative means none (blocking).
-std::atomic<double> g_default_timeout{-1.0};
-
-void validate(const Timeout& timeout) {
-  if (timeout) detail::check_seconds(timeout->count(), "timeout");
-}
-
-bool is_positive(const Timeout& timeout) { return timeout && timeout->count() > 0; }
-
-deadline_t deadline_for(const Timeout& timeout) {
-  if (!is_positive(timeout)) return std::nullopt;
-  return clock::now() + detail::to_steady(*timeout);
-}
-
-// Waits until `fd` is ready for `events` or the deadline passes (no deadline: forever).
-// Returns false when the deadline passed. EINTR is retried with the time that remains.
-bool wait_ready(int fd, short events, const deadline_t& deadline) {
+// Waits with the time that remains; rounded up so that a short remainder does not turn into a
+// busy 0 ms poll.
+bool detail::wait_ready(int fd, short events, const Deadline& deadline) {
+  using clock = std::chrono::steady_clock;
   for (;;) {
     int wait_ms = -1;
     if (deadline) {
       const auto left = *deadline - clock::now();
       if (left <= clock::duration::zero()) return false;
-      // Round up so that a short remainder does not turn into a busy 0 ms poll.
-      wait_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+      wait_ms = ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
     }
     pollfd p{fd, events, 0};
     const int rc = ::poll(&p, 1, wait_ms);
@@ -65,6 +48,22 @@ bool wait_ready(int fd, short events, const deadline_t& deadline) {
     if (errno != EINTR) throw_os_error(errno, "poll");
   }
 }
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using deadline_t = detail::Deadline;
+using detail::deadline_for;
+using detail::wait_ready;
+
+// The module-wide default timeout in seconds; negative means none (blocking).
+std::atomic<double> g_default_timeout{-1.0};
+
+void validate(const Timeout& timeout) {
+  if (timeout) detail::check_seconds(timeout->count(), "timeout");
+}
+
+bool is_positive(const Timeout& timeout) { return timeout && timeout->count() > 0; }
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 

@@ -7,6 +7,7 @@
 //   builtins.hpp  ctime, input, strip, repr            time.ctime(), input(), bytes.strip()
 //   socket.hpp    Socket, create_connection, ...       socket.socket and the module functions
 //   stream.hpp    SocketReader, SocketWriter           makefile(), rfile / wfile
+//   ssl.hpp       SSLContext, SSLSocket                ssl: wrap_socket, create_default_context
 //   selector.hpp  Selector, Waker                      selectors.DefaultSelector
 //   server.hpp    BaseServer, TCPServer, UDPServer,    socketserver's servers
 //                 UnixStreamServer, UnixDatagramServer
@@ -17,7 +18,10 @@
 //   thread_pool.hpp  ThreadPoolMixIn<S>,               (no Python twin: a fixed pool of workers)
 //                 ThreadPoolTCPServer, ...             (mixins.hpp includes it)
 //   reactor.hpp   Reactor, Protocol, Factory,          twisted.internet: reactor, protocol,
-//                 LineReceiver, DatagramProtocol, ...  basic.LineReceiver, stdio.StandardIO
+//                 DatagramProtocol, StandardIO, ...    stdio.StandardIO
+//   protocols.hpp LineReceiver, TimeoutMixin           twisted.protocols: basic.LineReceiver,
+//                 (reactor.hpp includes it)            policies.TimeoutMixin
+//   proxy_protocol.hpp  parse_proxy_header             (HAProxy's PROXY protocol, v1 and v2)
 //   testing.hpp   StringTransport                      twisted.internet.testing (proto_helpers)
 //
 // How the SocketServer pieces compose, as in Python: a server owns the listening socket and
@@ -59,10 +63,13 @@
 #include "socketserver/errors.hpp"
 #include "socketserver/handler.hpp"
 #include "socketserver/mixins.hpp"
+#include "socketserver/protocols.hpp"
+#include "socketserver/proxy_protocol.hpp"
 #include "socketserver/reactor.hpp"
 #include "socketserver/selector.hpp"
 #include "socketserver/server.hpp"
 #include "socketserver/socket.hpp"
+#include "socketserver/ssl.hpp"
 #include "socketserver/stream.hpp"
 #include "socketserver/testing.hpp"
 #include "socketserver/thread_pool.hpp"
