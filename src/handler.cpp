@@ -23,6 +23,7 @@
 
 #include "report.hpp"
 #include "socketserver/detail/fd.hpp"
+#include "socketserver/ssl.hpp"
 #include "timeout.hpp"
 
 namespace socketserver {
@@ -33,6 +34,11 @@ void detail::throw_not_a(const BaseServer& server, const std::type_info& wanted)
 }
 
 namespace {
+
+// What rfile and wfile read and write: the TLS stream of a TLS request, else the connection.
+detail::StreamRef stream_of(Request& request) {
+  return request.tls ? detail::stream_ref(*request.tls) : detail::stream_ref(request.connection);
+}
 
 using steady = std::chrono::steady_clock;
 
@@ -164,7 +170,7 @@ std::string seconds_text(const Timeout& t) {
 
 void BaseRequestHandler::run() {
   setup();
-  Socket& connection = request.connection;
+  Socket& connection = request.plain_socket();
   std::optional<RequestDeadline> deadline_holder;
   try {
     if (idle_timeout && connection.fileno() >= 0) {
@@ -203,9 +209,9 @@ void BaseRequestHandler::run() {
 StreamRequestHandler::StreamRequestHandler(Request& request_, const Address& client_address_,
                                            BaseServer& server_)
     : BaseRequestHandler(request_, client_address_, server_),
-      connection(request_.connection),
-      rfile(request_.connection),
-      wfile(request_.connection) {}
+      connection(request_.plain_socket()),
+      rfile(stream_of(request_)),
+      wfile(stream_of(request_)) {}
 
 void StreamRequestHandler::setup() {
   if (timeout) connection.settimeout(timeout);

@@ -16,6 +16,7 @@
 
 #include "socketserver/detail/fd.hpp"
 #include "socketserver/errors.hpp"
+#include "socketserver/ssl.hpp"
 
 namespace socketserver::detail {
 
@@ -85,6 +86,8 @@ const char* expected_failure_kind() {
     return "timeout";
   } catch (const line_too_long_error&) {
     return "line too long";
+  } catch (const ssl_error&) {  // a handshake that failed: a wrong client, a scanner, a reset
+    return "tls";
   } catch (...) {
     return nullptr;
   }

@@ -18,6 +18,7 @@
 
 #include "posix_util.hpp"
 #include "report.hpp"
+#include "socketserver/ssl.hpp"
 #include "timeout.hpp"
 
 namespace socketserver {
@@ -33,6 +34,8 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
       timeout(options.timeout),
       idle_timeout(options.idle_timeout),
       request_timeout(options.request_timeout),
+      ssl_context(options.ssl_context),
+      handshake_timeout(options.handshake_timeout),
       reporter_(std::make_unique<detail::Reporter>()) {
   // Checked here, as the reactor checks ListenOptions before binding: a bad value is the
   // caller's mistake, found at once rather than at the first request.
@@ -42,7 +45,15 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
   if (request_timeout) {
     detail::check_seconds(request_timeout->count(), "ServerOptions::request_timeout", false);
   }
+  if (handshake_timeout) {
+    detail::check_seconds(handshake_timeout->count(), "ServerOptions::handshake_timeout", false);
+  }
+  if (ssl_context && ssl_context->protocol() != PROTOCOL_TLS_SERVER) {
+    throw std::invalid_argument("ServerOptions::ssl_context must be a PROTOCOL_TLS_SERVER context");
+  }
 }
+
+Socket& Request::plain_socket() noexcept { return tls ? tls->socket() : connection; }
 
 BaseServer::~BaseServer() = default;
 
@@ -237,7 +248,19 @@ void BaseServer::process_request(Request& request, const Address& client_address
 }
 
 void BaseServer::finish_request(Request& request, const Address& client_address) {
+  if (ssl_context && !request.tls && request.connection.fileno() >= 0) start_tls(request);
   request_handler_class(request, client_address, *this);
+}
+
+void BaseServer::start_tls(Request& request) {
+  // The SSLSocket owns the descriptor from here on, also when the handshake fails, so that
+  // shutdown_request closes it in order (close_notify is sent only after a handshake).
+  const Timeout before = request.connection.gettimeout();
+  if (handshake_timeout) request.connection.settimeout(handshake_timeout);
+  request.tls = std::make_shared<SSLSocket>(
+      ssl_context->wrap_socket(std::move(request.connection), true, "", false));
+  request.tls->do_handshake();  // throws: handle_error reports it, shutdown_request closes
+  request.tls->settimeout(before);
 }
 
 void BaseServer::shutdown_request(Request& request) { close_request(request); }
@@ -332,12 +355,22 @@ std::pair<Request, Address> TCPServer::get_request() {
 
 void TCPServer::shutdown_request(Request& request) {
   // Python: an explicit SHUT_WR so the client sees the end of the reply at once; errors (the
-  // client already gone) are ignored.
-  if (request.connection.fileno() >= 0) ::shutdown(request.connection.fileno(), SHUT_WR);
+  // client already gone) are ignored. Over TLS, close_notify goes first.
+  if (request.tls) {
+    try {
+      request.tls->shutdown(SHUT_WR);
+    } catch (const socket_error&) {  // NOLINT(bugprone-empty-catch): the client is gone
+    }
+  } else if (request.connection.fileno() >= 0) {
+    ::shutdown(request.connection.fileno(), SHUT_WR);
+  }
   close_request(request);
 }
 
-void TCPServer::close_request(Request& request) { request.connection.close(); }
+void TCPServer::close_request(Request& request) {
+  if (request.tls) request.tls->close();
+  request.connection.close();
+}
 
 // ---- UDPServer ------------------------------------------------------------------------------
 
@@ -375,7 +408,11 @@ std::size_t effective_packet_size(std::size_t size, int family) {
 UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler_class,
                      const ServerOptions& options, int family)
     : TCPServer(server_address_, std::move(handler_class), options, family, SOCK_DGRAM, false),
-      max_packet_size(options.max_packet_size) {}
+      max_packet_size(options.max_packet_size) {
+  if (ssl_context) {
+    throw std::invalid_argument("ServerOptions::ssl_context: TLS needs a stream server (no DTLS)");
+  }
+}
 
 std::span<char> UDPServer::receive_buffer() {
   // max_packet_size is a public attribute (Python's): read again, as it may have changed. One

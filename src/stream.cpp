@@ -16,15 +16,15 @@ constexpr std::size_t max_fill = std::size_t{1} << 20;
 
 // ---- SocketReader ------------------------------------------------------------------------
 
-SocketReader::SocketReader(Socket& sock, std::size_t bufsize, std::size_t max_line)
-    : sock_(&sock), bufsize_(bufsize), max_line_(max_line) {}
+SocketReader::SocketReader(detail::StreamRef stream, std::size_t bufsize, std::size_t max_line)
+    : stream_(stream), bufsize_(bufsize), max_line_(max_line) {}
 
 bool SocketReader::fill(std::size_t want) {
   if (eof_) return false;
   // Unbuffered: never more than asked (nothing read past the caller's n), nor than max_fill.
   const std::size_t chunk = bufsize_ == 0 ? std::min(std::max<std::size_t>(want, 1), max_fill)
                                           : std::max(bufsize_, std::min(want, max_fill));
-  const std::size_t n = sock_->recv_into(buf_.prepare(chunk).first(chunk));
+  const std::size_t n = stream_.recv_into(stream_.self, buf_.prepare(chunk).first(chunk));
   if (n == 0) {
     eof_ = true;
     return false;
@@ -70,7 +70,7 @@ std::string SocketReader::readline_bounded(std::size_t limit, bool throw_when_lo
     if (buffered() >= limit) {
       if (!throw_when_longer) return take(limit);
       buf_.consume(limit);  // drop the over-long prefix; the caller ends the exchange
-      throw line_too_long_error("readline from " + sock_->describe(), limit);
+      throw line_too_long_error("readline from " + stream_.describe(stream_.self), limit);
     }
     if (!fill(1)) return take(buffered());  // end of stream: the last, unterminated line
   }
@@ -113,10 +113,11 @@ SocketReader::iterator& SocketReader::iterator::operator++() {
 
 // ---- SocketWriter ------------------------------------------------------------------------
 
-SocketWriter::SocketWriter(Socket& sock, std::size_t bufsize) : sock_(&sock), bufsize_(bufsize) {}
+SocketWriter::SocketWriter(detail::StreamRef stream, std::size_t bufsize)
+    : stream_(stream), bufsize_(bufsize) {}
 
 SocketWriter::SocketWriter(SocketWriter&& other) noexcept
-    : sock_(other.sock_), bufsize_(other.bufsize_), buf_(std::move(other.buf_)) {
+    : stream_(other.stream_), bufsize_(other.bufsize_), buf_(std::move(other.buf_)) {
   other.buf_.clear();
 }
 
@@ -129,12 +130,12 @@ SocketWriter::~SocketWriter() {
 
 std::size_t SocketWriter::write(std::string_view data) {
   if (bufsize_ == 0) {
-    sock_->sendall(data);
+    stream_.sendall(stream_.self, data);
     return data.size();
   }
   if (buf_.size() + data.size() > bufsize_) flush();
   if (data.size() >= bufsize_) {
-    sock_->sendall(data);
+    stream_.sendall(stream_.self, data);
   } else {
     buf_.append(data);
   }
@@ -147,7 +148,7 @@ void SocketWriter::writelines(const std::vector<std::string>& lines) {
 
 void SocketWriter::flush() {
   if (buf_.empty()) return;
-  sock_->sendall(buf_);
+  stream_.sendall(stream_.self, buf_);
   buf_.clear();
 }
 

@@ -107,7 +107,9 @@ class StreamRequestHandler : public BaseRequestHandler {
   bool disable_nagle_algorithm = false;     ///< TCP_NODELAY (Python's name)
   std::size_t max_line = default_max_line;  ///< rfile.readline() bound (64 KiB)
 
-  Socket& connection;  ///< Python's self.connection (the request's socket)
+  /// Python's self.connection (the request's socket; under TLS, the plain socket beneath it:
+  /// for options and timeouts, as reading it directly would bypass TLS).
+  Socket& connection;
   SocketReader rfile;  ///< Python's self.rfile
   SocketWriter wfile;  ///< Python's self.wfile
 };

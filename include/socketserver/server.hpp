@@ -65,6 +65,8 @@ namespace detail {
 class Reporter;
 }
 class BaseServer;
+class SSLContext;  // ssl.hpp
+class SSLSocket;
 
 /// Python's `request`. Stream servers: `connection`, the accepted socket. Datagram servers:
 /// `packet`, the datagram, and `socket`, the server's socket to reply on (Python's
@@ -73,6 +75,13 @@ struct Request {
   Socket connection = Socket::none();
   std::string packet;
   Socket* socket = nullptr;
+  /// TLS servers (ServerOptions::ssl_context): the connection once finish_request has started
+  /// TLS on it (the handshake). `connection` is then empty: its descriptor is tls's. What
+  /// Python's TLS servers hand their handlers as self.request.
+  std::shared_ptr<SSLSocket> tls;
+  /// The plain socket of a stream request: `connection`, or the one under `tls` (for options
+  /// and timeouts; reading or writing it directly would bypass TLS).
+  [[nodiscard]] Socket& plain_socket() noexcept;
 };
 
 /// Python's RequestHandlerClass: called once per request with (request, client_address,
@@ -95,6 +104,14 @@ struct ServerOptions {
   Timeout timeout{};       ///< handle_request's timeout (Python's `timeout`)
   Timeout idle_timeout{};  ///< BaseServer::idle_timeout (default: none, as Python)
   Timeout request_timeout{};  ///< BaseServer::request_timeout (default: none, as Python)
+  /// Stream servers: serve TLS with this context (PROTOCOL_TLS_SERVER, its certificate loaded).
+  /// Each connection's handshake runs in finish_request, where the request runs (its thread,
+  /// child or worker; never the accept loop of a mixin), before the handler is made; the
+  /// handler's rfile and wfile then read and write plaintext. nullptr: plain TCP (Python).
+  std::shared_ptr<const SSLContext> ssl_context{};
+  /// With ssl_context: how long a client may take to complete its handshake (default 10 s),
+  /// so that one that connects and never says hello holds nobody for longer.
+  Timeout handshake_timeout = std::chrono::duration<double>(10);
 };
 
 /// Counters every server keeps (Poco's TCPServer has the like; Python has none). A snapshot;
@@ -177,6 +194,10 @@ class BaseServer {
   /// timeout_error to handle_error. Bounds a client that trickles a byte now and then, which
   /// idle_timeout does not. std::nullopt: no limit (Python). Handlers take a copy.
   Timeout request_timeout;
+  /// ServerOptions::ssl_context and handshake_timeout (no Python twin: Python's TLS servers wrap
+  /// the socket themselves). Set them before serving.
+  std::shared_ptr<const SSLContext> ssl_context;
+  Timeout handshake_timeout;
 
   /// Requests a stop without waiting: async-signal-safe (an atomic store and an eventfd write).
   void request_shutdown() noexcept;
@@ -299,6 +320,7 @@ class BaseServer {
 
  private:
   bool wait_readable(Timeout timeout);  // listener or waker readable within timeout
+  void start_tls(Request& request);     // wraps the connection and runs the handshake
   void note_accept_error(const socket_error& error);
 
   Waker waker_;

@@ -29,6 +29,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,12 +44,35 @@ inline constexpr std::size_t default_max_line = 65536;
 /// The default read buffer (Python's io.DEFAULT_BUFFER_SIZE).
 inline constexpr std::size_t default_buffer_size = 8192;
 
+namespace detail {
+/// What a reader or writer needs of a connection, whatever it is (a Socket, an SSLSocket):
+/// recv_into, sendall and describe, through plain function pointers (no virtual in Socket).
+struct StreamRef {
+  void* self = nullptr;
+  std::size_t (*recv_into)(void* self, std::span<char> buffer) = nullptr;
+  void (*sendall)(void* self, std::string_view data) = nullptr;
+  std::string (*describe)(const void* self) = nullptr;
+};
+/// The StreamRef of `stream` (which must outlive the reader or writer made with it).
+template <class Stream>
+StreamRef stream_ref(Stream& stream) {
+  return StreamRef{&stream,
+                   [](void* s, std::span<char> b) { return static_cast<Stream*>(s)->recv_into(b); },
+                   [](void* s, std::string_view d) { static_cast<Stream*>(s)->sendall(d); },
+                   [](const void* s) { return static_cast<const Stream*>(s)->describe(); }};
+}
+}  // namespace detail
+
 /// A buffered reader over a socket (Python's BufferedReader from makefile("rb")).
 class SocketReader {
  public:
   /// `bufsize` is the size of each recv into the buffer (0: unbuffered, never reads past what
   /// the call returns, as Python's makefile("rb", 0)); `max_line` bounds readline().
   explicit SocketReader(Socket& sock, std::size_t bufsize = default_buffer_size,
+                        std::size_t max_line = default_max_line)
+      : SocketReader(detail::stream_ref(sock), bufsize, max_line) {}
+  /// Over any stream (an SSLSocket: detail::stream_ref(tls)).
+  explicit SocketReader(detail::StreamRef stream, std::size_t bufsize = default_buffer_size,
                         std::size_t max_line = default_max_line);
 
   /// Python's read(n): `n` bytes, fewer only at end of stream ("" at end).
@@ -109,7 +133,7 @@ class SocketReader {
   std::string readline_bounded(std::size_t limit, bool throw_when_longer);
   void unread(const std::vector<std::string>& lines, std::size_t total);  // back to the front
 
-  Socket* sock_;
+  detail::StreamRef stream_;
   std::size_t bufsize_;
   std::size_t max_line_;
   detail::ByteBuffer buf_;
@@ -122,7 +146,10 @@ class SocketReader {
 /// on flush(), and on destruction (best effort; call flush() to see errors).
 class SocketWriter {
  public:
-  explicit SocketWriter(Socket& sock, std::size_t bufsize = 0);
+  explicit SocketWriter(Socket& sock, std::size_t bufsize = 0)
+      : SocketWriter(detail::stream_ref(sock), bufsize) {}
+  /// Over any stream (an SSLSocket: detail::stream_ref(tls)).
+  explicit SocketWriter(detail::StreamRef stream, std::size_t bufsize = 0);
   /// Moves the buffer; the moved-from writer is empty and sends nothing.
   SocketWriter(SocketWriter&& other) noexcept;
   SocketWriter& operator=(SocketWriter&&) = delete;
@@ -147,7 +174,7 @@ class SocketWriter {
   }
 
  private:
-  Socket* sock_;
+  detail::StreamRef stream_;
   std::size_t bufsize_;
   std::string buf_;
 };

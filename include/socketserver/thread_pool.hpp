@@ -106,7 +106,8 @@ class ThreadPoolMixIn : public Server {
   /// Line protocols: with a delimiter ("\n"), a connection stays parked until its bytes hold
   /// one, or max_line bytes (handlers then meet their line bound), or its end — so a client
   /// that trickles a partial line holds no worker either; such a connection may stay parked at
-  /// most park_timeout in all. Empty (the default): any byte makes a request.
+  /// most park_timeout in all. Empty (the default): any byte makes a request. Not used over
+  /// TLS (ssl_context), whose first bytes are a handshake.
   std::string request_delimiter;
   /// With request_delimiter: how many bytes without one still count as a request.
   std::size_t max_line = default_max_line;
@@ -333,7 +334,9 @@ class ThreadPoolMixIn : public Server {
   }
 
   [[nodiscard]] bool request_ready(int fd) const {
-    return detail::request_ready(fd, request_delimiter, max_line);
+    // Over TLS the bytes are a handshake, not lines: any byte makes a request.
+    const std::string_view delimiter = this->ssl_context ? std::string_view() : request_delimiter;
+    return detail::request_ready(fd, delimiter, max_line);
   }
 
   // Parks the request until its client sends; false when it cannot be watched (then it is
