@@ -4,13 +4,17 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <string>
+
+#include "timeout.hpp"
 
 namespace socketserver {
 
@@ -236,6 +240,73 @@ ProxyParse parse_v2(std::string_view bytes, std::size_t max_length) {
 }
 
 }  // namespace
+
+// ---- receiving -----------------------------------------------------------------------------
+
+proxy_header_error::proxy_header_error(std::string context, std::string_view reason)
+    : socket_error(std::error_code(EPROTO, std::system_category()), std::move(context), reason) {}
+
+namespace {
+
+// How many more bytes may be taken from the stream without passing the end of the header whose
+// first bytes are `got` (incomplete so far); 0: look first (version 1, whose end is a "\n").
+std::size_t header_bytes_left(std::string_view got) {
+  constexpr std::size_t shortest = 15;  // "PROXY UNKNOWN\r\n"; a version 2 header is 16 or more
+  if (got.size() < shortest) return shortest - got.size();
+  if (starts_as(got, v2_signature)) {
+    if (got.size() < v2_fixed) return v2_fixed - got.size();
+    const auto* b = reinterpret_cast<const unsigned char*>(got.data());
+    return v2_fixed + be16(b + 14) - got.size();
+  }
+  return 0;
+}
+
+}  // namespace
+
+ProxyHeader recv_proxy_header(Socket& sock, std::chrono::duration<double> timeout,
+                              std::size_t max_length) {
+  const int fd = sock.fileno();
+  std::string context;
+  try {
+    context = "PROXY header from " + sock.getpeername().to_string();
+  } catch (const socket_error&) {
+    context = "PROXY header on fd " + std::to_string(fd);
+  }
+  detail::check_seconds(timeout.count(), "recv_proxy_header: timeout", false);
+  const detail::Deadline deadline = detail::deadline_for(timeout);
+  std::string got;
+  char buf[proxy_v1_max_length];
+  for (;;) {
+    const ProxyParse p = parse_proxy_header(got, max_length);
+    if (p.status == Status::done) return p.header;
+    if (p.status == Status::invalid) throw proxy_header_error(context, p.error);
+    std::size_t take = header_bytes_left(got);
+    if (take == 0) {
+      // Version 1: every byte up to the first "\n" is the header's; look how far it is.
+      const ssize_t seen =
+          ::recv(fd, buf, proxy_v1_max_length - got.size(), MSG_PEEK | MSG_DONTWAIT);
+      if (seen == 0)
+        throw proxy_header_error(context, "the connection ended before the header did");
+      if (seen > 0) {
+        const void* nl = std::memchr(buf, '\n', static_cast<std::size_t>(seen));
+        take = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf) + 1
+                             : static_cast<std::size_t>(seen);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        throw_os_error(errno, context);
+      }
+    }
+    if (take > 0) {
+      const std::size_t had = got.size();
+      got.resize(had + take);
+      const ssize_t n = ::recv(fd, got.data() + had, take, MSG_DONTWAIT);
+      got.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+      if (n == 0) throw proxy_header_error(context, "the connection ended before the header did");
+      if (n > 0) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw_os_error(errno, context);
+    }
+    if (!detail::wait_ready(fd, POLLIN, deadline)) throw timeout_error(context);
+  }
+}
 
 ProxyParse parse_proxy_header(std::string_view bytes, std::size_t max_length) {
   if (bytes.empty()) return incomplete();

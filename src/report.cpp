@@ -16,6 +16,7 @@
 
 #include "socketserver/detail/fd.hpp"
 #include "socketserver/errors.hpp"
+#include "socketserver/proxy_protocol.hpp"
 #include "socketserver/ssl.hpp"
 
 namespace socketserver::detail {
@@ -88,6 +89,8 @@ const char* expected_failure_kind() {
     return "line too long";
   } catch (const ssl_error&) {  // a handshake that failed: a wrong client, a scanner, a reset
     return "tls";
+  } catch (const proxy_header_error&) {  // not from the balancer, or a broken header
+    return "proxy";
   } catch (...) {
     return nullptr;
   }

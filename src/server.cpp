@@ -36,6 +36,9 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
       request_timeout(options.request_timeout),
       ssl_context(options.ssl_context),
       handshake_timeout(options.handshake_timeout),
+      proxy_protocol(options.proxy_protocol),
+      trusted_proxies(options.trusted_proxies),
+      proxy_header_timeout(options.proxy_header_timeout),
       reporter_(std::make_unique<detail::Reporter>()) {
   // Checked here, as the reactor checks ListenOptions before binding: a bad value is the
   // caller's mistake, found at once rather than at the first request.
@@ -47,6 +50,10 @@ BaseServer::BaseServer(Address server_address_, RequestHandlerClass handler_clas
   }
   if (handshake_timeout) {
     detail::check_seconds(handshake_timeout->count(), "ServerOptions::handshake_timeout", false);
+  }
+  if (proxy_header_timeout) {
+    detail::check_seconds(proxy_header_timeout->count(), "ServerOptions::proxy_header_timeout",
+                          false);
   }
   if (ssl_context && ssl_context->protocol() != PROTOCOL_TLS_SERVER) {
     throw std::invalid_argument("ServerOptions::ssl_context must be a PROTOCOL_TLS_SERVER context");
@@ -248,8 +255,27 @@ void BaseServer::process_request(Request& request, const Address& client_address
 }
 
 void BaseServer::finish_request(Request& request, const Address& client_address) {
+  if (proxy_protocol && !request.proxy && request.connection.fileno() >= 0) {
+    receive_proxy_header(request, client_address);
+  }
   if (ssl_context && !request.tls && request.connection.fileno() >= 0) start_tls(request);
-  request_handler_class(request, client_address, *this);
+  const bool named = request.proxy && request.proxy->source;
+  request_handler_class(request, named ? *request.proxy->source : client_address, *this);
+}
+
+void BaseServer::receive_proxy_header(Request& request, const Address& peer) {
+  const bool trusted =
+      std::any_of(trusted_proxies.begin(), trusted_proxies.end(), [&](const std::string& allowed) {
+        return peer.family() == AF_UNIX ? allowed == "unix"
+                                        : peer.family() != AF_UNSPEC && allowed == peer.host();
+      });
+  if (!trusted) {
+    throw proxy_header_error("PROXY header from " + peer.to_string(),
+                             "not a trusted proxy (ServerOptions::trusted_proxies)");
+  }
+  const auto limit = proxy_header_timeout.value_or(std::chrono::duration<double>(1e9));
+  request.proxy = recv_proxy_header(request.connection, limit);
+  request.balancer = peer;
 }
 
 void BaseServer::start_tls(Request& request) {
@@ -267,18 +293,21 @@ void BaseServer::shutdown_request(Request& request) { close_request(request); }
 
 void BaseServer::close_request(Request&) {}
 
-void BaseServer::handle_error(Request&, const Address& client_address) {
+void BaseServer::handle_error(Request& request, const Address& client_address) {
+  // Behind a balancer: the real client, and the balancer it came through.
+  std::string who = client_address.to_string();
+  if (request.proxy && request.proxy->source && request.balancer) {
+    who = request.proxy->source->to_string() + " (via " + request.balancer->to_string() + ")";
+  }
   // What a peer does every day (resets, leaves mid-reply, goes quiet, sends too long a line) is
   // one line, rate-limited per kind with a count: 900 resets are not 3,600 lines of stderr.
   if (const char* kind = detail::expected_failure_kind()) {
-    report(kind, "request from " + client_address.to_string() +
-                     " failed: " + detail::current_exception_text());
+    report(kind, "request from " + who + " failed: " + detail::current_exception_text());
     return;
   }
   const std::string dashes(40, '-');
   const std::string text = dashes + "\nException occurred during processing of request from " +
-                           client_address.to_string() + "\n" + detail::current_exception_text() +
-                           "\n" + dashes + "\n";
+                           who + "\n" + detail::current_exception_text() + "\n" + dashes + "\n";
   std::fflush(stderr);
   detail::write_console(STDERR_FILENO, text);
 }
@@ -411,6 +440,9 @@ UDPServer::UDPServer(const Address& server_address_, RequestHandlerClass handler
       max_packet_size(options.max_packet_size) {
   if (ssl_context) {
     throw std::invalid_argument("ServerOptions::ssl_context: TLS needs a stream server (no DTLS)");
+  }
+  if (proxy_protocol) {
+    throw std::invalid_argument("ServerOptions::proxy_protocol: needs a stream server");
   }
 }
 

@@ -15,6 +15,7 @@
 // Thread-safety: a pure function.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include "socketserver/address.hpp"
+#include "socketserver/errors.hpp"
+#include "socketserver/socket.hpp"
 
 namespace socketserver {
 
@@ -61,5 +64,20 @@ inline constexpr std::size_t proxy_v1_max_length = 107;
 /// Parses a PROXY header (version 1 or 2) at the start of `bytes`. `max_length` bounds a
 /// version 2 header with its extensions (a longer one is invalid before it has all arrived).
 ProxyParse parse_proxy_header(std::string_view bytes, std::size_t max_length = 4096);
+
+/// A connection's first bytes were not a valid PROXY header, or came from a peer that may not
+/// send one (errno EPROTO; what() says which, in one line).
+class proxy_header_error : public socket_error {
+ public:
+  explicit proxy_header_error(std::string context, std::string_view reason);
+};
+
+/// Receives the PROXY header at the start of `sock`'s stream, within `timeout` in all (whatever
+/// the socket's own timeout), and consumes exactly its bytes: what follows is the client's and
+/// is left for the next read. Throws proxy_header_error (invalid, or the connection ended
+/// first), timeout_error, or the socket's errors. Never blocks past the timeout, never holds
+/// more than the header (at most 107 bytes, or max_length for version 2).
+ProxyHeader recv_proxy_header(Socket& sock, std::chrono::duration<double> timeout,
+                              std::size_t max_length = 4096);
 
 }  // namespace socketserver

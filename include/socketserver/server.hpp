@@ -54,8 +54,10 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "socketserver/detail/accept.hpp"
+#include "socketserver/proxy_protocol.hpp"
 #include "socketserver/selector.hpp"
 #include "socketserver/socket.hpp"
 
@@ -79,6 +81,11 @@ struct Request {
   /// TLS on it (the handshake). `connection` is then empty: its descriptor is tls's. What
   /// Python's TLS servers hand their handlers as self.request.
   std::shared_ptr<SSLSocket> tls;
+  /// Servers behind a balancer (ServerOptions::proxy_protocol): the PROXY header the connection
+  /// began with. The handler's client_address is its source (the real client); the balancer's
+  /// own address is `balancer`.
+  std::optional<ProxyHeader> proxy;
+  std::optional<Address> balancer;  ///< the peer that sent `proxy` (the balancer)
   /// The plain socket of a stream request: `connection`, or the one under `tls` (for options
   /// and timeouts; reading or writing it directly would bypass TLS).
   [[nodiscard]] Socket& plain_socket() noexcept;
@@ -112,6 +119,17 @@ struct ServerOptions {
   /// With ssl_context: how long a client may take to complete its handshake (default 10 s),
   /// so that one that connects and never says hello holds nobody for longer.
   Timeout handshake_timeout = std::chrono::duration<double>(10);
+  /// Stream servers behind HAProxy (or a load balancer speaking its PROXY protocol, v1 or v2):
+  /// every connection must begin with a PROXY header from a trusted peer, read (where the
+  /// request runs, before TLS) before the handler sees a byte; the handler's client_address is
+  /// then the real client. A connection from an untrusted peer, with a malformed or truncated
+  /// header, or none within proxy_header_timeout, is closed with a one-line report.
+  bool proxy_protocol = false;
+  /// The balancers allowed to send a header: IP addresses as text ("127.0.0.1", "::1"), or
+  /// "unix" for any peer of a Unix socket. Default: loopback (a balancer on this machine).
+  std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
+  /// With proxy_protocol: how long the header may take to arrive (default 5 s).
+  Timeout proxy_header_timeout = std::chrono::duration<double>(5);
 };
 
 /// Counters every server keeps (Poco's TCPServer has the like; Python has none). A snapshot;
@@ -198,6 +216,10 @@ class BaseServer {
   /// the socket themselves). Set them before serving.
   std::shared_ptr<const SSLContext> ssl_context;
   Timeout handshake_timeout;
+  /// ServerOptions::proxy_protocol, trusted_proxies and proxy_header_timeout.
+  bool proxy_protocol;
+  std::vector<std::string> trusted_proxies;
+  Timeout proxy_header_timeout;
 
   /// Requests a stop without waiting: async-signal-safe (an atomic store and an eventfd write).
   void request_shutdown() noexcept;
@@ -321,6 +343,7 @@ class BaseServer {
  private:
   bool wait_readable(Timeout timeout);  // listener or waker readable within timeout
   void start_tls(Request& request);     // wraps the connection and runs the handshake
+  void receive_proxy_header(Request& request, const Address& peer);  // or throws
   void note_accept_error(const socket_error& error);
 
   Waker waker_;
