@@ -346,6 +346,17 @@ std::optional<std::string> SSLSocket::selected_alpn_protocol() const {
   return std::string(reinterpret_cast<const char*>(data), len);
 }
 
+bool SSLSession::has_ticket() const noexcept {
+  return session_ && SSL_SESSION_has_ticket(session_.get()) == 1;
+}
+
+std::optional<SSLSession> SSLSocket::session() const {
+  if (!ssl_ || !handshake_done_) return std::nullopt;
+  SSL_SESSION* s = SSL_get1_session(ssl_.get());
+  if (s == nullptr) return std::nullopt;
+  return SSLSession(std::shared_ptr<ssl_session_st>(s, SSL_SESSION_free));
+}
+
 bool SSLSocket::session_reused() const noexcept {
   return ssl_ && handshake_done_ && SSL_session_reused(ssl_.get()) == 1;
 }

@@ -334,7 +334,8 @@ void SSLContext::set_sni_callback(SniCallback callback) {
 }
 
 SSLSocket SSLContext::wrap_socket(Socket sock, bool server_side, std::string server_hostname,
-                                  bool do_handshake_on_connect, bool suppress_ragged_eofs) const {
+                                  bool do_handshake_on_connect, bool suppress_ragged_eofs,
+                                  const std::optional<SSLSession>& session) const {
   if (server_side && protocol_ != PROTOCOL_TLS_SERVER) {
     throw std::invalid_argument("wrap_socket: server_side needs a PROTOCOL_TLS_SERVER context");
   }
@@ -344,6 +345,9 @@ SSLSocket SSLContext::wrap_socket(Socket sock, bool server_side, std::string ser
   if (check_hostname && verify_mode == CERT_NONE) {
     throw std::invalid_argument(
         "wrap_socket: check_hostname needs verify_mode CERT_OPTIONAL or CERT_REQUIRED");
+  }
+  if (session && server_side) {
+    throw std::invalid_argument("wrap_socket: a session is resumed by a client");
   }
   if (!server_side && check_hostname && server_hostname.empty()) {
     throw std::invalid_argument("wrap_socket: check_hostname requires server_hostname");
@@ -383,6 +387,9 @@ SSLSocket SSLContext::wrap_socket(Socket sock, bool server_side, std::string ser
                           : X509_VERIFY_PARAM_set1_host(param, server_hostname.c_str(), 0);
         if (ok != 1) throw_queued("wrap_socket: server_hostname " + server_hostname);
       }
+    }
+    if (session && SSL_set_session(ssl.get(), session->native_handle()) != 1) {
+      throw_queued("wrap_socket: session");
     }
     SSL_set_connect_state(ssl.get());
   }

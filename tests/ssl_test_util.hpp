@@ -1,7 +1,7 @@
 // ssl_test_util.hpp — a throwaway PKI for the TLS tests, made once per test program with
 // Debian's `openssl` tool in a temporary directory: a CA, a server certificate for "localhost"
-// and 127.0.0.1 (and ::1), a client certificate, a second CA nobody trusts, and an encrypted
-// copy of the server key. Tests whose tool is missing say so and skip (scripts/ensure-deps.sh
+// and 127.0.0.1 (and ::1), a client certificate, a second CA nobody trusts, an expired
+// certificate, and an encrypted copy of the server key. Tests whose tool is missing say so and skip (scripts/ensure-deps.sh
 // installs it for `make test`).
 #pragma once
 
@@ -29,6 +29,8 @@ struct Pki {
   std::string client_key;
   std::string other_cert;  // CN=other.example, signed by a CA nobody trusts
   std::string other_key;
+  std::string expired_cert;  // CN=localhost from the trusted CA, valid only on 1 Jan 2020
+  std::string expired_key;
 
   [[nodiscard]] std::string read(const std::string& path) const {
     std::ifstream in(path);
@@ -72,11 +74,21 @@ inline const Pki& pki() {
     p.client_key = d + "client.key";
     p.other_cert = d + "other.pem";
     p.other_key = d + "other.key";
+    p.expired_cert = d + "expired.pem";
+    p.expired_key = d + "expired.key";
     {
       std::ofstream ext(d + "server.ext");
       ext << "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
              "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
              "extendedKeyUsage=serverAuth\n";
+      // `openssl ca` sets any validity period (x509 -days cannot go back in time).
+      std::ofstream cnf(d + "ca.cnf");
+      cnf << "[ca]\ndefault_ca = test\n[test]\ndatabase = " << d << "index.txt\n"
+          << "new_certs_dir = " << d << "\nserial = " << d << "serial\n"
+          << "default_md = sha256\npolicy = any\nemail_in_dn = no\n[any]\n"
+          << "commonName = supplied\n[ext]\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n";
+      std::ofstream(d + "index.txt");
+      std::ofstream(d + "serial") << "1000\n";
       std::ofstream cext(d + "client.ext");
       cext << "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
               "extendedKeyUsage=clientAuth\n";
@@ -105,6 +117,12 @@ inline const Pki& pki() {
             "other.csr",
         "openssl x509 -req -in " + d + "other.csr -CA " + d + "uca.pem -CAkey " + d +
             "uca.key -CAcreateserial -days 2 -extfile " + d + "server.ext -out " + p.other_cert,
+        // An expired one (1 Jan 2020), from the trusted CA.
+        "openssl req" + ec + " -subj '/CN=localhost' -keyout " + p.expired_key + " -out " + d +
+            "expired.csr",
+        "openssl ca -batch -config " + d + "ca.cnf -cert " + p.ca_cert + " -keyfile " + d +
+            "ca.key -in " + d + "expired.csr -out " + p.expired_cert +
+            " -startdate 20200101000000Z -enddate 20200102000000Z -extensions ext -notext",
     };
     for (const std::string& step : steps) {
       if (!run_quiet(step)) {

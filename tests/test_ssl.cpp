@@ -178,6 +178,22 @@ TEST(SSLSocket, AHostNameMismatchFailsVerification) {
   server.join();
 }
 
+TEST(SSLSocket, AnExpiredCertificateFailsVerificationWithItsOwnMessage) {
+  SSLTEST_NEED_PKI();
+  ss::SSLContext sctx(ss::PROTOCOL_TLS_SERVER);
+  sctx.load_cert_chain(pki().expired_cert, pki().expired_key);
+  OneShotServer server(std::move(sctx));
+  server.serve([](ss::SSLSocket&) {});
+  try {
+    client(client_context(), server.port());
+    FAIL() << "accepted an expired certificate";
+  } catch (const ss::cert_verification_error& e) {
+    EXPECT_EQ(e.verify_code(), X509_V_ERR_CERT_HAS_EXPIRED);
+    EXPECT_EQ(e.verify_message(), "certificate has expired");
+  }
+  server.join();
+}
+
 TEST(SSLSocket, TurningVerificationOffIsExplicitAndTheCertificateIsThenNotParsed) {
   SSLTEST_NEED_PKI();
   OneShotServer server(server_context());
@@ -281,6 +297,33 @@ TEST(SSLSocket, UnwrapEndsTlsAndTheSocketGoesOnInCleartext) {
   plain.sendall("open");
   EXPECT_EQ(plain.recv(1024), "plain:open");
   EXPECT_EQ(server.join(), "");
+}
+
+TEST(SSLSocket, AClientResumesItsSessionAndSessionReusedSaysSo) {
+  SSLTEST_NEED_PKI();
+  OneShotServer server(server_context());
+  server.serve(echo_once);
+  const ss::SSLContext ctx = client_context();
+  std::optional<ss::SSLSession> saved;
+  {
+    ss::SSLSocket first = client(ctx, server.port());
+    first.sendall("one");
+    EXPECT_EQ(first.recv(1024), "echo:one");  // TLS 1.3's tickets come with the data
+    EXPECT_FALSE(first.session_reused());
+    saved = first.session();
+  }
+  server.join();
+  ASSERT_TRUE(saved);
+  EXPECT_TRUE(saved->has_ticket());
+  server.serve(echo_once);
+  ss::SSLSocket second = ctx.wrap_socket(connected(server.port()), false, "localhost", true,
+                                         false, saved);
+  EXPECT_TRUE(second.session_reused());
+  second.sendall("two");
+  EXPECT_EQ(second.recv(1024), "echo:two");
+  EXPECT_EQ(server.join(), "");
+  EXPECT_THROW(server_context().wrap_socket(ss::socketpair().first, true, "", false, false, saved),
+               std::invalid_argument);
 }
 
 // ---- timeouts and non-blocking use ---------------------------------------------------------

@@ -43,8 +43,9 @@
 #include "socketserver/errors.hpp"
 #include "socketserver/socket.hpp"
 
-struct ssl_st;      // OpenSSL's SSL
-struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+struct ssl_st;          // OpenSSL's SSL
+struct ssl_ctx_st;      // OpenSSL's SSL_CTX
+struct ssl_session_st;  // OpenSSL's SSL_SESSION
 
 namespace socketserver {
 
@@ -123,6 +124,22 @@ enum class Purpose {
 
 class SSLSocket;
 
+/// Python's ssl.SSLSession: a client's TLS session, to resume with the same server (a shorter
+/// handshake): take it from a connection (SSLSocket::session(), after some data has been read:
+/// TLS 1.3 sends its tickets after the handshake) and pass it to wrap_socket.
+class SSLSession {
+ public:
+  /// OpenSSL's SSL_SESSION (shared; valid as long as a copy lives).
+  [[nodiscard]] ssl_session_st* native_handle() const noexcept { return session_.get(); }
+  /// Python's has_ticket: the server gave a ticket to resume with.
+  [[nodiscard]] bool has_ticket() const noexcept;
+
+ private:
+  friend class SSLSocket;
+  explicit SSLSession(std::shared_ptr<ssl_session_st> session) : session_(std::move(session)) {}
+  std::shared_ptr<ssl_session_st> session_;
+};
+
 /// The peer's certificate, as Python's getpeercert() dictionary has it.
 struct PeerCertificate {
   /// (name, value) pairs of the subject and the issuer: ("commonName", "localhost"), ...
@@ -176,9 +193,10 @@ class SSLContext {
   /// With do_handshake_on_connect, the handshake runs now (under the socket's timeout).
   /// suppress_ragged_eofs: an end of stream without close_notify reads as the end of the data
   /// (Python's default), instead of ssl_eof_error (ours).
+  /// `session`: a client resumes that session (Python's session=; the server decides).
   SSLSocket wrap_socket(Socket sock, bool server_side = false, std::string server_hostname = "",
-                        bool do_handshake_on_connect = true,
-                        bool suppress_ragged_eofs = false) const;
+                        bool do_handshake_on_connect = true, bool suppress_ragged_eofs = false,
+                        const std::optional<SSLSession>& session = std::nullopt) const;
 
   // ---- settings (Python's attributes); read when a socket is wrapped -------------------
   VerifyMode verify_mode = CERT_NONE;  ///< client contexts: CERT_REQUIRED
@@ -271,8 +289,10 @@ class SSLSocket {
   [[nodiscard]] std::optional<std::string> version() const;
   /// Python's selected_alpn_protocol(): nullopt when none was agreed.
   [[nodiscard]] std::optional<std::string> selected_alpn_protocol() const;
-  /// Python's session_reused.
+  /// Python's session_reused: this connection resumed an earlier session.
   [[nodiscard]] bool session_reused() const noexcept;
+  /// Python's session: the session to resume later (nullopt before the handshake).
+  [[nodiscard]] std::optional<SSLSession> session() const;
   /// Python's server_side and server_hostname.
   [[nodiscard]] bool server_side() const noexcept { return server_side_; }
   [[nodiscard]] const std::string& server_hostname() const noexcept { return server_hostname_; }
