@@ -20,6 +20,17 @@ def alpn_list(arg):
     return [p for p in arg.split(',') if p] if arg else []
 
 
+def read_line(s):
+    """Bytes up to and with the first newline (fewer at the end of the stream)."""
+    data = b''
+    while not data.endswith(b'\n'):
+        chunk = s.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def client(host, port, cafile, name, maxversion='', alpn=''):
     ctx = ssl.create_default_context(cafile=cafile)
     if maxversion == '1.2':
@@ -29,13 +40,7 @@ def client(host, port, cafile, name, maxversion='', alpn=''):
     with socket.create_connection((host, int(port)), timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname=name) as s:
             s.sendall(b'hello python\n')
-            data = b''
-            while not data.endswith(b'\n'):
-                chunk = s.recv(1024)
-                if not chunk:
-                    break
-                data += chunk
-            print('reply: ' + data.decode().rstrip('\n'))
+            print('reply: ' + read_line(s).decode().rstrip('\n'))
             print('version: ' + str(s.version()))
             print('alpn: ' + str(s.selected_alpn_protocol()), flush=True)
 
@@ -63,13 +68,7 @@ def server(host, cert, key, cafile='', alpn=''):
                     if k == 'commonName':
                         cn = v
             print('peer: ' + cn, flush=True)
-            data = b''
-            while not data.endswith(b'\n'):
-                chunk = s.recv(1024)
-                if not chunk:
-                    break
-                data += chunk
-            s.sendall(b'py:' + data)
+            s.sendall(b'py:' + read_line(s))
             print('version: ' + str(s.version()))
             print('alpn: ' + str(s.selected_alpn_protocol()), flush=True)
             # Python's close() sends no close_notify; unwrap() does (and waits for the peer's).
