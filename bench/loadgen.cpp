@@ -8,6 +8,9 @@
 //   udp       C UDP sockets; a datagram, its reply, repeat (a lost one is resent after 1 s)
 //   idle      opens N connections and holds them; the server's RSS is read; then each sends
 //             one request and must be answered
+// --tls runs pingpong and churn over TLS (OpenSSL, no certificate check: the figure is the
+// server's cost): churn then makes a full handshake per request, or, with --tls-resume, resumes
+// the slot's previous session (the JSON's "tls_resumed" counts the handshakes that did).
 // Prints one JSON object on stdout. The server's CPU time per request is read from
 // /proc/PID/stat (utime+stime+cutime+cstime) over the measured window.
 #include <arpa/inet.h>
@@ -19,6 +22,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -46,6 +52,8 @@ struct Options {
   int server_pid = 0;
   int sources = 16;
   std::string line = "hello world";
+  bool tls = false;
+  bool tls_resume = false;
 };
 
 [[noreturn]] void usage(const std::string& error) {
@@ -53,7 +61,7 @@ struct Options {
                "loadgen: %s\n"
                "usage: loadgen --port P [--host 127.0.0.1] [--workload pingpong|churn|udp|idle]\n"
                "               [--connections C] [--duration S] [--warmup S] [--idle N]\n"
-               "               [--server-pid PID] [--sources K]\n",
+               "               [--server-pid PID] [--sources K] [--tls [--tls-resume]]\n",
                error.c_str());
   std::exit(2);
 }
@@ -66,8 +74,14 @@ Options parse(int argc, char** argv) {
       std::printf(
           "loadgen: drives a timestamp-protocol server over 127.0.0.1 and prints one JSON "
           "object.\n  --port P --host H --workload pingpong|churn|udp|idle --connections C\n"
-          "  --duration SECONDS --warmup SECONDS --idle N --server-pid PID --sources K\n");
+          "  --duration SECONDS --warmup SECONDS --idle N --server-pid PID --sources K\n"
+          "  --tls (pingpong/churn over TLS) --tls-resume (churn resumes each slot's session)\n");
       std::exit(0);
+    }
+    if (arg == "--tls" || arg == "--tls-resume") {
+      o.tls = true;
+      o.tls_resume = o.tls_resume || arg == "--tls-resume";
+      continue;
     }
     if (i + 1 >= argc) usage("missing value after " + arg);
     const std::string v = argv[++i];
@@ -91,6 +105,9 @@ Options parse(int argc, char** argv) {
   if (o.workload != "pingpong" && o.workload != "churn" && o.workload != "udp" &&
       o.workload != "idle") {
     usage("unknown workload " + o.workload);
+  }
+  if (o.tls && o.workload != "pingpong" && o.workload != "churn") {
+    usage("--tls goes with pingpong or churn");
   }
   return o;
 }
@@ -176,8 +193,11 @@ struct Conn {
   std::string in;
   steady::time_point sent{};
   bool connecting = false;
-  bool waiting = false;  // a request is out
+  bool waiting = false;  // a request is out (or, over TLS, the handshake is under way)
   int index = 0;
+  SSL* ssl = nullptr;              // --tls: the connection's TLS state
+  SSL_SESSION* session = nullptr;  // --tls-resume: the slot's last session
+  bool handshaking = false;
 };
 
 class Run {
@@ -188,6 +208,12 @@ class Run {
     server_.sin_family = AF_INET;
     server_.sin_port = htons(static_cast<std::uint16_t>(o.port));
     if (::inet_pton(AF_INET, o.host.c_str(), &server_.sin_addr) != 1) usage("--host must be IPv4");
+    if (o.tls) {
+      tls_ = ::SSL_CTX_new(::TLS_client_method());
+      if (tls_ == nullptr) usage("OpenSSL: SSL_CTX_new failed");
+      ::SSL_CTX_set_verify(tls_, SSL_VERIFY_NONE, nullptr);  // the server's cost is measured
+      ::SSL_CTX_set_min_proto_version(tls_, TLS1_2_VERSION);
+    }
   }
 
   int run() {
@@ -275,7 +301,7 @@ class Run {
     ev.data.u32 = static_cast<std::uint32_t>(c.index);
     ::epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
     c.sent = steady::now();
-    if (!c.connecting) send_request(c);
+    if (!c.connecting) start_session(c);
     return true;
   }
 
@@ -292,6 +318,12 @@ class Run {
   }
 
   void close_conn(Conn& c) {
+    if (c.ssl != nullptr) {
+      ::SSL_shutdown(c.ssl);  // close_notify, best effort: never waits for the server's
+      ::SSL_free(c.ssl);
+      c.ssl = nullptr;
+      c.handshaking = false;
+    }
     if (c.fd >= 0) {
       ::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
       ::close(c.fd);
@@ -299,9 +331,64 @@ class Run {
     c.fd = -1;
   }
 
+  // The connection is up: over TLS the handshake comes first, then the request.
+  void start_session(Conn& c) {
+    if (tls_ == nullptr) {
+      send_request(c);
+      return;
+    }
+    c.ssl = ::SSL_new(tls_);
+    if (c.ssl == nullptr || ::SSL_set_fd(c.ssl, c.fd) != 1) {
+      restart(c, true);
+      return;
+    }
+    ::SSL_set_connect_state(c.ssl);
+    if (o_.tls_resume && c.session != nullptr) ::SSL_set_session(c.ssl, c.session);
+    c.handshaking = true;
+    c.waiting = true;  // a handshake that stalls is restarted (and counted) like a request
+    c.sent = steady::now();
+    handshake_step(c);
+  }
+
+  void handshake_step(Conn& c) {
+    ::ERR_clear_error();
+    const int rc = ::SSL_do_handshake(c.ssl);
+    if (rc == 1) {
+      c.handshaking = false;
+      if (measuring_) {
+        ++handshakes_;
+        if (::SSL_session_reused(c.ssl) == 1) ++resumed_;
+      }
+      watch(c, EPOLLIN);
+      send_request(c);
+      return;
+    }
+    const int err = ::SSL_get_error(c.ssl, rc);
+    if (err == SSL_ERROR_WANT_READ) {
+      watch(c, EPOLLIN);
+    } else if (err == SSL_ERROR_WANT_WRITE) {
+      watch(c, EPOLLIN | EPOLLOUT);
+    } else {
+      restart(c, true);
+    }
+  }
+
+  void watch(Conn& c, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u32 = static_cast<std::uint32_t>(c.index);
+    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
   void send_request(Conn& c) {
     c.sent = steady::now();
     c.waiting = true;
+    if (c.ssl != nullptr) {
+      ::ERR_clear_error();
+      const int n = ::SSL_write(c.ssl, request_.data(), static_cast<int>(request_.size()));
+      if (n != static_cast<int>(request_.size())) restart(c, true);
+      return;
+    }
     const ssize_t n = ::send(c.fd, request_.data(), request_.size(), MSG_NOSIGNAL);
     if (n != static_cast<ssize_t>(request_.size())) restart(c, true);
   }
@@ -336,11 +423,16 @@ class Run {
         return;
       }
       c.connecting = false;
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u32 = static_cast<std::uint32_t>(c.index);
-      ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-      send_request(c);
+      watch(c, EPOLLIN);
+      start_session(c);
+      return;
+    }
+    if (c.ssl != nullptr) {
+      if (c.handshaking) {
+        handshake_step(c);
+      } else if (read_tls(c)) {
+        on_input(c);
+      }
       return;
     }
     char buf[4096];
@@ -351,6 +443,28 @@ class Run {
       return;
     }
     c.in.append(buf, static_cast<std::size_t>(n));
+    on_input(c);
+  }
+
+  // Everything TLS has for us now (records may hold more than one read's worth); false when
+  // the connection ended (and was restarted).
+  bool read_tls(Conn& c) {
+    char buf[4096];
+    for (;;) {
+      ::ERR_clear_error();
+      const int n = ::SSL_read(c.ssl, buf, sizeof buf);
+      if (n > 0) {
+        c.in.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (::SSL_get_error(c.ssl, n) == SSL_ERROR_WANT_READ) return true;
+      restart(c, c.waiting);
+      return false;
+    }
+  }
+
+  // A reply (or part of one) has arrived on c.
+  void on_input(Conn& c) {
     const auto nl = c.in.find('\n');
     if (nl == std::string::npos) {
       if (c.in.size() > 4096) restart(c, true);
@@ -365,6 +479,10 @@ class Run {
     record(c);
     c.in.clear();
     c.waiting = false;
+    if (o_.tls_resume && c.ssl != nullptr) {  // TLS 1.3 tickets came before the reply
+      if (c.session != nullptr) ::SSL_SESSION_free(c.session);
+      c.session = ::SSL_get1_session(c.ssl);
+    }
     if (o_.workload == "churn") {
       restart(c, false);
     } else {
@@ -493,13 +611,14 @@ class Run {
         "{\"workload\": \"%s\", \"connections\": %d, \"duration\": %.3f, \"requests\": %llu, "
         "\"errors\": %llu, \"bad_replies\": %llu, \"rps\": %.1f, \"p50_us\": %u, \"p99_us\": %u, "
         "\"server_cpu_s\": %.4f, \"server_us_per_req\": %.3f, \"server_rss_kb\": %ld, "
-        "\"server_rss_before_kb\": %ld}\n",
+        "\"server_rss_before_kb\": %ld, \"tls_handshakes\": %llu, \"tls_resumed\": %llu}\n",
         o_.workload.c_str(), o_.workload == "idle" ? o_.idle : o_.connections, seconds,
         static_cast<unsigned long long>(requests_), static_cast<unsigned long long>(errors_),
         static_cast<unsigned long long>(bad_replies_),
         seconds > 0 ? static_cast<double>(requests_) / seconds : 0.0, pct(0.50), pct(0.99), cpu,
         requests_ > 0 ? cpu * 1e6 / static_cast<double>(requests_) : 0.0, rss_kb,
-        idle_rss_before_);
+        idle_rss_before_, static_cast<unsigned long long>(handshakes_),
+        static_cast<unsigned long long>(resumed_));
     std::fflush(stdout);
   }
 
@@ -516,6 +635,9 @@ class Run {
   int next_source_ = 0;
   long idle_rss_before_ = 0;
   steady::time_point last_stall_check_{};
+  SSL_CTX* tls_ = nullptr;  // --tls: the client context (lives as long as the process)
+  std::uint64_t handshakes_ = 0;
+  std::uint64_t resumed_ = 0;
 };
 
 }  // namespace

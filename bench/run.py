@@ -36,6 +36,11 @@ LOGS = os.path.join(BUILD, "logs")
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 SYS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-twisted (not the pyenv one on PATH)
 HOST = "127.0.0.1"
+# The TLS servers' certificate: ECDSA P-256 for 127.0.0.1/localhost, made by make_tls_files().
+TLS_DIR = os.path.join(BUILD, "tls")
+TLS_CERT = os.path.join(TLS_DIR, "cert.pem")
+TLS_KEY = os.path.join(TLS_DIR, "key.pem")
+TLS_ARGS = ["--tls-cert", TLS_CERT, "--tls-key", TLS_KEY]
 
 # ---------------------------------------------------------------------------------------------
 # What is measured
@@ -47,15 +52,22 @@ WORKLOADS = {
     "churn16": ("churn", 16, ["--sources", "16"], "churn (a connection per request), 16 at a time"),
     "udp16": ("udp", 16, [], "UDP, 16 clients"),
     "idle10000": ("idle", 1, ["--idle", "10000"], "10 000 idle connections, then one request each"),
+    "tls-pingpong16": ("pingpong", 16, ["--tls"], "pingpong over TLS, 16 established connections"),
+    "tls-pingpong128": ("pingpong", 128, ["--tls"], "pingpong over TLS, 128 established connections"),
+    "tls-handshake": ("churn", 16, ["--sources", "16", "--tls"],
+                      "a full TLS handshake (ECDSA P-256) per request, 16 at a time"),
+    "tls-resumed": ("churn", 16, ["--sources", "16", "--tls-resume"],
+                    "a resumed TLS handshake per request, 16 at a time"),
 }
 TCP_WORKLOADS = ["pingpong16", "pingpong128", "churn16"]
+TLS_WORKLOADS = ["tls-pingpong16", "tls-pingpong128", "tls-handshake", "tls-resumed"]
 
 
 class Server:
     def __init__(self, name, label, kind, cmd, workloads, group, build=None, skip=None):
         self.name = name          # as --only takes it and as the tables show it
         self.label = label        # what it is
-        self.kind = kind          # "tcp" or "udp"
+        self.kind = kind          # "tcp", "tls" (the same protocol over TLS) or "udp"
         self.cmd = cmd            # argv (the runner adds --host/--port)
         self.workloads = workloads
         self.group = group        # "socketserver-cpp" or "anchor"
@@ -115,15 +127,30 @@ SERVERS = [
            TCP_WORKLOADS, "anchor", ("anchor", "raw_threads")),
     Server("raw_udp", "hand-written recvfrom/sendto (the UDP limit)", "udp",
            [bin_anchor("raw_udp")], ["udp16"], "anchor", ("anchor", "raw_udp")),
+    # TLS: the same servers with --tls-cert/--tls-key (TLS_WORKLOADS).
+    Server("ss_threading_tls", "socketserver-cpp ThreadingTCPServer over TLS", "tls",
+           [bin_ss("ss_threading")] + TLS_ARGS, TLS_WORKLOADS, "socketserver-cpp",
+           ("ss", "ss_threading")),
+    Server("py_threading_tls", "Python ThreadingTCPServer over Python's ssl", "tls",
+           py_anchor("py_threading.py") + TLS_ARGS, TLS_WORKLOADS, "anchor", ("python", None)),
+    Server("twisted_tls", "Twisted LineReceiver, listenSSL", "tls",
+           py_anchor("twisted_server.py") + TLS_ARGS, TLS_WORKLOADS, "anchor",
+           ("python", "twisted-tls")),
+    Server("asio_tls_1", "Boost.Asio ssl::stream, 1 thread", "tls",
+           [bin_anchor("asio_tls_server"), "--threads", "1"] + TLS_ARGS, TLS_WORKLOADS, "anchor",
+           ("anchor", "asio_tls_server")),
 ]
 
 # The order of the runs within a workload: each of this project's servers beside what its
 # targets compare it with.
 PAIR_ORDER = ["ss_reactor_1", "raw_epoll", "asio_1", "ss_reactor_2", "asio_2", "ss_pool",
               "ss_threading", "raw_threads", "py_threading", "ss_forking", "py_forking",
-              "ss_udp", "raw_udp", "py_udp", "poco", "twisted"]
+              "ss_udp", "raw_udp", "py_udp", "poco", "twisted",
+              "ss_reactor_tls_1", "asio_tls_1", "twisted_tls", "ss_threading_tls",
+              "py_threading_tls"]
 
-ANCHOR_PACKAGES = {"poco_server": "libpoco-dev", "asio_server": "libboost-dev"}
+ANCHOR_PACKAGES = {"poco_server": "libpoco-dev", "asio_server": "libboost-dev",
+                   "asio_tls_server": "libboost-dev and libssl-dev"}
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -244,9 +271,14 @@ def build_all(servers, jobs):
     have_python = os.access(SYS_PYTHON, os.X_OK)
     have_twisted = have_python and subprocess.run(
         [SYS_PYTHON, "-c", "import twisted.internet"], capture_output=True).returncode == 0
+    have_pyopenssl = have_twisted and subprocess.run(
+        [SYS_PYTHON, "-c", "import OpenSSL"], capture_output=True).returncode == 0
+    tls_problem = make_tls_files() if any(s.kind == "tls" for s in servers) else None
     for s in servers:
         kind, target = s.build
-        if kind == "ss":
+        if s.kind == "tls" and tls_problem:
+            s.unavailable = tls_problem
+        elif kind == "ss":
             if not ok or not os.access(s.cmd[0], os.X_OK):
                 s.unavailable = "not built (the project's bench build failed)"
         elif kind == "anchor":
@@ -257,9 +289,25 @@ def build_all(servers, jobs):
         elif kind == "python":
             if not have_python:
                 s.unavailable = "%s not found (Debian's python3)" % SYS_PYTHON
-            elif target == "twisted" and not have_twisted:
+            elif target in ("twisted", "twisted-tls") and not have_twisted:
                 s.unavailable = "python3-twisted is not installed (`sh bench/setup.sh`)"
+            elif target == "twisted-tls" and not have_pyopenssl:
+                s.unavailable = "python3-openssl (Twisted's TLS) is not installed (`sh bench/setup.sh`)"
     return notes
+
+
+def make_tls_files():
+    """The TLS servers' certificate and key (ECDSA P-256, for 127.0.0.1 and localhost), made
+    with the openssl tool into build-bench/tls/. Returns None, or why TLS cannot be measured."""
+    if os.path.exists(TLS_CERT) and os.path.exists(TLS_KEY):
+        return None
+    os.makedirs(TLS_DIR, exist_ok=True)
+    cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+           "-nodes", "-keyout", TLS_KEY, "-out", TLS_CERT, "-days", "30", "-subj", "/CN=localhost",
+           "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+    if run_logged(cmd, os.path.join(LOGS, "tls-certificate.log"), 60):
+        return None
+    return "the TLS certificate could not be made (openssl; see build-bench/logs/tls-certificate.log)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +388,14 @@ def check_protocol(running, timeout=5.0):
                 if not m or m.group(3) != b"hello udp" or data.endswith(b"\n"):
                     return "bad UDP reply %r" % data
             return None
-        with socket.create_connection((HOST, running.port), timeout=timeout) as s:
+        with socket.create_connection((HOST, running.port), timeout=timeout) as raw:
+            s = raw
+            if running.server.kind == "tls":
+                import ssl
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE  # the runner's own certificate
+                s = context.wrap_socket(raw)
             f = s.makefile("rb")
             s.sendall(b"hello 1\n")
             line = f.readline()
@@ -364,7 +419,7 @@ def check_protocol(running, timeout=5.0):
 # Running the load generator
 
 METRICS = ["rps", "p50_us", "p99_us", "server_us_per_req", "server_rss_kb", "requests",
-           "server_rss_before_kb"]
+           "server_rss_before_kb", "tls_handshakes", "tls_resumed"]
 
 
 def run_loadgen(running, workload_key, duration, warmup):
@@ -551,6 +606,15 @@ def target_checks(results):
              "ss_forking", "py_forking", "churn16", "rps", 5.0)
     ratio_le("UDPServer ≤ 1.1× raw epoll µs/request (udp16 vs raw recvfrom/sendto)",
              "ss_udp", "raw_udp", "udp16", "server_us_per_req", 1.1)
+    # TLS (the TLS issue's targets).
+    ratio_le("reactor over TLS ≤ 1.1× Asio ssl::stream µs/request (tls-pingpong16)",
+             "ss_reactor_tls_1", "asio_tls_1", "tls-pingpong16", "server_us_per_req", 1.1)
+    ratio_ge("reactor full TLS handshakes/s ≥ 0.95× Asio's (tls-handshake)",
+             "ss_reactor_tls_1", "asio_tls_1", "tls-handshake", "rps", 0.95)
+    ratio_ge("reactor full TLS handshakes/s ≥ 5× Twisted's (tls-handshake)",
+             "ss_reactor_tls_1", "twisted_tls", "tls-handshake", "rps", 5.0)
+    ratio_ge("ThreadingTCPServer over TLS ≥ 3× Python's requests/s (tls-pingpong128)",
+             "ss_threading_tls", "py_threading_tls", "tls-pingpong128", "rps", 3.0)
     x = get(results, "ss_reactor_1", "idle10000", "server_rss_kb")
     y = get(results, "asio_1", "idle10000", "server_rss_kb")
     r = results.get(("ss_reactor_1", "idle10000"))

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Makes sure the benchmark's Debian packages are here: the anchors' libraries (Poco, Boost.Asio),
-# Debian's python3 with Twisted, and gnuplot for the chart. Installs what is missing with apt-get
-# (as root, or through sudo); otherwise prints the command and carries on — the runner then skips
-# the anchors it cannot build or run, with a note. Never fails the build.
+# Debian's python3 with Twisted (and pyOpenSSL, for its TLS), and gnuplot for the chart. Installs
+# what is missing with apt-get (as root, or through sudo); otherwise prints the command and
+# carries on — the runner then skips the anchors it cannot build or run, with a note. Never fails
+# the build.
 missing=""
 have_pkg() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
@@ -12,6 +13,8 @@ have_pkg() {
 [ -x /usr/bin/python3 ] || missing="$missing python3"
 if [ -x /usr/bin/python3 ]; then
   /usr/bin/python3 -c "import twisted.internet" >/dev/null 2>&1 || missing="$missing python3-twisted"
+  # Twisted's TLS (listenSSL) is pyOpenSSL, only recommended by python3-twisted.
+  /usr/bin/python3 -c "import OpenSSL" >/dev/null 2>&1 || missing="$missing python3-openssl"
 else
   missing="$missing python3-twisted"
 fi

@@ -32,20 +32,23 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   int threads = 1;
+  std::string tls_cert;  // TLS anchors: --tls-cert PEM --tls-key PEM
+  std::string tls_key;
 };
 
-[[noreturn]] inline void usage(const char* prog, bool with_threads, const char* what) {
-  std::fprintf(stderr, "%s: %s\nusage: %s [--host 127.0.0.1] [--port N]%s\n", prog, what, prog,
-               with_threads ? " [--threads N]" : "");
+[[noreturn]] inline void usage(const char* prog, bool with_threads, const char* what,
+                               bool with_tls = false) {
+  std::fprintf(stderr, "%s: %s\nusage: %s [--host 127.0.0.1] [--port N]%s%s\n", prog, what, prog,
+               with_threads ? " [--threads N]" : "", with_tls ? " --tls-cert PEM --tls-key PEM" : "");
   std::exit(2);
 }
 
-inline Options parse_args(int argc, char** argv, bool with_threads = false) {
+inline Options parse_args(int argc, char** argv, bool with_threads = false, bool with_tls = false) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> const char* {
-      if (i + 1 >= argc) usage(argv[0], with_threads, "missing value");
+      if (i + 1 >= argc) usage(argv[0], with_threads, "missing value", with_tls);
       return argv[++i];
     };
     if (a == "--host") {
@@ -54,12 +57,19 @@ inline Options parse_args(int argc, char** argv, bool with_threads = false) {
       o.port = std::atoi(value());
     } else if (a == "--threads" && with_threads) {
       o.threads = std::atoi(value());
-      if (o.threads < 1) usage(argv[0], with_threads, "--threads must be >= 1");
+      if (o.threads < 1) usage(argv[0], with_threads, "--threads must be >= 1", with_tls);
+    } else if (a == "--tls-cert" && with_tls) {
+      o.tls_cert = value();
+    } else if (a == "--tls-key" && with_tls) {
+      o.tls_key = value();
     } else if (a == "--help" || a == "-h") {
-      usage(argv[0], with_threads, "a timestamp server for the benchmark");
+      usage(argv[0], with_threads, "a timestamp server for the benchmark", with_tls);
     } else {
-      usage(argv[0], with_threads, "unknown argument");
+      usage(argv[0], with_threads, "unknown argument", with_tls);
     }
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    usage(argv[0], with_threads, "--tls-cert and --tls-key go together", with_tls);
   }
   return o;
 }

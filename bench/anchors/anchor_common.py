@@ -11,7 +11,22 @@ def parse_args(description):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
-    return p.parse_args()
+    p.add_argument("--tls-cert", help="serve TLS with this PEM certificate chain")
+    p.add_argument("--tls-key", help="... and this PEM private key")
+    args = p.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    return args
+
+
+def server_context(args):
+    """The TLS anchors' server context (Python's ssl defaults), or None without --tls-cert."""
+    if not args.tls_cert:
+        return None
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    return context
 
 
 def init_process(on_exit=None):

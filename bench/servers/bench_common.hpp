@@ -1,5 +1,6 @@
 // bench_common.hpp — what every bench server of this project shares: the command line
-// (--host, --port, --threads, --workers), the "PORT n" line the runner reads, and the timestamp.
+// (--host, --port, --threads, --workers, --tls-cert/--tls-key), the "PORT n" line the runner
+// reads, and the timestamp.
 #pragma once
 
 #include <cstdio>
@@ -16,6 +17,8 @@ struct Args {
   int port = 0;
   int threads = 1;
   int workers = 32;
+  std::string tls_cert;  // with --tls-cert: serve TLS with this PEM chain and --tls-key's key
+  std::string tls_key;
 };
 
 inline Args parse(int argc, char** argv, const char* name) {
@@ -24,7 +27,8 @@ inline Args parse(int argc, char** argv, const char* name) {
     const std::string arg = argv[i];
     if (arg == "--help") {
       std::printf("%s: timestamp-protocol bench server\n"
-                  "  --host H (127.0.0.1) --port P (0: any) --threads N --workers N\n", name);
+                  "  --host H (127.0.0.1) --port P (0: any) --threads N --workers N\n"
+                  "  --tls-cert PEM --tls-key PEM (serve TLS)\n", name);
       std::exit(0);
     }
     if (i + 1 >= argc) {
@@ -36,10 +40,16 @@ inline Args parse(int argc, char** argv, const char* name) {
     else if (arg == "--port") a.port = std::atoi(v);
     else if (arg == "--threads") a.threads = std::atoi(v);
     else if (arg == "--workers") a.workers = std::atoi(v);
+    else if (arg == "--tls-cert") a.tls_cert = v;
+    else if (arg == "--tls-key") a.tls_key = v;
     else {
       std::fprintf(stderr, "%s: unknown argument %s\n", name, arg.c_str());
       std::exit(2);
     }
+  }
+  if (a.tls_cert.empty() != a.tls_key.empty()) {
+    std::fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", name);
+    std::exit(2);
   }
   return a;
 }

@@ -6,8 +6,16 @@
 
 namespace ss = socketserver;
 
+// Over TLS every server of the benchmark sets TCP_NODELAY: TLS 1.3 sends its session tickets
+// just before the first reply, and Nagle would hold that reply for the client's delayed ACK
+// (40 ms), which would measure the kernel's timer, not the server.
+bool g_nodelay = false;
+
 struct TimestampHandler : ss::StreamRequestHandler {
-  using StreamRequestHandler::StreamRequestHandler;
+  TimestampHandler(ss::Request& request, const ss::Address& client, ss::BaseServer& server)
+      : StreamRequestHandler(request, client, server) {
+    disable_nagle_algorithm = g_nodelay;
+  }
   void handle() override {
     std::string reply;
     try {
@@ -39,8 +47,14 @@ void configure(ss::ThreadPoolTCPServer& s, const bench::Args& a) {
 
 int main(int argc, char** argv) {
   const bench::Args args = bench::parse(argc, argv, BENCH_NAME);
-  SERVER server({args.host, args.port}, ss::handler<TimestampHandler>(),
-                {.request_queue_size = 4096});
+  ss::ServerOptions options{.request_queue_size = 4096};
+  if (!args.tls_cert.empty()) {  // the same handler over TLS (the tls-* workloads)
+    auto context = std::make_shared<ss::SSLContext>(ss::PROTOCOL_TLS_SERVER);
+    context->load_cert_chain(args.tls_cert, args.tls_key);
+    options.ssl_context = std::move(context);
+    g_nodelay = true;
+  }
+  SERVER server({args.host, args.port}, ss::handler<TimestampHandler>(), options);
   configure(server, args);
   bench::announce(server.server_address.port());
   {
