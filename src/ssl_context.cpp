@@ -67,6 +67,13 @@ std::pair<std::string, std::string> detail::take_ssl_error_queue(unsigned long* 
   return {lib != nullptr ? lib : "SSL", reason};
 }
 
+int detail::pem_password(char* buf, int size, int /*rwflag*/, void* user) {
+  const auto* p = static_cast<const std::string*>(user);
+  if (p == nullptr || size < 0 || p->size() > static_cast<std::size_t>(size)) return -1;
+  std::memcpy(buf, p->data(), p->size());
+  return static_cast<int>(p->size());
+}
+
 namespace {
 
 [[noreturn]] void throw_queued(const std::string& context) {
@@ -253,12 +260,7 @@ void SSLContext::load_cert_chain(const std::string& certfile, const std::string&
   // prompting on the terminal (OpenSSL's default).
   std::string pass = password.value_or("");
   SSL_CTX_set_default_passwd_cb_userdata(ctx_.get(), &pass);
-  SSL_CTX_set_default_passwd_cb(ctx_.get(), [](char* buf, int size, int, void* user) -> int {
-    const auto* p = static_cast<const std::string*>(user);
-    if (p == nullptr || p->size() > static_cast<std::size_t>(size)) return -1;
-    std::memcpy(buf, p->data(), p->size());
-    return static_cast<int>(p->size());
-  });
+  SSL_CTX_set_default_passwd_cb(ctx_.get(), detail::pem_password);
   const bool ok = SSL_CTX_use_certificate_chain_file(ctx_.get(), certfile.c_str()) == 1 &&
                   SSL_CTX_use_PrivateKey_file(ctx_.get(), key.c_str(), SSL_FILETYPE_PEM) == 1 &&
                   SSL_CTX_check_private_key(ctx_.get()) == 1;

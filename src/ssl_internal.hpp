@@ -15,4 +15,8 @@ inline constexpr int kSslErrorEof = 8;
 /// the queue emptied; `code` receives the packed error code when given.
 std::pair<std::string, std::string> take_ssl_error_queue(unsigned long* code = nullptr);
 
+/// OpenSSL's pem_password_cb for an optional password: `user` is the const std::string* to
+/// give (none, or too long: the key does not decrypt, and nothing prompts on the terminal).
+int pem_password(char* buf, int size, int rwflag, void* user);
+
 }  // namespace socketserver::detail

@@ -168,6 +168,12 @@ class SSLContext {
   /// Throws ssl_error (a missing file: socket_error with errno ENOENT, as Python's OSError).
   void load_cert_chain(const std::string& certfile, const std::string& keyfile = "",
                        const std::optional<std::string>& password = std::nullopt);
+  /// load_cert_chain from memory (no Python twin): a PEM certificate chain (the server's
+  /// certificate first) and its private key (in cert_pem when key_pem is ""), e.g. those of
+  /// make_self_signed_certificate. Throws std::invalid_argument for an empty cert_pem,
+  /// ssl_error for one without a certificate, a key that does not parse or does not match.
+  void load_cert_chain_pem(const std::string& cert_pem, const std::string& key_pem = "",
+                           const std::optional<std::string>& password = std::nullopt);
   /// Python's load_verify_locations(cafile, capath, cadata): trusted CA certificates (PEM).
   void load_verify_locations(const std::string& cafile = "", const std::string& capath = "",
                              const std::string& cadata = "");
@@ -224,6 +230,30 @@ class SSLContext {
 SSLContext create_default_context(Purpose purpose = Purpose::SERVER_AUTH,
                                   const std::string& cafile = "", const std::string& capath = "",
                                   const std::string& cadata = "");
+
+// ---- a certificate made in memory, for trying TLS without files (src/ssl_selfsigned.cpp) ----
+// No Python twin (Python's tests use trustme for this). A server loads it with
+// load_cert_chain_pem; a client trusts it with load_verify_locations("", "", cert_pem), or
+// compares certificate_fingerprint with the one the server printed.
+
+/// A self-signed certificate and its private key, both PEM.
+struct SelfSigned {
+  std::string cert_pem;
+  std::string key_pem;  ///< PKCS#8, not encrypted: keep it in memory
+};
+/// An ECDSA P-256 key and a certificate for it, signed with itself (SHA-256), valid from a few
+/// minutes ago for `days` days: subjectAltName one entry per host (an IP address as an IP
+/// entry, a name as a DNS entry), commonName the first host. It is its own trust anchor.
+/// Throws std::invalid_argument for no hosts, an empty or malformed host name, or days outside
+/// 1-3650; ssl_error when OpenSSL fails.
+SelfSigned make_self_signed_certificate(
+    const std::vector<std::string>& hosts = {"localhost", "127.0.0.1", "::1"}, int days = 30);
+/// The SHA-256 fingerprint of the first certificate of a PEM text, as `openssl x509 -noout
+/// -fingerprint -sha256` prints it: "AB:CD:...:EF" (32 upper-case hex pairs). Throws ssl_error
+/// when there is no certificate in it.
+std::string certificate_fingerprint(const std::string& cert_pem);
+/// The same, of a certificate in DER (PeerCertificate::der: what a client sees).
+std::string certificate_fingerprint_der(const std::string& cert_der);
 
 /// Python's ssl.SSLSocket: a Socket with TLS. Move-only; closing (close() or the destructor)
 /// sends close_notify when the handshake had completed, then closes the descriptor.
