@@ -22,6 +22,7 @@
 //   protocols.hpp LineReceiver, TimeoutMixin           twisted.protocols: basic.LineReceiver,
 //                 (reactor.hpp includes it)            policies.TimeoutMixin
 //   proxy_protocol.hpp  parse_proxy_header             (HAProxy's PROXY protocol, v1 and v2)
+//   prefork.hpp   PreforkServer, PreforkWorker         (no Python twin: N worker processes, supervised)
 //   testing.hpp   StringTransport                      twisted.internet.testing (proto_helpers)
 //
 // How the SocketServer pieces compose, as in Python: a server owns the listening socket and
@@ -63,6 +64,7 @@
 #include "socketserver/errors.hpp"
 #include "socketserver/handler.hpp"
 #include "socketserver/mixins.hpp"
+#include "socketserver/prefork.hpp"
 #include "socketserver/protocols.hpp"
 #include "socketserver/proxy_protocol.hpp"
 #include "socketserver/reactor.hpp"
