@@ -3,6 +3,8 @@
 // Only the samples use this file; it is not part of the library. It holds:
 //   parse_args()   --host, --port, --timeout (tsUclnt's reply timeout, the servers' idle
 //                  timeout), --help; a bad value ends the program.
+//                  Servers behind HAProxy also take --proxy-protocol and --trusted-proxy ADDR.
+//   peer_repr()    who a connection is from; behind a balancer, the real client "via" it
 //                  It also calls survive_closed_console(), first thing in every sample.
 //   survive_closed_console()  ignores SIGPIPE: a console whose reader went away is not the end
 //   ctime_now()    Python's time.ctime(): "Fri Nov 27 12:05:44 2026" (24 characters)
@@ -28,6 +30,7 @@
 // without SIGPIPE, and its sockets send with MSG_NOSIGNAL).
 #pragma once
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -47,6 +50,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace samples {
 
@@ -60,6 +64,8 @@ struct Program {
   /// Servers of connections: accepts --timeout SECONDS, the idle timeout (a client quiet that
   /// long is disconnected). Without it they wait for the typist, as the book's do.
   bool has_idle_timeout = false;
+  /// Stream servers that can stand behind HAProxy: accepts --proxy-protocol and --trusted-proxy.
+  bool has_proxy = false;
 };
 
 /// The command line, after parse_args().
@@ -69,6 +75,11 @@ struct Options {
   double timeout = 5.0;  ///< seconds to wait for a reply (tsUclnt)
   /// --timeout of a server: how long a connected client may stay quiet; none: for ever.
   socketserver::Timeout idle_timeout;
+  /// --proxy-protocol: every connection starts with a PROXY header (v1 or v2) from a balancer.
+  bool proxy_protocol = false;
+  /// --trusted-proxy ADDR (repeatable): the balancers that may send it; default: the library's
+  /// (loopback, 127.0.0.1 and ::1).
+  std::vector<std::string> trusted_proxies = socketserver::ServerOptions{}.trusted_proxies;
 };
 
 inline void print_help(const Program& p) {
@@ -93,6 +104,15 @@ inline void print_help(const Program& p) {
               << "                disconnect a client that sends nothing for SECONDS (default:\n"
               << "                wait for it for ever, as the book's server does)\n";
   }
+  if (p.has_proxy) {
+    std::cout << "  --proxy-protocol\n"
+              << "                stand behind HAProxy (send-proxy / send-proxy-v2): every\n"
+              << "                connection starts with a PROXY header naming the real client\n"
+              << "  --trusted-proxy ADDR\n"
+              << "                with --proxy-protocol: an IP address of a balancer allowed to\n"
+              << "                send that header; repeat for more (default: 127.0.0.1 and\n"
+              << "                ::1). Anyone else is disconnected, with a line on stderr.\n";
+  }
   std::cout << "  --help        show this help and exit\n";
 }
 
@@ -115,11 +135,16 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
   survive_closed_console();
   Options opts;
   opts.host = p.default_host;
+  bool trusted_given = false;  // --trusted-proxy seen
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       print_help(p);
       std::exit(0);
+    }
+    if (p.has_proxy && arg == "--proxy-protocol") {  // a switch: no value
+      opts.proxy_protocol = true;
+      continue;
     }
     std::string_view name = arg;
     std::string_view value;
@@ -130,14 +155,26 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
       has_value = true;
     }
     const bool known = name == "--host" || name == "--port" ||
-                       ((p.has_timeout || p.has_idle_timeout) && name == "--timeout");
+                       ((p.has_timeout || p.has_idle_timeout) && name == "--timeout") ||
+                       (p.has_proxy && name == "--trusted-proxy");
     if (!known) usage_error(p, "unknown argument '" + std::string(arg) + "'");
     if (!has_value) {  // "--port 80"
       if (i + 1 >= argc) usage_error(p, std::string(name) + " needs a value");
       value = argv[++i];
     }
 
-    if (name == "--host") {
+    if (name == "--trusted-proxy") {
+      // An IP address, as the library compares it with the balancer's ("unix": any Unix peer).
+      in6_addr any{};
+      const std::string addr(value);
+      if (addr != "unix" && ::inet_pton(AF_INET, addr.c_str(), &any) != 1 &&
+          ::inet_pton(AF_INET6, addr.c_str(), &any) != 1) {
+        usage_error(p, "invalid --trusted-proxy '" + addr + "': not an IP address");
+      }
+      if (!trusted_given) opts.trusted_proxies.clear();  // the first one replaces the default
+      trusted_given = true;
+      opts.trusted_proxies.push_back(addr);
+    } else if (name == "--host") {
       opts.host = value;  // may be "": every interface (servers)
     } else if (name == "--port") {
       // from_chars accepts digits only: "abc", "80x", "-1" and "" all fail here.
@@ -166,6 +203,9 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
       }
     }
   }
+  if (trusted_given && !opts.proxy_protocol) {
+    usage_error(p, "--trusted-proxy needs --proxy-protocol");
+  }
   return opts;
 }
 
@@ -182,6 +222,20 @@ inline std::string py_repr(const socketserver::Address& a) {
     s += ", " + std::to_string(a.flowinfo()) + ", " + std::to_string(a.scope_id());
   }
   return s + ")";
+}
+
+/// Who a stream request is from, for the console: py_repr(client_address), and behind a
+/// balancer (--proxy-protocol) the balancer it came through:
+///   ('127.0.0.1', 40000) via ('127.0.0.2', 51000)
+/// A balancer's own connection (PROXY LOCAL: HAProxy's health checks) names the balancer:
+///   ('127.0.0.2', 51002) (the balancer itself: PROXY LOCAL)
+inline std::string peer_repr(const socketserver::Request& request,
+                             const socketserver::Address& client_address) {
+  if (!request.balancer) return py_repr(client_address);
+  if (!request.proxy || !request.proxy->source) {
+    return py_repr(*request.balancer) + " (the balancer itself: PROXY LOCAL)";
+  }
+  return py_repr(client_address) + " via " + py_repr(*request.balancer);
 }
 
 /// Python's input(prompt): writes the prompt (no newline, flushed so it shows at once) and

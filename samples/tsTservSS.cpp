@@ -22,7 +22,8 @@ struct MyRequestHandler : ss::StreamRequestHandler {
 
   void handle() override {  // def handle(self):
     // print('...connected from:', self.client_address)
-    std::cout << "...connected from: " << samples::py_repr(client_address) << std::endl;
+    // (behind HAProxy, --proxy-protocol: the real client, "via" the balancer)
+    std::cout << "...connected from: " << samples::peer_repr(request, client_address) << std::endl;
     // self.rfile.readline() — Ctrl-C ends the wait: StopOnSignals closes the reading side of
     // the request being served, so readline() returns what arrived so far ("" if nothing).
     const std::string line = rfile.readline();
@@ -41,7 +42,8 @@ int main(int argc, char* argv[]) {
                   "\"[<ctime>] <line>\" and closes the connection; one client at a time.",
        .default_host = "localhost",
        .server = true,
-       .has_idle_timeout = true});
+       .has_idle_timeout = true,
+       .has_proxy = true});
 
   try {
     const std::string HOST = opts.host;  // HOST = ''  (the book: every interface)
@@ -51,7 +53,9 @@ int main(int argc, char* argv[]) {
     // tcpServ = TCP(ADDR, MyRequestHandler) — binds and listens, as Python's constructor does
     // Not in the book: --timeout, a client quiet that long is disconnected.
     ss::TCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
-                          {.idle_timeout = opts.idle_timeout});
+                          {.idle_timeout = opts.idle_timeout,
+                           .proxy_protocol = opts.proxy_protocol,
+                           .trusted_proxies = opts.trusted_proxies});
     // Not in the book: Ctrl-C and SIGTERM make serve_forever return (instead of killing the
     // process), so the server closes cleanly and exits 0. Set up before anything is printed.
     ss::StopOnSignals stop(tcpServ);

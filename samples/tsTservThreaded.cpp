@@ -7,6 +7,12 @@
 //     ...connected from: ('127.0.0.1', 40000) [3 clients being served]
 // Try it: tsTservThreaded, then start several tsTclntSS and leave them at their prompt.
 //
+// Behind HAProxy (examples/haproxy/): --proxy-protocol makes every connection start with a
+// PROXY header from a balancer in --trusted-proxy (default: loopback), and each line then shows
+// the real client and the balancer it came through:
+//     ...connected from: ('127.0.0.1', 40000) via ('127.0.0.2', 51000) [1 client being served]
+// A connection from anyone else, or without a valid header, is closed with a line on stderr.
+//
 // Ctrl-C (or SIGTERM) stops it with exit status 0: the loop returns, and server_close()
 // gives the handlers still running one second (close_deadline) before it shuts down their
 // connections, so clients that stay silent cannot keep the server from ending.
@@ -25,7 +31,7 @@ struct MyRequestHandler : ss::StreamRequestHandler {
   void handle() override {
     // self.server is the ThreadingTCPServer; active_threads() counts the handlers running now.
     const auto& tcpServ = static_cast<const ss::ThreadingTCPServer&>(server);
-    samples::print_line("...connected from: " + samples::py_repr(client_address) + " [" +
+    samples::print_line("...connected from: " + samples::peer_repr(request, client_address) + " [" +
                         samples::clients(tcpServ.active_threads()) + " being served]");
     const std::string line = rfile.readline();  // self.rfile.readline()
     if (line.empty()) return;                   // the client left: nobody to answer
@@ -42,19 +48,25 @@ int main(int argc, char* argv[]) {
            "ThreadingTCPServer: a thread per connection, clients served at once. Reads one\n"
            "line per connection and answers \"[<ctime>] <line>\". Each connection is shown as\n"
            "  ...connected from: ('127.0.0.1', 40000) [3 clients being served]\n"
-           "where the count is the connections being served at that moment, this one included.",
+           "where the count is the connections being served at that moment, this one included.\n"
+           "Behind HAProxy (--proxy-protocol) the line also names the balancer:\n"
+           "  ...connected from: ('127.0.0.1', 40000) via ('127.0.0.2', 51000) [1 client ...]",
        .default_host = "localhost",
        .server = true,
-       .has_idle_timeout = true});
+       .has_idle_timeout = true,
+       .has_proxy = true});
 
   try {
     const ss::Address ADDR{opts.host, opts.port};  // ADDR = (HOST, PORT)
 
     // class ThreadingTCPServer(ThreadingMixIn, TCPServer) — the alias ss::ThreadingTCPServer
     // tcpServ = ThreadingTCPServer(ADDR, MyRequestHandler)
-    // Not in the book: --timeout, a client quiet that long is disconnected.
+    // Not in the book: --timeout, a client quiet that long is disconnected; --proxy-protocol,
+    // the real client's address comes first from the balancer (read in the handler's thread).
     ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
-                                   {.idle_timeout = opts.idle_timeout});
+                                   {.idle_timeout = opts.idle_timeout,
+                                    .proxy_protocol = opts.proxy_protocol,
+                                    .trusted_proxies = opts.trusted_proxies});
     // Not in Python: server_close() waits for the handlers at most this long, then shuts
     // down the connections of those still waiting for their client.
     tcpServ.close_deadline = std::chrono::seconds(1);
