@@ -88,26 +88,36 @@ void ReactorImpl::report_exception(const char* where, const std::string& peer) {
 
 StreamConnection* ReactorImpl::open_connection(Socket sock, const Address& peer, Factory& factory,
                                                const std::shared_ptr<Factory>& keep,
-                                               Connector* connector, steady::duration idle) {
+                                               Connector* connector, steady::duration idle,
+                                               const LayerMaker* layer) {
   std::unique_ptr<Protocol> protocol;
+  Layer* layered = nullptr;
   try {
-    protocol = factory.build_protocol(peer);
+    if (layer != nullptr && *layer) {  // the layer builds the factory's protocol when ready
+      std::unique_ptr<Layer> l = (*layer)(peer, factory, keep, connector);
+      layered = l.get();
+      protocol = std::move(l);
+    } else {
+      protocol = factory.build_protocol(peer);
+    }
   } catch (...) {
-    report_exception("build_protocol", peer.to_string());
+    report_exception(layer != nullptr && *layer ? "connection layer" : "build_protocol",
+                     peer.to_string());
   }
   if (!protocol) return nullptr;  // refused: the socket closes here
   Protocol* raw = protocol.get();
   auto conn =
       std::make_unique<StreamConnection>(*this, std::move(sock), peer, raw, std::move(protocol));
   conn->factory_keep = keep;
-  conn->connector = connector;
+  conn->connector = layered != nullptr ? nullptr : connector;  // a layer tells it when made
+  if (layered != nullptr) layered->stream = conn.get();
   transport_of(*raw) = conn.get();
   factory_of(*raw) = &factory;
   auto* c = static_cast<StreamConnection*>(adopt(std::move(conn)));
   if (idle > steady::duration::zero()) c->set_idle_timeout(idle);
   const bool made = c->start();
   // connect_protocol's caller waits for this protocol.
-  if (connector != nullptr && connector->creator_ != nullptr) {
+  if (layered == nullptr && connector != nullptr && connector->creator_ != nullptr) {
     connector->creator_->made(*raw, made, c->reason());
   }
   return c;

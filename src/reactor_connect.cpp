@@ -80,8 +80,10 @@ class ConnectAttempt final : public Handler {
     impl_.retire(this);
     const Address peer = connector_.get_destination();
     std::shared_ptr<Factory> factory = connector_factory();
+    const auto layer = impl_.connector_layers.find(&connector_);  // connect_ssl's TLS
     StreamConnection* conn =
-        impl_.open_connection(std::move(sock_), peer, *factory, factory, &connector_);
+        impl_.open_connection(std::move(sock_), peer, *factory, factory, &connector_, {},
+                              layer != impl_.connector_layers.end() ? &layer->second : nullptr);
     ReactorImpl::connection_of(connector_) = conn;
     if (conn == nullptr) impl_.connector_finished(connector_);
   }

@@ -36,9 +36,28 @@ struct Handler {
   bool is_stream = false;  // a StreamConnection: the loop calls it without a virtual call
 };
 
+class StreamConnection;
+
+/// Something between a StreamConnection and the user's protocol (TLS: reactor_tls.hpp): a
+/// Protocol to the transport under it, a Transport to the protocol above it, which it may build
+/// itself later (after a handshake) or be given (start_tls).
+class Layer : public Protocol, public Transport {
+ public:
+  StreamConnection* stream = nullptr;  // the connection at the bottom (set when installed)
+};
+
+/// How a port or connector opens each of its connections (listen_ssl, connect_ssl): the
+/// connection's outermost Layer, told the peer, the factory whose protocol it will carry and
+/// the connector (nullptr for an incoming connection). Empty: the factory's protocol is the
+/// connection's own, as listen_tcp.
+using LayerMaker = std::function<std::unique_ptr<Layer>(const Address& peer, Factory& factory,
+                                                        const std::shared_ptr<Factory>& keep,
+                                                        Connector* connector)>;
+
 /// A listening port (reactor_ports.cpp): a Handler with a public handle, told when it stops.
 struct Port : Handler {
   ListeningPort* owner = nullptr;
+  LayerMaker layer;  // listen_ssl's TLS (stream ports; empty: plain)
   /// Stops listening: unregisters, closes, tells the protocol or factory, and retires itself.
   virtual void stop() = 0;
 };
@@ -187,6 +206,7 @@ struct ReactorImpl {
   std::vector<Handler*> always_ready;  // descriptors epoll cannot watch (a regular-file stdin)
   std::vector<std::unique_ptr<ListeningPort>> ports;
   std::vector<std::unique_ptr<Connector>> connectors;
+  std::unordered_map<const Connector*, LayerMaker> connector_layers;  // connect_ssl's TLS
   std::atomic<std::size_t> connections{0};  // read from any thread (connection_count)
   detail::Reporter reporter;
 
@@ -226,7 +246,7 @@ struct ReactorImpl {
   /// A connected socket becomes a connection with a protocol from `factory` (nullptr: refused).
   StreamConnection* open_connection(Socket sock, const Address& peer, Factory& factory,
                                     const std::shared_ptr<Factory>& keep, Connector* connector,
-                                    steady::duration idle = {});
+                                    steady::duration idle = {}, const LayerMaker* layer = nullptr);
   void start_factory(Factory& factory);
   void stop_factory(Factory& factory);
   void start_connecting(Connector& connector);
@@ -318,6 +338,12 @@ class StreamConnection final : public Handler, public Transport {
   void set_write_buffer_limits(std::size_t high, std::size_t low) override;
   [[nodiscard]] bool disconnecting() const override { return phase_ != Phase::open; }
   [[nodiscard]] Reactor& reactor() const override { return impl_.owner; }
+  void start_tls(const SSLContext& context, bool server_side,
+                 const std::string& server_hostname) override;
+
+  /// Puts `layer` between this connection and its protocol (start_tls), and starts it (its
+  /// connection_made).
+  void install_layer(std::unique_ptr<Layer> layer);
 
   /// Starts the protocol (connection_made) once registered; false when connection_made threw
   /// (the connection is closing with reason()).
@@ -363,7 +389,8 @@ class StreamConnection final : public Handler, public Transport {
   Address peer_;
   Protocol* protocol_;
   std::unique_ptr<Protocol> owned_protocol_;
-  detail::ByteBuffer out_;  // output not yet sent
+  std::unique_ptr<Layer> layer_;  // installed by start_tls: protocol_ is then this layer
+  detail::ByteBuffer out_;        // output not yet sent
   std::size_t high_water_ = 1u << 20;
   std::size_t low_water_ = 256u << 10;
   // Where the connection is in its life; it only ever moves forward.

@@ -66,7 +66,7 @@ class StreamPort final : public Port {
       }
       accept_policy_.succeeded();
       impl_.open_connection(std::move(got->first), got->second, *factory_, factory_, nullptr,
-                            idle_timeout);
+                            idle_timeout, &layer);
     }
   }
 

@@ -147,10 +147,9 @@ int SSLSocket::run_until(const char* what, const detail::Deadline& deadline, Op 
   }
 }
 
-void SSLSocket::fail(const char* what, int ssl_code) {
-  const std::string context = std::string(what) + " with " + peer_text(sock_);
+void detail::throw_ssl_failure(ssl_st* ssl, int ssl_code, int err, const std::string& context,
+                               const std::string& server_hostname) {
   if (ssl_code == SSL_ERROR_SYSCALL) {
-    const int err = errno;
     ERR_clear_error();
     if (err != 0) throw_os_error(err, context);  // a reset, a broken pipe: as a plain socket
     throw ssl_eof_error(detail::kSslErrorEof, context, "SSL",
@@ -159,12 +158,12 @@ void SSLSocket::fail(const char* what, int ssl_code) {
   unsigned long e = 0;
   auto [library, reason] = detail::take_ssl_error_queue(&e);
   if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-    const long v = SSL_get_verify_result(ssl_.get());
+    const long v = SSL_get_verify_result(ssl);
     std::string message = X509_verify_cert_error_string(v);
     if (v == X509_V_ERR_HOSTNAME_MISMATCH) {
-      message = "Hostname mismatch, certificate is not valid for '" + server_hostname_ + "'.";
+      message = "Hostname mismatch, certificate is not valid for '" + server_hostname + "'.";
     } else if (v == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-      message = "IP address mismatch, certificate is not valid for '" + server_hostname_ + "'.";
+      message = "IP address mismatch, certificate is not valid for '" + server_hostname + "'.";
     }
     throw cert_verification_error(context, v, message);
   }
@@ -173,6 +172,12 @@ void SSLSocket::fail(const char* what, int ssl_code) {
                         "EOF occurred in violation of protocol");
   }
   throw ssl_error(ssl_code, context, std::move(library), std::move(reason));
+}
+
+void SSLSocket::fail(const char* what, int ssl_code) {
+  const int err = ssl_code == SSL_ERROR_SYSCALL ? errno : 0;
+  detail::throw_ssl_failure(ssl_.get(), ssl_code, err,
+                            std::string(what) + " with " + peer_text(sock_), server_hostname_);
 }
 
 void SSLSocket::do_handshake() {
@@ -271,9 +276,12 @@ Socket SSLSocket::unwrap() {
   return std::move(sock_);
 }
 
-std::optional<PeerCertificate> SSLSocket::getpeercert() const {
-  if (!ssl_ || !handshake_done_) return std::nullopt;
-  X509* cert = SSL_get1_peer_certificate(ssl_.get());
+namespace {
+
+// The accessors of a session, shared by SSLSocket and SSLObject (each checks first that its
+// handshake is done).
+std::optional<PeerCertificate> peer_certificate_of(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return std::nullopt;
   PeerCertificate out;
   unsigned char* der = nullptr;
@@ -283,8 +291,7 @@ std::optional<PeerCertificate> SSLSocket::getpeercert() const {
     OPENSSL_free(der);
   }
   // As Python: the parsed fields only for a certificate that was verified.
-  if (SSL_get_verify_mode(ssl_.get()) != SSL_VERIFY_NONE &&
-      SSL_get_verify_result(ssl_.get()) == X509_V_OK) {
+  if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE && SSL_get_verify_result(ssl) == X509_V_OK) {
     out.subject = name_pairs(X509_get_subject_name(cert));
     out.issuer = name_pairs(X509_get_issuer_name(cert));
     out.not_before = asn1_time_text(X509_get0_notBefore(cert));
@@ -325,25 +332,29 @@ std::optional<PeerCertificate> SSLSocket::getpeercert() const {
   return out;
 }
 
-std::optional<SSLSocket::Cipher> SSLSocket::cipher() const {
-  if (!ssl_ || !handshake_done_) return std::nullopt;
-  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
+std::optional<SSLSocket::Cipher> cipher_of(SSL* ssl) {
+  const SSL_CIPHER* c = SSL_get_current_cipher(ssl);
   if (c == nullptr) return std::nullopt;
-  return Cipher{SSL_CIPHER_get_name(c), SSL_CIPHER_get_version(c), SSL_CIPHER_get_bits(c, nullptr)};
+  return SSLSocket::Cipher{SSL_CIPHER_get_name(c), SSL_CIPHER_get_version(c),
+                           SSL_CIPHER_get_bits(c, nullptr)};
 }
 
-std::optional<std::string> SSLSocket::version() const {
-  if (!ssl_ || !handshake_done_) return std::nullopt;
-  return std::string(SSL_get_version(ssl_.get()));
-}
+std::optional<std::string> version_of(SSL* ssl) { return std::string(SSL_get_version(ssl)); }
 
-std::optional<std::string> SSLSocket::selected_alpn_protocol() const {
-  if (!ssl_ || !handshake_done_) return std::nullopt;
+std::optional<std::string> alpn_of(SSL* ssl) {
   const unsigned char* data = nullptr;
   unsigned int len = 0;
-  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
+  SSL_get0_alpn_selected(ssl, &data, &len);
   if (data == nullptr || len == 0) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+}  // namespace
+
+std::optional<SSLSession> SSLSession::of(ssl_st* ssl) {
+  SSL_SESSION* s = SSL_get1_session(ssl);
+  if (s == nullptr) return std::nullopt;
+  return SSLSession(std::shared_ptr<ssl_session_st>(s, SSL_SESSION_free));
 }
 
 bool SSLSession::has_ticket() const noexcept {
@@ -352,13 +363,66 @@ bool SSLSession::has_ticket() const noexcept {
 
 std::optional<SSLSession> SSLSocket::session() const {
   if (!ssl_ || !handshake_done_) return std::nullopt;
-  SSL_SESSION* s = SSL_get1_session(ssl_.get());
-  if (s == nullptr) return std::nullopt;
-  return SSLSession(std::shared_ptr<ssl_session_st>(s, SSL_SESSION_free));
+  return SSLSession::of(ssl_.get());
 }
 
 bool SSLSocket::session_reused() const noexcept {
   return ssl_ && handshake_done_ && SSL_session_reused(ssl_.get()) == 1;
+}
+
+std::optional<PeerCertificate> SSLSocket::getpeercert() const {
+  if (!ssl_ || !handshake_done_) return std::nullopt;
+  return peer_certificate_of(ssl_.get());
+}
+
+std::optional<SSLSocket::Cipher> SSLSocket::cipher() const {
+  if (!ssl_ || !handshake_done_) return std::nullopt;
+  return cipher_of(ssl_.get());
+}
+
+std::optional<std::string> SSLSocket::version() const {
+  if (!ssl_ || !handshake_done_) return std::nullopt;
+  return version_of(ssl_.get());
+}
+
+std::optional<std::string> SSLSocket::selected_alpn_protocol() const {
+  if (!ssl_ || !handshake_done_) return std::nullopt;
+  return alpn_of(ssl_.get());
+}
+
+// ---- SSLObject ---------------------------------------------------------------------------------
+
+bool SSLObject::handshake_done() const noexcept {
+  return ssl_ && SSL_is_init_finished(ssl_.get()) == 1;
+}
+
+std::optional<PeerCertificate> SSLObject::getpeercert() const {
+  if (!handshake_done()) return std::nullopt;
+  return peer_certificate_of(ssl_.get());
+}
+
+std::optional<SSLSocket::Cipher> SSLObject::cipher() const {
+  if (!handshake_done()) return std::nullopt;
+  return cipher_of(ssl_.get());
+}
+
+std::optional<std::string> SSLObject::version() const {
+  if (!handshake_done()) return std::nullopt;
+  return version_of(ssl_.get());
+}
+
+std::optional<std::string> SSLObject::selected_alpn_protocol() const {
+  if (!handshake_done()) return std::nullopt;
+  return alpn_of(ssl_.get());
+}
+
+std::optional<SSLSession> SSLObject::session() const {
+  if (!handshake_done()) return std::nullopt;
+  return SSLSession::of(ssl_.get());
+}
+
+bool SSLObject::session_reused() const noexcept {
+  return handshake_done() && SSL_session_reused(ssl_.get()) == 1;
 }
 
 }  // namespace socketserver

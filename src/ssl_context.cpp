@@ -335,34 +335,28 @@ void SSLContext::set_sni_callback(SniCallback callback) {
   shared_->sni = std::move(callback);
 }
 
-SSLSocket SSLContext::wrap_socket(Socket sock, bool server_side, std::string server_hostname,
-                                  bool do_handshake_on_connect, bool suppress_ragged_eofs,
-                                  const std::optional<SSLSession>& session) const {
+std::unique_ptr<ssl_st, void (*)(ssl_st*)> SSLContext::new_ssl(
+    const char* what, bool server_side, const std::string& server_hostname,
+    bool suppress_ragged_eofs, const std::optional<SSLSession>& session) const {
+  const std::string op(what);
   if (server_side && protocol_ != PROTOCOL_TLS_SERVER) {
-    throw std::invalid_argument("wrap_socket: server_side needs a PROTOCOL_TLS_SERVER context");
+    throw std::invalid_argument(op + ": server_side needs a PROTOCOL_TLS_SERVER context");
   }
   if (!server_side && protocol_ != PROTOCOL_TLS_CLIENT) {
-    throw std::invalid_argument("wrap_socket: a client needs a PROTOCOL_TLS_CLIENT context");
+    throw std::invalid_argument(op + ": a client needs a PROTOCOL_TLS_CLIENT context");
   }
   if (check_hostname && verify_mode == CERT_NONE) {
     throw std::invalid_argument(
-        "wrap_socket: check_hostname needs verify_mode CERT_OPTIONAL or CERT_REQUIRED");
+        op + ": check_hostname needs verify_mode CERT_OPTIONAL or CERT_REQUIRED");
   }
   if (session && server_side) {
-    throw std::invalid_argument("wrap_socket: a session is resumed by a client");
+    throw std::invalid_argument(op + ": a session is resumed by a client");
   }
   if (!server_side && check_hostname && server_hostname.empty()) {
-    throw std::invalid_argument("wrap_socket: check_hostname requires server_hostname");
+    throw std::invalid_argument(op + ": check_hostname requires server_hostname");
   }
-  if (sock.fileno() < 0)
-    throw socket_error(std::error_code(EBADF, std::system_category()),
-                       "wrap_socket on closed socket");
   std::unique_ptr<ssl_st, void (*)(ssl_st*)> ssl(SSL_new(ctx_.get()), SSL_free);
-  if (!ssl) throw_queued("wrap_socket");
-  BIO* bio = BIO_new(socket_method());
-  if (bio == nullptr) throw_queued("wrap_socket");
-  BIO_set_fd(bio, sock.fileno(), BIO_NOCLOSE);
-  SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns it now
+  if (!ssl) throw_queued(op);
   SSL_set_min_proto_version(ssl.get(), version_value(minimum_version));
   SSL_set_max_proto_version(ssl.get(), version_value(maximum_version));
   int mode = SSL_VERIFY_NONE;
@@ -380,25 +374,59 @@ SSLSocket SSLContext::wrap_socket(Socket sock, bool server_side, std::string ser
       // SNI carries names only (RFC 6066); an address is matched against the certificate's
       // IP entries instead of its DNS names.
       if (!ip && SSL_set_tlsext_host_name(ssl.get(), server_hostname.c_str()) != 1) {
-        throw_queued("wrap_socket: server_hostname " + server_hostname);
+        throw_queued(op + ": server_hostname " + server_hostname);
       }
       if (check_hostname) {
         X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         const int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, server_hostname.c_str())
                           : X509_VERIFY_PARAM_set1_host(param, server_hostname.c_str(), 0);
-        if (ok != 1) throw_queued("wrap_socket: server_hostname " + server_hostname);
+        if (ok != 1) throw_queued(op + ": server_hostname " + server_hostname);
       }
     }
     if (session && SSL_set_session(ssl.get(), session->native_handle()) != 1) {
-      throw_queued("wrap_socket: session");
+      throw_queued(op + ": session");
     }
     SSL_set_connect_state(ssl.get());
   }
+  return ssl;
+}
+
+SSLSocket SSLContext::wrap_socket(Socket sock, bool server_side, std::string server_hostname,
+                                  bool do_handshake_on_connect, bool suppress_ragged_eofs,
+                                  const std::optional<SSLSession>& session) const {
+  if (sock.fileno() < 0) {
+    throw socket_error(std::error_code(EBADF, std::system_category()),
+                       "wrap_socket on closed socket");
+  }
+  auto ssl = new_ssl("wrap_socket", server_side, server_hostname, suppress_ragged_eofs, session);
+  BIO* bio = BIO_new(socket_method());
+  if (bio == nullptr) throw_queued("wrap_socket");
+  BIO_set_fd(bio, sock.fileno(), BIO_NOCLOSE);
+  SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns it now
   SSLSocket out(std::move(sock), std::move(ssl), server_side, std::move(server_hostname),
                 suppress_ragged_eofs);
   if (do_handshake_on_connect) out.do_handshake();
   return out;
+}
+
+SSLObject SSLContext::wrap_bio(bool server_side, std::string server_hostname,
+                               bool suppress_ragged_eofs,
+                               const std::optional<SSLSession>& session) const {
+  auto ssl = new_ssl("wrap_bio", server_side, server_hostname, suppress_ragged_eofs, session);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  if (in == nullptr || out == nullptr) {
+    BIO_free(in);
+    BIO_free(out);
+    throw_queued("wrap_bio");
+  }
+  // An empty input is "wait for more" (want read), not the end of the stream: the end comes
+  // when the driver sets the input's EOF return to 0 (BIO_set_mem_eof_return).
+  BIO_set_mem_eof_return(in, -1);
+  BIO_set_mem_eof_return(out, -1);
+  SSL_set_bio(ssl.get(), in, out);  // the SSL owns them now
+  return SSLObject(std::move(ssl), server_side, std::move(server_hostname));
 }
 
 SSLContext create_default_context(Purpose purpose, const std::string& cafile,

@@ -65,6 +65,10 @@ struct Port;
 class ConnectAttempt;
 class ProtocolCreator;
 class StreamConnection;
+// TLS (ssl.hpp): include it to call start_tls, ssl_object or get_peer_certificate.
+class SSLContext;
+class SSLObject;
+struct PeerCertificate;
 
 /// Why a connection ended (Twisted's Failure of ConnectionDone or ConnectionLost).
 struct Reason {
@@ -113,6 +117,22 @@ class Transport {
   [[nodiscard]] virtual bool disconnecting() const = 0;
   /// The reactor this transport belongs to.
   [[nodiscard]] virtual Reactor& reactor() const = 0;
+
+  /// Twisted's startTLS(context, normal): what is written from now on, and what is read after
+  /// the bytes already received, is TLS (STARTTLS). A server passes server_side = true; a client
+  /// names the server in `server_hostname` (as SSLContext::wrap_socket). Writes before the
+  /// handshake completes are kept and sent encrypted after it; the protocol's
+  /// handshake_completed() tells when it has. A handshake failure closes the connection
+  /// (connection_lost with the reason). Throws std::logic_error where TLS cannot go (standard
+  /// input/output, a transport already under TLS), std::invalid_argument as wrap_socket.
+  virtual void start_tls(const SSLContext& context, bool server_side,
+                         const std::string& server_hostname = "");
+  /// Python asyncio's get_extra_info("ssl_object"): the TLS session (cipher(), version(),
+  /// selected_alpn_protocol(), getpeercert()), or nullptr on a plain connection.
+  [[nodiscard]] virtual const SSLObject* ssl_object() const { return nullptr; }
+  /// Twisted's getPeerCertificate(): the peer's certificate (ssl_object()->getpeercert());
+  /// nullopt on a plain connection, before the handshake, or when the peer sent none.
+  [[nodiscard]] std::optional<PeerCertificate> get_peer_certificate() const;
 };
 
 /// Twisted's Protocol: one per connection, built by a Factory. Override the callbacks.
@@ -135,6 +155,9 @@ class Protocol {
   virtual void pause_writing();
   /// The write buffer drained below the low-water mark: produce again. Default: read again.
   virtual void resume_writing();
+  /// Twisted's IHandshakeListener.handshakeCompleted: the TLS handshake has completed (after
+  /// connection_made on listen_ssl/connect_ssl connections; after start_tls, when it has).
+  virtual void handshake_completed() {}
 
   /// The transport (valid between connection_made and the end of connection_lost); throws
   /// std::logic_error when not connected.
@@ -359,6 +382,9 @@ struct ListenOptions {
   /// counts too. What the server sends does not count: a peer that only listens must send
   /// something now and then, or use TimeoutMixin instead. nullopt (default, as Twisted): never.
   Timeout idle_timeout{};
+  /// listen_ssl: a client must complete its TLS handshake within this (default 10 s, as
+  /// ServerOptions::handshake_timeout), or it is closed with a one-line report; nullopt: never.
+  Timeout handshake_timeout = std::chrono::duration<double>(10);
 };
 
 /// Twisted's reactor. Move-less; one per thread.
@@ -380,6 +406,26 @@ class Reactor {
   /// resolve without blocking on the network).
   Connector& connect_tcp(std::string_view host, int port, std::shared_ptr<ClientFactory> factory,
                          Timeout timeout = std::chrono::duration<double>(30));
+  /// Twisted's listenSSL(port, factory, contextFactory, backlog, interface): listen_tcp whose
+  /// connections speak TLS with `context` (a PROTOCOL_TLS_SERVER context with a certificate;
+  /// copied, sharing its certificates). The handshake runs in the loop, without blocking and
+  /// bounded by options.handshake_timeout; only when it completes does the factory build the
+  /// protocol (connection_made, then handshake_completed), which reads and writes plaintext.
+  /// A failed handshake is reported on stderr in one line (peer and reason) and closes that
+  /// connection. Throws as listen_tcp; std::invalid_argument for a client context, one without
+  /// a certificate, or a handshake_timeout that is not a positive number of seconds.
+  ListeningPort& listen_ssl(int port, std::shared_ptr<Factory> factory, const SSLContext& context,
+                            const ListenOptions& options = {});
+  /// Twisted's connectSSL(host, port, factory, contextFactory, timeout): connect_tcp, then a TLS
+  /// handshake with `context` (a PROTOCOL_TLS_CLIENT context) that checks the server's
+  /// certificate for `server_hostname` (default: `host`). The protocol is built once the
+  /// handshake has completed; a refused connection or a failed handshake (a verification
+  /// error: "certificate verify failed: ...") reaches client_connection_failed with the
+  /// library's message. `timeout` bounds the connect and, again, the handshake.
+  Connector& connect_ssl(std::string_view host, int port, std::shared_ptr<ClientFactory> factory,
+                         const SSLContext& context,
+                         Timeout timeout = std::chrono::duration<double>(30),
+                         std::string server_hostname = "");
   /// Twisted's listenUNIX / connectUNIX (a path; a leading '\0' or Address::abstract for an
   /// abstract name). listen_unix removes the socket file when the port stops.
   ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
@@ -490,8 +536,8 @@ class StandardIO {
 /// More than one core: N reactors, one per thread, each with its own listening socket on the
 /// same port (SO_REUSEPORT; the kernel spreads connections), each connection owned by exactly
 /// one reactor thread. `setup(reactor, index)` runs in each thread before its loop and calls
-/// listen_tcp(port, factory, {.reuse_port = true}) (a factory per thread, or one that is
-/// thread-safe). Twisted cannot do this.
+/// listen_tcp(port, factory, {.reuse_port = true}), or listen_ssl with one SSLContext for all
+/// (a factory per thread, or one that is thread-safe). Twisted cannot do this.
 class ReactorGroup {
  public:
   explicit ReactorGroup(std::size_t threads);

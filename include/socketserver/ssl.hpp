@@ -123,6 +123,7 @@ enum class Purpose {
 };
 
 class SSLSocket;
+class SSLObject;
 
 /// Python's ssl.SSLSession: a client's TLS session, to resume with the same server (a shorter
 /// handshake): take it from a connection (SSLSocket::session(), after some data has been read:
@@ -136,7 +137,9 @@ class SSLSession {
 
  private:
   friend class SSLSocket;
+  friend class SSLObject;
   explicit SSLSession(std::shared_ptr<ssl_session_st> session) : session_(std::move(session)) {}
+  static std::optional<SSLSession> of(ssl_st* ssl);  // the session of `ssl`, if any
   std::shared_ptr<ssl_session_st> session_;
 };
 
@@ -203,6 +206,13 @@ class SSLContext {
   SSLSocket wrap_socket(Socket sock, bool server_side = false, std::string server_hostname = "",
                         bool do_handshake_on_connect = true, bool suppress_ragged_eofs = false,
                         const std::optional<SSLSession>& session = std::nullopt) const;
+  /// Python's wrap_bio(incoming, outgoing, server_side, server_hostname): TLS over two memory
+  /// buffers instead of a socket (the SSLObject's native_handle() reads its input from SSL_get_rbio
+  /// and writes its output to SSL_get_wbio), what the reactor's TLS transport runs on. Checks
+  /// and settings as wrap_socket; throws as wrap_socket.
+  SSLObject wrap_bio(bool server_side = false, std::string server_hostname = "",
+                     bool suppress_ragged_eofs = false,
+                     const std::optional<SSLSession>& session = std::nullopt) const;
 
   // ---- settings (Python's attributes); read when a socket is wrapped -------------------
   VerifyMode verify_mode = CERT_NONE;  ///< client contexts: CERT_REQUIRED
@@ -221,6 +231,10 @@ class SSLContext {
   int protocol_;
   std::shared_ptr<ssl_ctx_st> ctx_;
   Shared* shared_ = nullptr;  // ALPN list and SNI callback; lives as long as the SSL_CTX
+  // wrap_socket's and wrap_bio's SSL, checked and set up (no BIO yet).
+  std::unique_ptr<ssl_st, void (*)(ssl_st*)> new_ssl(
+      const char* what, bool server_side, const std::string& server_hostname,
+      bool suppress_ragged_eofs, const std::optional<SSLSession>& session) const;
   friend class SSLSocket;
 };
 
@@ -352,6 +366,43 @@ class SSLSocket {
   bool suppress_ragged_eofs_ = false;
   bool handshake_done_ = false;
   bool close_notify_sent_ = false;
+};
+
+/// Python's ssl.SSLObject: a TLS session over memory buffers (SSLContext::wrap_bio), with no
+/// socket and no waiting: whoever drives it feeds the peer's bytes to its input BIO, runs
+/// OpenSSL on native_handle(), and sends what appears in its output BIO. The reactor's TLS
+/// transport is one (Transport::ssl_object()). The accessors are SSLSocket's. Move-only.
+class SSLObject {
+ public:
+  SSLObject(SSLObject&&) noexcept = default;
+  SSLObject& operator=(SSLObject&&) noexcept = default;
+
+  /// True once the handshake has completed.
+  [[nodiscard]] bool handshake_done() const noexcept;
+  /// As SSLSocket's getpeercert, cipher, version, selected_alpn_protocol, session_reused,
+  /// session (nullopt / false before the handshake).
+  [[nodiscard]] std::optional<PeerCertificate> getpeercert() const;
+  [[nodiscard]] std::optional<SSLSocket::Cipher> cipher() const;
+  [[nodiscard]] std::optional<std::string> version() const;
+  [[nodiscard]] std::optional<std::string> selected_alpn_protocol() const;
+  [[nodiscard]] bool session_reused() const noexcept;
+  [[nodiscard]] std::optional<SSLSession> session() const;
+  /// Python's server_side and server_hostname.
+  [[nodiscard]] bool server_side() const noexcept { return server_side_; }
+  [[nodiscard]] const std::string& server_hostname() const noexcept { return server_hostname_; }
+  /// OpenSSL's SSL, with its two memory BIOs.
+  [[nodiscard]] ssl_st* native_handle() const noexcept { return ssl_.get(); }
+
+ private:
+  friend class SSLContext;
+  SSLObject(std::unique_ptr<ssl_st, void (*)(ssl_st*)> ssl, bool server_side,
+            std::string server_hostname)
+      : ssl_(std::move(ssl)),
+        server_side_(server_side),
+        server_hostname_(std::move(server_hostname)) {}
+  std::unique_ptr<ssl_st, void (*)(ssl_st*)> ssl_;
+  bool server_side_ = false;
+  std::string server_hostname_;
 };
 
 }  // namespace socketserver
