@@ -2,7 +2,8 @@
 //
 // Only the samples use this file; it is not part of the library. It holds:
 //   parse_args()   --host, --port, --timeout (tsUclnt's reply timeout, the servers' idle
-//                  timeout), --help; a bad value ends the program.
+//                  timeout), --help; the TLS options (--tls, --cert, --key, --cafile,
+//                  --insecure: tls.hpp makes the contexts); a bad value ends the program.
 //                  Servers behind HAProxy also take --proxy-protocol and --trusted-proxy ADDR.
 //   peer_repr()    who a connection is from; behind a balancer, the real client "via" it
 //                  It also calls survive_closed_console(), first thing in every sample.
@@ -66,6 +67,10 @@ struct Program {
   bool has_idle_timeout = false;
   /// Stream servers that can stand behind HAProxy: accepts --proxy-protocol and --trusted-proxy.
   bool has_proxy = false;
+  /// TLS: servers accept --cert FILE, --key FILE; clients --cafile FILE, --insecure (tls.hpp).
+  /// With tls_flag, TLS is off unless --tls is given (tsTservSS); else always on (tsTservTLS).
+  bool has_tls = false;
+  bool tls_flag = false;
 };
 
 /// The command line, after parse_args().
@@ -80,11 +85,20 @@ struct Options {
   /// --trusted-proxy ADDR (repeatable): the balancers that may send it; default: the library's
   /// (loopback, 127.0.0.1 and ::1).
   std::vector<std::string> trusted_proxies = socketserver::ServerOptions{}.trusted_proxies;
+  bool tls = false;       ///< TLS on: --tls, or a TLS sample
+  std::string cert, key;  ///< --cert, --key (servers): PEM files; none: self-signed in memory
+  std::string cafile;     ///< --cafile (clients): the CA certificates to trust (PEM)
+  bool insecure = false;  ///< --insecure (clients): verify nothing
 };
 
 inline void print_help(const Program& p) {
   std::cout << "usage: " << p.name << " [--host HOST] [--port PORT]"
-            << (p.has_timeout || p.has_idle_timeout ? " [--timeout SECONDS]" : "") << "\n\n"
+            << (p.has_timeout || p.has_idle_timeout ? " [--timeout SECONDS]" : "")
+            << (p.has_tls && p.tls_flag ? " [--tls]" : "")
+            << (p.has_tls
+                    ? (p.server ? " [--cert FILE [--key FILE]]" : " [--cafile FILE | --insecure]")
+                    : "")
+            << "\n\n"
             << p.summary << "\n\n";
   if (p.server) {
     std::cout << "  --host HOST   address to listen on (default: " << p.default_host << ";\n"
@@ -112,6 +126,21 @@ inline void print_help(const Program& p) {
               << "                with --proxy-protocol: an IP address of a balancer allowed to\n"
               << "                send that header; repeat for more (default: 127.0.0.1 and\n"
               << "                ::1). Anyone else is disconnected, with a line on stderr.\n";
+  if (p.has_tls) {
+    const char* with = p.tls_flag ? " (with --tls)" : "";
+    if (p.tls_flag) std::cout << "  --tls         talk TLS (as tsTservTLS/tsTclntTLS do)\n";
+    if (p.server) {
+      std::cout << "  --cert FILE   the server's certificate chain, PEM" << with << "; without it\n"
+                << "                a self-signed certificate for localhost is made in memory at\n"
+                << "                start and its SHA-256 fingerprint printed on stderr\n"
+                << "  --key FILE    its private key, PEM (default: in the --cert file)\n";
+    } else {
+      std::cout << "  --cafile FILE the CA certificates to trust, PEM" << with << " (default: the\n"
+                << "                system's); a self-signed server's own certificate will do\n"
+                << "  --insecure    verify nothing: neither who signed the server's certificate\n"
+                << "                nor its name (to try a server with a self-signed certificate;\n"
+                << "                compare the fingerprint printed with the server's)\n";
+    }
   }
   std::cout << "  --help        show this help and exit\n";
 }
@@ -127,6 +156,22 @@ inline void print_help(const Program& p) {
 /// has gone fails with EPIPE (std::cout then stops printing) and the server goes on serving.
 /// The library's sockets never raise SIGPIPE either way (MSG_NOSIGNAL).
 inline void survive_closed_console() { ::signal(SIGPIPE, SIG_IGN); }
+
+/// The TLS options together: TLS on for a TLS sample; the files and --insecure only with TLS;
+/// --key only with --cert; --insecure or --cafile, not both.
+inline void check_tls_args(const Program& p, Options& opts) {
+  if (!p.tls_flag) opts.tls = true;
+  const char* given = !opts.cert.empty()     ? "--cert"
+                      : !opts.key.empty()    ? "--key"
+                      : !opts.cafile.empty() ? "--cafile"
+                      : opts.insecure        ? "--insecure"
+                                             : nullptr;
+  if (!opts.tls && given != nullptr) usage_error(p, std::string(given) + " needs --tls");
+  if (!opts.key.empty() && opts.cert.empty()) usage_error(p, "--key needs --cert");
+  if (opts.insecure && !opts.cafile.empty()) {
+    usage_error(p, "--insecure verifies nothing: it makes no sense with --cafile");
+  }
+}
 
 /// Reads --host, --port, --timeout (a client's reply timeout, or a server's idle timeout) and
 /// --help ("--port 80" or "--port=80"). Calls
@@ -154,7 +199,14 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    const bool known = name == "--host" || name == "--port" ||
+    if (p.has_tls && ((p.tls_flag && name == "--tls") || (!p.server && name == "--insecure"))) {
+      if (has_value) usage_error(p, std::string(name) + " takes no value");
+      (name == "--tls" ? opts.tls : opts.insecure) = true;  // flags: no value follows
+      continue;
+    }
+    const bool tls_file =
+        p.has_tls && (p.server ? name == "--cert" || name == "--key" : name == "--cafile");
+    const bool known = name == "--host" || name == "--port" || tls_file ||
                        ((p.has_timeout || p.has_idle_timeout) && name == "--timeout") ||
                        (p.has_proxy && name == "--trusted-proxy");
     if (!known) usage_error(p, "unknown argument '" + std::string(arg) + "'");
@@ -176,6 +228,9 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
       opts.trusted_proxies.push_back(addr);
     } else if (name == "--host") {
       opts.host = value;  // may be "": every interface (servers)
+    } else if (tls_file) {
+      if (value.empty()) usage_error(p, std::string(name) + " needs a file name");
+      (name == "--cert" ? opts.cert : name == "--key" ? opts.key : opts.cafile) = value;
     } else if (name == "--port") {
       // from_chars accepts digits only: "abc", "80x", "-1" and "" all fail here.
       int port = -1;
@@ -206,6 +261,7 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
   if (trusted_given && !opts.proxy_protocol) {
     usage_error(p, "--trusted-proxy needs --proxy-protocol");
   }
+  if (p.has_tls) check_tls_args(p, opts);
   return opts;
 }
 

@@ -6,6 +6,10 @@
 // connection. One client at a time, as in the book.
 // Try it:  tsTservSS            then, in another terminal:  tsTclntSS
 //
+// With --tls it serves the same handler over TLS (one line: ServerOptions::ssl_context; the
+// handshake runs before handle(), rfile and wfile read and write plaintext). Try it with
+// tsTclntSS --tls --insecure (no --cert: a self-signed certificate made at start, see tls.hpp).
+//
 // What it does better than the Python: --host/--port/--help; Ctrl-C (or SIGTERM) ends it with
 // exit status 0, also while a client is connected and silent; a client that leaves without a
 // word gets no reply written into the void.
@@ -13,6 +17,7 @@
 #include <string>
 
 #include "common.hpp"
+#include "tls.hpp"
 
 namespace ss = socketserver;
 
@@ -34,16 +39,19 @@ struct MyRequestHandler : ss::StreamRequestHandler {
 };
 
 int main(int argc, char* argv[]) {
-  const samples::Options opts = samples::parse_args(
-      argc, argv,
-      {.name = "tsTservSS",
-       .summary = "Example 2-8: the SocketServer timestamp server (TCPServer and a\n"
-                  "StreamRequestHandler). Reads one line per connection, answers\n"
-                  "\"[<ctime>] <line>\" and closes the connection; one client at a time.",
-       .default_host = "localhost",
-       .server = true,
-       .has_idle_timeout = true,
-       .has_proxy = true});
+  const samples::Program program{
+      .name = "tsTservSS",
+      .summary =
+          "Example 2-8: the SocketServer timestamp server (TCPServer and a\n"
+          "StreamRequestHandler). Reads one line per connection, answers\n"
+          "\"[<ctime>] <line>\" and closes the connection; one client at a time.",
+      .default_host = "localhost",
+      .server = true,
+      .has_idle_timeout = true,
+      .has_proxy = true,
+      .has_tls = true,
+      .tls_flag = true};
+  const samples::Options opts = samples::parse_args(argc, argv, program);
 
   try {
     const std::string HOST = opts.host;  // HOST = ''  (the book: every interface)
@@ -51,11 +59,14 @@ int main(int argc, char* argv[]) {
     const ss::Address ADDR{HOST, PORT};  // ADDR = (HOST, PORT)
 
     // tcpServ = TCP(ADDR, MyRequestHandler) — binds and listens, as Python's constructor does
-    // Not in the book: --timeout, a client quiet that long is disconnected.
-    ss::TCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
-                          {.idle_timeout = opts.idle_timeout,
-                           .proxy_protocol = opts.proxy_protocol,
-                           .trusted_proxies = opts.trusted_proxies});
+    // Not in the book: --timeout, a client quiet that long is disconnected; --tls, TLS;
+    // --proxy-protocol, behind HAProxy.
+    ss::TCPServer tcpServ(
+        ADDR, ss::handler<MyRequestHandler>(),
+        {.idle_timeout = opts.idle_timeout,
+         .ssl_context = opts.tls ? samples::server_context(program, opts) : nullptr,
+         .proxy_protocol = opts.proxy_protocol,
+         .trusted_proxies = opts.trusted_proxies});
     // Not in the book: Ctrl-C and SIGTERM make serve_forever return (instead of killing the
     // process), so the server closes cleanly and exits 0. Set up before anything is printed.
     ss::StopOnSignals stop(tcpServ);

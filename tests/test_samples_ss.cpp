@@ -674,8 +674,13 @@ TEST_P(EverySSSample, HelpExitsZeroAndStatesTheDefaults) {
   EXPECT_EQ(c.exit_code(), 0);
   const std::string name = GetParam();
   const bool server = name.find("serv") != std::string::npos;  // servers take --timeout too
+  // tsTservSS and tsTclntSS have --tls too (test_samples_tls.cpp).
+  const bool tls = name == "tsTservSS" || name == "tsTclntSS";
+  const std::string tls_usage = !tls     ? ""
+                                : server ? " [--tls] [--cert FILE [--key FILE]]"
+                                         : " [--tls] [--cafile FILE | --insecure]";
   EXPECT_TRUE(c.out().starts_with("usage: " + name + " [--host HOST] [--port PORT]" +
-                                  (server ? " [--timeout SECONDS]" : "") + "\n"))
+                                  (server ? " [--timeout SECONDS]" : "") + tls_usage + "\n"))
       << c.out();
   for (const char* word : {"--host", "--port", "--help", "21567", "localhost"}) {
     EXPECT_NE(c.out().find(word), std::string::npos) << word << " in " << c.out();
