@@ -59,6 +59,7 @@
 // See README.md for the full table of Python calls and their C++ forms.
 #pragma once
 
+#include "socketserver/activation.hpp"
 #include "socketserver/address.hpp"
 #include "socketserver/builtins.hpp"
 #include "socketserver/errors.hpp"
