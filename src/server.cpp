@@ -18,6 +18,7 @@
 
 #include "posix_util.hpp"
 #include "report.hpp"
+#include "socketserver/activation.hpp"
 #include "socketserver/ssl.hpp"
 #include "timeout.hpp"
 
@@ -329,6 +330,13 @@ int family_for(const Address& address, const ServerOptions& options, int fallbac
   if (address.family() == AF_INET6 || address.family() == AF_UNIX) return address.family();
   return fallback;
 }
+
+// ServerOptions::listen_fd, checked: of `type`, and AF_UNIX for a Unix server (`family`), the
+// family asked for in options, or else any.
+Socket adopted_socket(const ServerOptions& options, int family, int type) {
+  const int expected = options.address_family.value_or(family == AF_UNIX ? AF_UNIX : AF_UNSPEC);
+  return adopt_listening_socket(options.listen_fd, type, expected);
+}
 }  // namespace
 
 TCPServer::TCPServer(const Address& server_address_, RequestHandlerClass handler_class,
@@ -346,12 +354,19 @@ TCPServer::TCPServer(const Address& server_address_, RequestHandlerClass handler
       allow_reuse_address(options.allow_reuse_address.value_or(reuse_address_default)),
       allow_reuse_port(options.allow_reuse_port),
       request_queue_size(options.request_queue_size),
-      socket(family, type) {}
+      socket(options.listen_fd >= 0 ? adopted_socket(options, family, type)
+                                    : Socket(family, type)) {
+  if (options.listen_fd >= 0) {
+    socket.settimeout(getdefaulttimeout());  // as a socket the server makes itself
+    address_family = socket.family();
+    server_address = socket.getsockname();
+  }
+}
 
 TCPServer::~TCPServer() = default;
 
 void TCPServer::bind_and_activate(const ServerOptions& options) {
-  if (!options.bind_and_activate) return;
+  if (!options.bind_and_activate || options.listen_fd >= 0) return;
   try {
     server_bind();
     server_activate();

@@ -11,12 +11,14 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "server_test_util.hpp"
+#include "socketserver/mixins.hpp"
 #include "socketserver/activation.hpp"
 
 namespace {
@@ -325,6 +327,150 @@ TEST(AdoptListeningSocket, TakesAListeningSocketOver) {
   EXPECT_TRUE(fd_cloexec(fd));
   s.close();
   EXPECT_FALSE(fd_is_open(fd));
+}
+
+// ---- servers on an adopted socket (ServerOptions::listen_fd) ---------------------------------
+
+// A Unix stream listener at a fresh path in `dir`.
+ss::Socket unix_listener(const testutil::TempDir& dir) {
+  ss::Socket u(AF_UNIX, SOCK_STREAM);
+  u.bind(ss::Address::unix_path(dir.file("adopted.sock")));
+  u.listen();
+  return u;
+}
+
+// `Server` built on `listening` (a stream socket, already listening) serves two clients; its
+// server_address is the socket's; server_close closes the descriptor.
+template <class Server>
+void serves_adopted_stream(ss::Socket listening) {
+  const ss::Address where = listening.getsockname();
+  const int fd = listening.detach();
+  Server server({}, ss::handler<stu::EchoStream>(), {.listen_fd = fd});
+  EXPECT_EQ(server.server_address, where);
+  EXPECT_EQ(server.fileno(), fd);
+  EXPECT_EQ(server.address_family, where.family());
+  {
+    stu::ServerThread thread(server);
+    EXPECT_EQ(stu::stream_roundtrip(where), stu::kTestStr);
+    EXPECT_EQ(stu::stream_roundtrip(where, "again\n"), "again\n");
+  }
+  server.server_close();
+  EXPECT_FALSE(fd_is_open(fd));
+}
+
+// The same for datagram servers on a bound datagram socket.
+template <class Server>
+void serves_adopted_datagrams(ss::Socket bound) {
+  const ss::Address where = bound.getsockname();
+  const int fd = bound.detach();
+  Server server({}, ss::handler<stu::EchoDatagram>(), {.listen_fd = fd});
+  EXPECT_EQ(server.server_address, where);
+  {
+    stu::ServerThread thread(server);
+    EXPECT_EQ(stu::dgram_roundtrip(where), stu::kTestStr);
+  }
+  server.server_close();
+  EXPECT_FALSE(fd_is_open(fd));
+}
+
+TEST(AdoptedServer, TCPServer) { serves_adopted_stream<ss::TCPServer>(listener()); }
+TEST(AdoptedServer, ThreadingTCPServer) {
+  serves_adopted_stream<ss::ThreadingTCPServer>(listener());
+}
+TEST(AdoptedServer, ForkingTCPServer) { serves_adopted_stream<ss::ForkingTCPServer>(listener()); }
+TEST(AdoptedServer, ThreadPoolTCPServer) {
+  serves_adopted_stream<ss::ThreadPoolMixIn<ss::TCPServer>>(listener());
+}
+TEST(AdoptedServer, TCPServerOnIPv6) {
+  ss::Socket l(AF_INET6, SOCK_STREAM);
+  try {
+    l.bind({"::1", 0});
+  } catch (const ss::socket_error& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  l.listen();
+  serves_adopted_stream<ss::TCPServer>(std::move(l));
+}
+
+TEST(AdoptedServer, UnixStreamServersLeaveTheSocketFileToItsOwner) {
+  testutil::TempDir dir;
+  serves_adopted_stream<ss::UnixStreamServer>(unix_listener(dir));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("adopted.sock")));
+  std::filesystem::remove(dir.file("adopted.sock"));
+  serves_adopted_stream<ss::ThreadingUnixStreamServer>(unix_listener(dir));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("adopted.sock")));
+}
+
+TEST(AdoptedServer, TCPServerServesAUnixSocketItIsGiven) {
+  // What a .socket unit with ListenStream=/run/x.sock hands a program written for TCP.
+  testutil::TempDir dir;
+  serves_adopted_stream<ss::TCPServer>(unix_listener(dir));
+}
+
+TEST(AdoptedServer, UDPServers) {
+  const auto bound_udp = [] {
+    ss::Socket s(AF_INET, SOCK_DGRAM);
+    s.bind({"127.0.0.1", 0});
+    return s;
+  };
+  serves_adopted_datagrams<ss::UDPServer>(bound_udp());
+  serves_adopted_datagrams<ss::ThreadingUDPServer>(bound_udp());
+  ss::Socket u(AF_UNIX, SOCK_DGRAM);
+  u.bind(ss::Address::abstract(testutil::unique_abstract("adopted-dgram")));
+  serves_adopted_datagrams<ss::UnixDatagramServer>(std::move(u));
+}
+
+TEST(AdoptedServer, BindAndActivateFalseChangesNothing) {
+  ss::Socket l = listener();
+  const ss::Address where = l.getsockname();
+  ss::TCPServer server({}, ss::handler<stu::EchoStream>(),
+                       {.bind_and_activate = false, .listen_fd = l.detach()});
+  stu::ServerThread thread(server);
+  EXPECT_EQ(stu::stream_roundtrip(where), stu::kTestStr);
+}
+
+TEST(AdoptedServer, ARefusedDescriptorStaysTheCallers) {
+  ss::Socket dgram(AF_INET, SOCK_DGRAM);
+  dgram.bind({"127.0.0.1", 0});
+  try {
+    ss::TCPServer server({}, ss::handler<stu::EchoStream>(), {.listen_fd = dgram.fileno()});
+    ADD_FAILURE() << "a datagram socket was taken for a TCPServer";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), ("descriptor " + std::to_string(dgram.fileno()) +
+                            " is a datagram socket, not a stream socket")
+                               .c_str());
+  }
+  EXPECT_TRUE(fd_is_open(dgram.fileno()));
+  ss::Socket tcp = listener();
+  EXPECT_THROW(ss::UnixStreamServer({}, ss::handler<stu::EchoStream>(), {.listen_fd = tcp.fileno()}),
+               std::invalid_argument);
+  EXPECT_THROW(ss::UDPServer({}, ss::handler<stu::EchoDatagram>(), {.listen_fd = tcp.fileno()}),
+               std::invalid_argument);
+  EXPECT_THROW(ss::TCPServer({}, ss::handler<stu::EchoStream>(),
+                             {.address_family = AF_INET6, .listen_fd = tcp.fileno()}),
+               std::invalid_argument);
+  EXPECT_TRUE(fd_is_open(tcp.fileno()));
+}
+
+TEST(AdoptedServer, TheSystemdWayEndToEnd) {
+  // As a .socket unit starts its service: the socket is descriptor 3 of a new process, which
+  // finds it with listen_fds() and serves it. The client connects before the service runs
+  // (the kernel queues it on the listening socket, as with systemd's lazy start).
+  ss::Socket l = listener();
+  const ss::Address where = l.getsockname();
+  ss::Socket client = stu::stream_client(where);
+  client.sendall("queued\n");
+  const std::string got = in_activated_child(
+      {l.fileno()}, {{"LISTEN_PID", "$PID"}, {"LISTEN_FDS", "1"}, {"LISTEN_FDNAMES", "ts"}}, [] {
+        const std::vector<ss::ListenFd> fds = ss::listen_fds_with_names();
+        ss::ThreadingTCPServer server({}, ss::handler<stu::EchoStream>(),
+                                      {.listen_fd = fds.at(0).fd});
+        server.handle_request();
+        server.server_close();
+        return fds.at(0).name + " " + server.server_address.to_string();
+      });
+  EXPECT_EQ(got, "ts " + where.to_string());
+  EXPECT_EQ(stu::read_line(client), "queued\n");
 }
 
 }  // namespace

@@ -31,7 +31,8 @@
 // C++ cannot call an override from a base constructor (Python's TCPServer.__init__ calls
 // self.server_bind()), so settings travel in ServerOptions; whoever overrides server_bind or
 // server_activate passes `.bind_and_activate = false` and calls them after construction, as in
-// Python.
+// Python. A server may also serve a listening socket it inherited (socket activation: systemd's
+// LISTEN_FDS, activation.hpp) instead of binding one: ServerOptions::listen_fd.
 //
 // Better than Python: shutdown() wakes the loop at once (no poll_interval latency), and from
 // inside a handler or before the loop starts it requests the stop and returns; accept errors
@@ -130,6 +131,19 @@ struct ServerOptions {
   std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
   /// With proxy_protocol: how long the header may take to arrive (default 5 s).
   Timeout proxy_header_timeout = std::chrono::duration<double>(5);
+  /// Socket activation (activation.hpp): serve this descriptor, a socket already bound (and,
+  /// for a stream server, listening) that systemd (listen_fds()) or a parent passed, instead of
+  /// making one. The server's address argument is then not used (pass {}): server_address is
+  /// the socket's own (getsockname), address_family its family; server_bind and server_activate
+  /// are skipped (so bind_and_activate does not matter), and server_close closes it (a Unix
+  /// server leaves its socket file alone: whoever bound it owns that). Checked first
+  /// (adopt_listening_socket): a stream server wants a listening stream socket, a datagram
+  /// server a bound datagram socket; TCPServer and UDPServer take any of AF_INET, AF_INET6 and
+  /// AF_UNIX (or address_family when set), the Unix servers AF_UNIX. A descriptor refused so
+  /// (std::invalid_argument) stays open and the caller's; once taken, the server owns it. Its
+  /// timeout becomes the module default, as a socket the server makes. -1: bind as usual.
+  ///   TCPServer server({}, handler<H>(), {.listen_fd = listen_fds().at(0)});
+  int listen_fd = -1;
 };
 
 /// Counters every server keeps (Poco's TCPServer has the like; Python has none). A snapshot;
