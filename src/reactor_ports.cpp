@@ -9,7 +9,9 @@
 #include <system_error>
 
 #include "reactor_impl.hpp"
+#include "socketserver/activation.hpp"
 #include "socketserver/detail/fd.hpp"
+#include "timeout.hpp"
 
 namespace socketserver {
 
@@ -226,6 +228,25 @@ Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProt
       std::make_unique<UdpPort>(impl, std::move(sock), std::move(protocol), max_packet_size)));
   port->start();
   return *port;
+}
+
+ListeningPort& Reactor::adopt_stream_port(int fd, std::shared_ptr<Factory> factory,
+                                          const ListenOptions& options) {
+  impl_->check_loop_thread("adopt_stream_port");
+  if (!factory) throw std::invalid_argument("adopt_stream_port: no factory");
+  steady::duration idle = steady::duration::zero();
+  if (options.idle_timeout) {
+    detail::check_seconds(options.idle_timeout->count(), "adopt_stream_port: idle_timeout", false);
+    idle = detail::to_steady(*options.idle_timeout);
+  }
+  Socket sock = adopt_listening_socket(fd, SOCK_STREAM);
+  sock.settimeout(std::chrono::duration<double>(0));  // as listen_tcp's: the loop never waits
+  Address host = sock.getsockname();
+  impl_->start_factory(*factory);
+  // No socket file to remove when the port stops: whoever bound the socket owns it.
+  return impl_->publish(open_stream_port(*impl_, std::move(sock), std::move(factory),
+                                         detail::BoundSocketFile{}, idle),
+                        std::move(host));
 }
 
 }  // namespace socketserver

@@ -13,13 +13,15 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "reactor_test_util.hpp"
 #include "server_test_util.hpp"
-#include "socketserver/mixins.hpp"
 #include "socketserver/activation.hpp"
+#include "socketserver/mixins.hpp"
 
 namespace {
 
@@ -110,8 +112,7 @@ ss::Socket listener() { return testutil::tcp_listener(); }
 // ---- listen_fds -----------------------------------------------------------------------------
 
 TEST(ListenFds, NoneWithoutTheEnvironment) {
-  EXPECT_EQ(in_activated_child({}, {}, [] { return "[" + joined(ss::listen_fds()) + "]"; }),
-            "[]");
+  EXPECT_EQ(in_activated_child({}, {}, [] { return "[" + joined(ss::listen_fds()) + "]"; }), "[]");
 }
 
 TEST(ListenFds, ReturnsThePassedDescriptorsCloseOnExecAndUnsetsTheEnvironment) {
@@ -132,8 +133,8 @@ TEST(ListenFds, ReturnsThePassedDescriptorsCloseOnExecAndUnsetsTheEnvironment) {
 
 TEST(ListenFds, KeepsTheEnvironmentWhenAsked) {
   ss::Socket a = listener();
-  const std::string got = in_activated_child(
-      {a.fileno()}, {{"LISTEN_PID", "$PID"}, {"LISTEN_FDS", "1"}}, [] {
+  const std::string got =
+      in_activated_child({a.fileno()}, {{"LISTEN_PID", "$PID"}, {"LISTEN_FDS", "1"}}, [] {
         const std::string first = joined(ss::listen_fds(false)) + " " + env_or("LISTEN_FDS", "-");
         return first + " " + joined(ss::listen_fds());
       });
@@ -234,9 +235,9 @@ TEST(ListenFdsMalformed, MoreDescriptorsSaidThanPassed) {
 }
 
 TEST(ListenFdsMalformed, NamesForAnotherCount) {
-  EXPECT_EQ(malformed({{"LISTEN_PID", "$PID"}, {"LISTEN_FDS", "1"}, {"LISTEN_FDNAMES", "a:b"}},
-                      true),
-            "LISTEN_FDNAMES='a:b': 2 names for 1 descriptor | env=---");
+  EXPECT_EQ(
+      malformed({{"LISTEN_PID", "$PID"}, {"LISTEN_FDS", "1"}, {"LISTEN_FDNAMES", "a:b"}}, true),
+      "LISTEN_FDNAMES='a:b': 2 names for 1 descriptor | env=---");
 }
 
 // ---- adopt_listening_socket: what is refused, and the descriptor stays the caller's ----------
@@ -442,8 +443,9 @@ TEST(AdoptedServer, ARefusedDescriptorStaysTheCallers) {
   }
   EXPECT_TRUE(fd_is_open(dgram.fileno()));
   ss::Socket tcp = listener();
-  EXPECT_THROW(ss::UnixStreamServer({}, ss::handler<stu::EchoStream>(), {.listen_fd = tcp.fileno()}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      ss::UnixStreamServer({}, ss::handler<stu::EchoStream>(), {.listen_fd = tcp.fileno()}),
+      std::invalid_argument);
   EXPECT_THROW(ss::UDPServer({}, ss::handler<stu::EchoDatagram>(), {.listen_fd = tcp.fileno()}),
                std::invalid_argument);
   EXPECT_THROW(ss::TCPServer({}, ss::handler<stu::EchoStream>(),
@@ -470,6 +472,83 @@ TEST(AdoptedServer, TheSystemdWayEndToEnd) {
         return fds.at(0).name + " " + server.server_address.to_string();
       });
   EXPECT_EQ(got, "ts " + where.to_string());
+  EXPECT_EQ(stu::read_line(client), "queued\n");
+}
+
+// ---- Reactor::adopt_stream_port (Twisted's adoptStreamPort) ---------------------------------
+
+// A reactor port on `listening` echoes two clients; get_host is the socket's address;
+// stop_listening closes the descriptor.
+void reactor_serves_adopted(ss::Socket listening) {
+  const ss::Address where = listening.getsockname();
+  const int fd = listening.detach();
+  ss::Reactor reactor;
+  auto log = std::make_shared<rtu::Log>();
+  ss::ListeningPort& port = reactor.adopt_stream_port(fd, ss::Factory::for_protocol<rtu::Echo>(log),
+                                                      {.idle_timeout = 30s});
+  EXPECT_EQ(port.get_host(), where);
+  {
+    rtu::ReactorThread loop(reactor);
+    EXPECT_EQ(stu::stream_roundtrip(where), stu::kTestStr);
+    EXPECT_EQ(stu::stream_roundtrip(where, "twice\n"), "twice\n");
+    loop.call([&port] { port.stop_listening(); });
+  }
+  EXPECT_EQ(log->made.load(), 2);
+  EXPECT_FALSE(fd_is_open(fd));
+}
+
+TEST(AdoptStreamPort, ServesATcpSocket) { reactor_serves_adopted(listener()); }
+
+TEST(AdoptStreamPort, ServesAUnixSocketAndLeavesItsFile) {
+  testutil::TempDir dir;
+  reactor_serves_adopted(unix_listener(dir));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("adopted.sock")));
+}
+
+TEST(AdoptStreamPort, RefusesWhatIsNotAListeningStreamSocket) {
+  ss::Reactor reactor;
+  auto factory = ss::Factory::for_protocol<rtu::Echo>();
+  ss::Socket dgram(AF_INET, SOCK_DGRAM);
+  dgram.bind({"127.0.0.1", 0});
+  EXPECT_THROW(reactor.adopt_stream_port(dgram.fileno(), factory), std::invalid_argument);
+  ss::Socket idle(AF_INET, SOCK_STREAM);
+  idle.bind({"127.0.0.1", 0});
+  EXPECT_THROW(reactor.adopt_stream_port(idle.fileno(), factory), std::invalid_argument);
+  EXPECT_TRUE(fd_is_open(dgram.fileno()));
+  EXPECT_TRUE(fd_is_open(idle.fileno()));
+  ss::Socket l = listener();
+  EXPECT_THROW(reactor.adopt_stream_port(l.fileno(), nullptr), std::invalid_argument);
+  EXPECT_THROW(reactor.adopt_stream_port(l.fileno(), factory, {.idle_timeout = -1s}),
+               std::invalid_argument);
+  EXPECT_TRUE(fd_is_open(l.fileno()));
+}
+
+// Echoes one chunk, closes (what was written goes first), and stops the reactor.
+struct EchoOnceAndStop : ss::Protocol {
+  explicit EchoOnceAndStop(ss::Reactor* r) : reactor(r) {}
+  void data_received(std::string_view data) override {
+    transport().write(data);
+    transport().lose_connection();
+  }
+  void connection_lost(const ss::Reason&) override { reactor->stop(); }
+  ss::Reactor* reactor;
+};
+
+TEST(AdoptStreamPort, TheSystemdWayEndToEnd) {
+  ss::Socket l = listener();
+  const ss::Address where = l.getsockname();
+  ss::Socket client = stu::stream_client(where);
+  client.sendall("queued\n");
+  const std::string got =
+      in_activated_child({l.fileno()}, {{"LISTEN_PID", "$PID"}, {"LISTEN_FDS", "1"}}, [] {
+        ss::Reactor reactor;
+        ss::ListeningPort& port = reactor.adopt_stream_port(
+            ss::listen_fds().at(0), ss::Factory::for_protocol<EchoOnceAndStop>(&reactor));
+        reactor.call_later(9s, [&reactor] { reactor.stop(); });  // a bound, not a wait
+        reactor.run(false);
+        return port.get_host().to_string();
+      });
+  EXPECT_EQ(got, where.to_string());
   EXPECT_EQ(stu::read_line(client), "queued\n");
 }
 

@@ -434,6 +434,15 @@ class Reactor {
   /// Throws std::invalid_argument for an idle_timeout that is not a positive number.
   ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
                              const ListenOptions& options);
+  /// Twisted's adoptStreamPort(fd, addressFamily, factory): serves `fd`, a listening stream
+  /// socket (AF_INET, AF_INET6 or AF_UNIX) bound elsewhere — passed by systemd (listen_fds(),
+  /// activation.hpp) or a parent — as listen_tcp serves its own. Unlike Twisted, which
+  /// duplicates the descriptor and leaves the caller theirs, the port takes `fd` over and closes
+  /// it when it stops (pass dup(fd) to keep one). Of `options`, only idle_timeout applies (the
+  /// socket already listens). Throws std::invalid_argument, leaving `fd` open, when it is not a
+  /// listening stream socket of those families (adopt_listening_socket says why).
+  ListeningPort& adopt_stream_port(int fd, std::shared_ptr<Factory> factory,
+                                   const ListenOptions& options = {});
   Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
                           Timeout timeout = std::chrono::duration<double>(30));
   /// Twisted's connectProtocol(endpoint, protocol) / ClientCreator(reactor, P).connectTCP:
