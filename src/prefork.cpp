@@ -158,7 +158,8 @@ struct PreforkServer::Impl {
       worker.server_address = self.server_address;
       worker.ready_fd_ = ready_fd;
       if (options.listen == PreforkListen::shared_socket) {
-        worker.listener = fromfd(socket.fileno(), socket.family(), socket.type());
+        // Non-blocking (timeout 0), as the supervisor made it: see prefork.hpp.
+        worker.listener = fromfd(socket.fileno(), socket.family(), socket.type() | SOCK_NONBLOCK);
       } else {
         Socket own(self.server_address.family(), SOCK_STREAM);
         own.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
@@ -458,7 +459,13 @@ PreforkServer::PreforkServer(const Address& address, WorkerMain main, const Pref
   if (family != AF_UNIX) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
   if (options.listen == PreforkListen::reuse_port) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   sock.bind(address);
-  if (options.listen == PreforkListen::shared_socket) sock.listen(options.backlog);
+  if (options.listen == PreforkListen::shared_socket) {
+    sock.listen(options.backlog);
+    // O_NONBLOCK belongs to the open file, which every worker shares: non-blocking for good, so
+    // that no worker's setting (a pool's, restored as it stops) leaves another blocked in
+    // accept() when a third process took the connection.
+    sock.settimeout(std::chrono::duration<double>(0));
+  }
   server_address = sock.getsockname();
   impl_->socket = std::move(sock);
   impl_->selector.register_(impl_->waker.fileno(), EVENT_READ);

@@ -21,6 +21,10 @@
 //     stops accepting (draining, killed, crashed) leaves the connections queued to the others,
 //     and while no worker runs at all the kernel still completes handshakes into the queue. A
 //     restart refuses nothing and loses nothing, on any kernel, with no sysctl.
+//     The socket is non-blocking (its O_NONBLOCK flag is shared by every process that holds it;
+//     the worker's listener has timeout 0): a worker must not make it blocking, or another
+//     that loses a race for a connection would wait in accept() (the servers' loops take
+//     blocking_io_error from accept as "no connection after all").
 //   reuse_port: each worker binds its own SO_REUSEPORT socket (the kernel spreads connections
 //     over the workers by hash, as ReactorGroup does for threads). The supervisor holds the port
 //     with a bound, non-listening socket (so port 0 gets one port for all). When a worker's
