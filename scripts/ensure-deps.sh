@@ -1,5 +1,6 @@
 #!/bin/sh
-# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest, OpenSSL 3;
+# Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest, OpenSSL 3,
+# haproxy (for the HAProxy example's test);
 # with the argument "fuzz", also clang and libFuzzer (for `make fuzz`).
 # Installs what is missing with apt-get (as root, or through sudo); otherwise
 # stops with the one command that would.
@@ -15,6 +16,8 @@ command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 # TLS: OpenSSL 3's headers and libraries, and the openssl tool the TLS tests make certificates with.
 [ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+# The HAProxy example's test (examples/haproxy/): Debian's haproxy, in /usr/sbin.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$missing haproxy"
 if [ "${1:-}" = fuzz ]; then
   command -v clang++-14 >/dev/null 2>&1 || missing="$missing clang-14"
   ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
