@@ -11,6 +11,9 @@
 // --tls runs pingpong and churn over TLS (OpenSSL, no certificate check: the figure is the
 // server's cost): churn then makes a full handshake per request, or, with --tls-resume, resumes
 // the slot's previous session (the JSON's "tls_resumed" counts the handshakes that did).
+// --proxy v1|v2 (pingpong, churn): each connection starts with a PROXY protocol header, as
+// HAProxy's send-proxy / send-proxy-v2 sends it (client 192.0.2.1, a port per slot), in the same
+// send as its first request: for servers behind a balancer (ServerOptions::proxy_protocol).
 // Prints one JSON object on stdout. The server's CPU time per request is read from
 // /proc/PID/stat (utime+stime+cutime+cstime) over the measured window.
 #include <arpa/inet.h>
@@ -54,6 +57,7 @@ struct Options {
   std::string line = "hello world";
   bool tls = false;
   bool tls_resume = false;
+  std::string proxy;  // "", "v1" or "v2": a PROXY header at the start of each connection
 };
 
 [[noreturn]] void usage(const std::string& error) {
@@ -61,7 +65,8 @@ struct Options {
                "loadgen: %s\n"
                "usage: loadgen --port P [--host 127.0.0.1] [--workload pingpong|churn|udp|idle]\n"
                "               [--connections C] [--duration S] [--warmup S] [--idle N]\n"
-               "               [--server-pid PID] [--sources K] [--tls [--tls-resume]]\n",
+               "               [--server-pid PID] [--sources K] [--tls [--tls-resume]]\n"
+               "               [--proxy v1|v2]\n",
                error.c_str());
   std::exit(2);
 }
@@ -75,7 +80,8 @@ Options parse(int argc, char** argv) {
           "loadgen: drives a timestamp-protocol server over 127.0.0.1 and prints one JSON "
           "object.\n  --port P --host H --workload pingpong|churn|udp|idle --connections C\n"
           "  --duration SECONDS --warmup SECONDS --idle N --server-pid PID --sources K\n"
-          "  --tls (pingpong/churn over TLS) --tls-resume (churn resumes each slot's session)\n");
+          "  --tls (pingpong/churn over TLS) --tls-resume (churn resumes each slot's session)\n"
+          "  --proxy v1|v2 (pingpong, churn: a PROXY header starts each connection)\n");
       std::exit(0);
     }
     if (arg == "--tls" || arg == "--tls-resume") {
@@ -95,6 +101,7 @@ Options parse(int argc, char** argv) {
       else if (arg == "--idle") o.idle = std::stoi(v);
       else if (arg == "--server-pid") o.server_pid = std::stoi(v);
       else if (arg == "--sources") o.sources = std::stoi(v);
+      else if (arg == "--proxy") o.proxy = v;
       else usage("unknown argument " + arg);
     } catch (const std::exception&) {
       usage("bad value '" + v + "' for " + arg);
@@ -109,6 +116,11 @@ Options parse(int argc, char** argv) {
   if (o.tls && o.workload != "pingpong" && o.workload != "churn") {
     usage("--tls goes with pingpong or churn");
   }
+  if (!o.proxy.empty() && o.proxy != "v1" && o.proxy != "v2") usage("--proxy must be v1 or v2");
+  if (!o.proxy.empty() && o.workload != "pingpong" && o.workload != "churn") {
+    usage("--proxy: for the pingpong and churn workloads");
+  }
+  if (o.tls && !o.proxy.empty()) usage("--tls and --proxy: one or the other");
   return o;
 }
 
@@ -194,11 +206,32 @@ struct Conn {
   steady::time_point sent{};
   bool connecting = false;
   bool waiting = false;  // a request is out (or, over TLS, the handshake is under way)
+  bool header_due = false;  // --proxy: the connection's first request carries the header
+  std::string first;        // --proxy: the header and the request, sent as one
   int index = 0;
   SSL* ssl = nullptr;              // --tls: the connection's TLS state
   SSL_SESSION* session = nullptr;  // --tls-resume: the slot's last session
   bool handshaking = false;
 };
+
+// The PROXY header HAProxy would send for client 192.0.2.1:client_port connecting to
+// server_port (TCP over IPv4; the destination is the server itself, 127.0.0.1).
+std::string proxy_header(const std::string& version, int client_port, int server_port) {
+  if (version == "v1") {
+    return "PROXY TCP4 192.0.2.1 127.0.0.1 " + std::to_string(client_port) + " " +
+           std::to_string(server_port) + "\r\n";
+  }
+  std::string h("\r\n\r\n\0\r\nQUIT\n", 12);
+  const unsigned char fixed[] = {0x21, 0x11, 0x00, 0x0c,   // v2 PROXY, TCP4, 12 bytes
+                                 192,  0,    2,    1,      // source 192.0.2.1
+                                 127,  0,    0,    1};     // destination 127.0.0.1
+  h.append(reinterpret_cast<const char*>(fixed), sizeof fixed);
+  for (int port : {client_port, server_port}) {
+    h.push_back(static_cast<char>((port >> 8) & 0xff));
+    h.push_back(static_cast<char>(port & 0xff));
+  }
+  return h;
+}
 
 class Run {
  public:
@@ -223,6 +256,10 @@ class Run {
     conns_.resize(static_cast<std::size_t>(o_.connections));
     for (int i = 0; i < o_.connections; ++i) {
       conns_[static_cast<std::size_t>(i)].index = i;
+      if (!o_.proxy.empty()) {
+        conns_[static_cast<std::size_t>(i)].first =
+            proxy_header(o_.proxy, 1024 + i, o_.port) + request_;
+      }
       if (!(udp ? open_udp(conns_[static_cast<std::size_t>(i)])
                 : open_tcp(conns_[static_cast<std::size_t>(i)]))) {
         if (!udp && o_.workload == "pingpong") return fail("could not connect");
@@ -288,6 +325,7 @@ class Run {
     }
     c.in.clear();
     c.waiting = false;
+    c.header_due = !o_.proxy.empty();
     const int rc = ::connect(c.fd, reinterpret_cast<sockaddr*>(&server_), sizeof server_);
     c.connecting = rc != 0;
     if (rc != 0 && errno != EINPROGRESS) {
@@ -389,8 +427,10 @@ class Run {
       if (n != static_cast<int>(request_.size())) restart(c, true);
       return;
     }
-    const ssize_t n = ::send(c.fd, request_.data(), request_.size(), MSG_NOSIGNAL);
-    if (n != static_cast<ssize_t>(request_.size())) restart(c, true);
+    const std::string& out = c.header_due ? c.first : request_;
+    c.header_due = false;
+    const ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n != static_cast<ssize_t>(out.size())) restart(c, true);
   }
 
   void send_datagram(Conn& c) {

@@ -64,7 +64,8 @@ TLS_WORKLOADS = ["tls-pingpong16", "tls-pingpong128", "tls-handshake", "tls-resu
 
 
 class Server:
-    def __init__(self, name, label, kind, cmd, workloads, group, build=None, skip=None):
+    def __init__(self, name, label, kind, cmd, workloads, group, build=None, skip=None,
+                 proxy=None):
         self.name = name          # as --only takes it and as the tables show it
         self.label = label        # what it is
         self.kind = kind          # "tcp", "tls" (the same protocol over TLS) or "udp"
@@ -74,6 +75,8 @@ class Server:
         self.build = build        # ("ss", target) or ("anchor", target) or ("python", module)
         self.skip = skip or {}    # workload -> why it is not run
         self.unavailable = None   # why the server cannot run at all (set by the build step)
+        self.proxy = proxy        # "v1"/"v2": behind a balancer; the load generator sends the
+                                  # PROXY header (loadgen --proxy) and so does the check
 
 
 def bin_ss(name):
@@ -99,6 +102,17 @@ SERVERS = [
            TCP_WORKLOADS, "socketserver-cpp", ("ss", "ss_forking")),
     Server("ss_pool", "socketserver-cpp ThreadPoolTCPServer", "tcp", [bin_ss("ss_pool")],
            TCP_WORKLOADS, "socketserver-cpp", ("ss", "ss_pool")),
+    # The PROXY protocol's cost (issue 13): the same servers with --proxy-protocol, the load
+    # generator sending HAProxy's header at the start of each connection.
+    Server("ss_pool_proxy_v2", "socketserver-cpp ThreadPoolTCPServer, PROXY v2 headers", "tcp",
+           [bin_ss("ss_pool"), "--proxy-protocol"], ["churn16"], "socketserver-cpp",
+           ("ss", "ss_pool"), proxy="v2"),
+    Server("ss_pool_proxy_v1", "socketserver-cpp ThreadPoolTCPServer, PROXY v1 headers", "tcp",
+           [bin_ss("ss_pool"), "--proxy-protocol"], ["churn16"], "socketserver-cpp",
+           ("ss", "ss_pool"), proxy="v1"),
+    Server("ss_threading_proxy_v2", "socketserver-cpp ThreadingTCPServer, PROXY v2 headers",
+           "tcp", [bin_ss("ss_threading"), "--proxy-protocol"], ["churn16"], "socketserver-cpp",
+           ("ss", "ss_threading"), proxy="v2"),
     Server("ss_reactor_1", "socketserver-cpp Reactor, 1 thread", "tcp",
            [bin_ss("ss_reactor"), "--threads", "1"], TCP_WORKLOADS + ["idle10000"],
            "socketserver-cpp", ("ss", "ss_reactor")),
@@ -144,6 +158,7 @@ SERVERS = [
 # The order of the runs within a workload: each of this project's servers beside what its
 # targets compare it with.
 PAIR_ORDER = ["ss_reactor_1", "raw_epoll", "asio_1", "ss_reactor_2", "asio_2", "ss_pool",
+              "ss_pool_proxy_v2", "ss_pool_proxy_v1", "ss_threading_proxy_v2",
               "ss_threading", "raw_threads", "py_threading", "ss_forking", "py_forking",
               "ss_udp", "raw_udp", "py_udp", "poco", "twisted",
               "ss_reactor_tls_1", "asio_tls_1", "twisted_tls", "ss_threading_tls",
@@ -397,6 +412,8 @@ def check_protocol(running, timeout=5.0):
                 context.verify_mode = ssl.CERT_NONE  # the runner's own certificate
                 s = context.wrap_socket(raw)
             f = s.makefile("rb")
+            if running.server.proxy:  # the balancer's header first (v1: the text line)
+                s.sendall(b"PROXY TCP4 192.0.2.1 127.0.0.1 1024 %d\r\n" % running.port)
             s.sendall(b"hello 1\n")
             line = f.readline()
             m = REPLY.match(line)
@@ -427,6 +444,8 @@ def run_loadgen(running, workload_key, duration, warmup):
     cmd = [LOADGEN, "--host", HOST, "--port", str(running.port), "--workload", workload,
            "--connections", str(conns), "--duration", str(duration), "--warmup", str(warmup),
            "--server-pid", str(running.proc.pid)] + extra
+    if running.server.proxy:
+        cmd += ["--proxy", running.server.proxy]
     # Bounded: the run itself, plus generous room for connecting (10 000 idle ones) and settling.
     limit = duration + warmup + (60 if workload == "idle" else 20)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -602,6 +621,11 @@ def target_checks(results):
              "ss_threading", "py_threading", "pingpong128", "rps", 3.0)
     ratio_le("thread pool ≤ 1.1× raw epoll µs/request (churn16)",
              "ss_pool", "raw_epoll", "churn16", "server_us_per_req", 1.1)
+    for proxied, base, what in (("ss_pool_proxy_v2", "ss_pool", "v2, thread pool"),
+                                ("ss_pool_proxy_v1", "ss_pool", "v1, thread pool"),
+                                ("ss_threading_proxy_v2", "ss_threading", "v2, ThreadingTCPServer")):
+        ratio_le("PROXY %s ≤ 1.05× µs/request without it (churn16)" % what,
+                 proxied, base, "churn16", "server_us_per_req", 1.05)
     ratio_ge("ForkingTCPServer ≥ 5× Python ForkingTCPServer requests/s (churn16)",
              "ss_forking", "py_forking", "churn16", "rps", 5.0)
     ratio_le("UDPServer ≤ 1.1× raw epoll µs/request (udp16 vs raw recvfrom/sendto)",

@@ -1,6 +1,6 @@
 // bench_common.hpp — what every bench server of this project shares: the command line
-// (--host, --port, --threads, --workers, --tls-cert/--tls-key), the "PORT n" line the runner
-// reads, and the timestamp.
+// (--host, --port, --threads, --workers, --tls-cert/--tls-key, --proxy-protocol), the "PORT n"
+// line the runner reads, and the timestamp.
 #pragma once
 
 #include <cstdio>
@@ -19,17 +19,26 @@ struct Args {
   int workers = 32;
   std::string tls_cert;  // with --tls-cert: serve TLS with this PEM chain and --tls-key's key
   std::string tls_key;
+  bool proxy_protocol = false;  ///< --proxy-protocol: behind a balancer (PROXY v1/v2 headers)
 };
 
-inline Args parse(int argc, char** argv, const char* name) {
+/// `accepts_proxy`: the server takes --proxy-protocol (the SocketServer ones); elsewhere it is an
+/// unknown argument.
+inline Args parse(int argc, char** argv, const char* name, bool accepts_proxy = false) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help") {
       std::printf("%s: timestamp-protocol bench server\n"
                   "  --host H (127.0.0.1) --port P (0: any) --threads N --workers N\n"
-                  "  --tls-cert PEM --tls-key PEM (serve TLS)\n", name);
+                  "  --tls-cert PEM --tls-key PEM (serve TLS)\n%s", name,
+                  accepts_proxy ? "  --proxy-protocol (each connection starts with a PROXY header)\n"
+                                : "");
       std::exit(0);
+    }
+    if (accepts_proxy && arg == "--proxy-protocol") {  // a switch
+      a.proxy_protocol = true;
+      continue;
     }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "%s: missing value after %s\n", name, arg.c_str());

@@ -1,5 +1,7 @@
 // ss_threading — the timestamp server on ThreadingTCPServer (or ForkingTCPServer / the thread
 // pool, by the build's SERVER macro): `for line in self.rfile: self.wfile.write(stamp + line)`.
+// --proxy-protocol: behind a balancer (ServerOptions::proxy_protocol), for the PROXY cost figure;
+// the load generator (--proxy v1|v2) is the balancer, from any of its churn source addresses.
 #include <socketserver/socketserver.hpp>
 
 #include "bench_common.hpp"
@@ -46,13 +48,17 @@ void configure(ss::ThreadPoolTCPServer& s, const bench::Args& a) {
 }
 
 int main(int argc, char** argv) {
-  const bench::Args args = bench::parse(argc, argv, BENCH_NAME);
-  ss::ServerOptions options{.request_queue_size = 4096};
+  const bench::Args args = bench::parse(argc, argv, BENCH_NAME, true);
+  ss::ServerOptions options{.request_queue_size = 4096, .proxy_protocol = args.proxy_protocol};
   if (!args.tls_cert.empty()) {  // the same handler over TLS (the tls-* workloads)
     auto context = std::make_shared<ss::SSLContext>(ss::PROTOCOL_TLS_SERVER);
     context->load_cert_chain(args.tls_cert, args.tls_key);
     options.ssl_context = std::move(context);
     g_nodelay = true;
+  }
+  if (args.proxy_protocol) {  // churn connects from 127.0.0.2-127.0.0.17 (loadgen --sources)
+    options.trusted_proxies = {"127.0.0.1"};
+    for (int i = 2; i <= 17; ++i) options.trusted_proxies.push_back("127.0.0." + std::to_string(i));
   }
   SERVER server({args.host, args.port}, ss::handler<TimestampHandler>(), options);
   configure(server, args);
