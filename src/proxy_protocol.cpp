@@ -266,45 +266,74 @@ std::size_t header_bytes_left(std::string_view got) {
 ProxyHeader recv_proxy_header(Socket& sock, std::chrono::duration<double> timeout,
                               std::size_t max_length) {
   const int fd = sock.fileno();
-  std::string context;
-  try {
-    context = "PROXY header from " + sock.getpeername().to_string();
-  } catch (const socket_error&) {
-    context = "PROXY header on fd " + std::to_string(fd);
-  }
+  // What the errors say; made only when one is thrown (a getpeername less per connection).
+  const auto context = [&sock, fd] {
+    try {
+      return "PROXY header from " + sock.getpeername().to_string();
+    } catch (const socket_error&) {
+      return "PROXY header on fd " + std::to_string(fd);
+    }
+  };
+  const auto ended = [&] {
+    return proxy_header_error(context(), "the connection ended before the header did");
+  };
+  const auto failed = [&](int err) {
+    if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) throw_os_error(err, context());
+  };
   detail::check_seconds(timeout.count(), "recv_proxy_header: timeout", false);
   const detail::Deadline deadline = detail::deadline_for(timeout);
   std::string got;
+
+  // The usual case first: a balancer sends the whole header at once, most often with the
+  // client's first bytes. One look at what has arrived, then one read of exactly the header:
+  // two system calls. A header still arriving, or longer than this look, takes the loop below,
+  // which reads no byte past the header without looking first.
+  char early[512];
+  const ssize_t seen = ::recv(fd, early, sizeof early, MSG_PEEK | MSG_DONTWAIT);
+  if (seen == 0) throw ended();
+  if (seen < 0) failed(errno);
+  if (seen > 0) {
+    ProxyParse p =
+        parse_proxy_header(std::string_view(early, static_cast<std::size_t>(seen)), max_length);
+    if (p.status == Status::invalid) throw proxy_header_error(context(), p.error);
+    if (p.status == Status::done) {
+      const ssize_t n = ::recv(fd, early, p.header.length, MSG_DONTWAIT);  // it is there
+      if (n == static_cast<ssize_t>(p.header.length)) return std::move(p.header);
+      if (n < 0) failed(errno);
+      got.assign(early, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));  // the loop ends it
+    }
+  }
+
   char buf[proxy_v1_max_length];
   for (;;) {
     const ProxyParse p = parse_proxy_header(got, max_length);
     if (p.status == Status::done) return p.header;
-    if (p.status == Status::invalid) throw proxy_header_error(context, p.error);
+    if (p.status == Status::invalid) throw proxy_header_error(context(), p.error);
     std::size_t take = header_bytes_left(got);
     if (take == 0) {
       // Version 1: every byte up to the first "\n" is the header's; look how far it is.
-      const ssize_t seen =
+      const ssize_t look =
           ::recv(fd, buf, proxy_v1_max_length - got.size(), MSG_PEEK | MSG_DONTWAIT);
-      if (seen == 0)
-        throw proxy_header_error(context, "the connection ended before the header did");
-      if (seen > 0) {
-        const void* nl = std::memchr(buf, '\n', static_cast<std::size_t>(seen));
+      if (look == 0) throw ended();
+      if (look > 0) {
+        const void* nl = std::memchr(buf, '\n', static_cast<std::size_t>(look));
         take = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf) + 1
-                             : static_cast<std::size_t>(seen);
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        throw_os_error(errno, context);
+                             : static_cast<std::size_t>(look);
+      } else {
+        failed(errno);
       }
     }
     if (take > 0) {
       const std::size_t had = got.size();
       got.resize(had + take);
       const ssize_t n = ::recv(fd, got.data() + had, take, MSG_DONTWAIT);
+      const int err = errno;
       got.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-      if (n == 0) throw proxy_header_error(context, "the connection ended before the header did");
+      if (n == 0) throw ended();
       if (n > 0) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw_os_error(errno, context);
+      failed(err);
     }
-    if (!detail::wait_ready(fd, POLLIN, deadline)) throw timeout_error(context);
+    if (!detail::wait_ready(fd, POLLIN, deadline)) throw timeout_error(context());
   }
 }
 
