@@ -126,6 +126,7 @@ inline void print_help(const Program& p) {
               << "                with --proxy-protocol: an IP address of a balancer allowed to\n"
               << "                send that header; repeat for more (default: 127.0.0.1 and\n"
               << "                ::1). Anyone else is disconnected, with a line on stderr.\n";
+  }
   if (p.has_tls) {
     const char* with = p.tls_flag ? " (with --tls)" : "";
     if (p.tls_flag) std::cout << "  --tls         talk TLS (as tsTservTLS/tsTclntTLS do)\n";
