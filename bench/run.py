@@ -142,6 +142,9 @@ SERVERS = [
     Server("raw_udp", "hand-written recvfrom/sendto (the UDP limit)", "udp",
            [bin_anchor("raw_udp")], ["udp16"], "anchor", ("anchor", "raw_udp")),
     # TLS: the same servers with --tls-cert/--tls-key (TLS_WORKLOADS).
+    Server("ss_reactor_tls_1", "socketserver-cpp Reactor listen_ssl, 1 thread", "tls",
+           [bin_ss("ss_reactor"), "--threads", "1"] + TLS_ARGS, TLS_WORKLOADS, "socketserver-cpp",
+           ("ss", "ss_reactor")),
     Server("ss_threading_tls", "socketserver-cpp ThreadingTCPServer over TLS", "tls",
            [bin_ss("ss_threading")] + TLS_ARGS, TLS_WORKLOADS, "socketserver-cpp",
            ("ss", "ss_threading")),
