@@ -370,7 +370,8 @@ struct PreforkServer::Impl {
       }
       auto* slot = static_cast<Slot*>(key.data);
       char byte = 0;
-      const ssize_t n = detail::retry_on_eintr([&] { return ::read(key.fd, &byte, 1); });
+      const int fd = key.fd;  // clang 14 does not let a lambda capture a structured binding
+      const ssize_t n = detail::retry_on_eintr([&] { return ::read(fd, &byte, 1); });
       if (n == 1) {
         mark_ready(*slot);
       } else {
