@@ -56,10 +56,9 @@ int main(int argc, char* argv[]) {
     // factory = protocol.Factory(); factory.protocol = TSServProtocol
     auto factory = ss::Factory::for_protocol<TSServProtocol>();
     // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
-    // --tls: reactor.listenSSL(PORT, factory, contextFactory), the handshake bounded (tls.hpp).
+    // --tls: reactor.listenSSL(PORT, factory, contextFactory); the handshake may take 10 s.
     const ss::ListenOptions options{.interface = opts.host,
-                                    .idle_timeout = opts.idle_timeout,  // (+--timeout)
-                                    .handshake_timeout = samples::handshake_timeout(opts)};
+                                    .idle_timeout = opts.idle_timeout};  // (+--timeout)
     ss::ListeningPort& port =
         opts.tls ? reactor.listen_ssl(PORT, factory, *samples::server_context(program, opts), options)
                  : reactor.listen_tcp(PORT, factory, options);
