@@ -29,8 +29,9 @@ namespace ss = socketserver;
 
 const samples::Program program{
     .name = "tsTclntTW",
-    .summary = "Example 2-11: the Twisted Reactor timestamp client. Sends each line typed\n"
-               "to the server and prints its answer; an empty line or end of input ends it.",
+    .summary =
+        "Example 2-11: the Twisted Reactor timestamp client. Sends each line typed\n"
+        "to the server and prints its answer; an empty line or end of input ends it.",
     .default_host = "localhost",
     .has_tls = true,
     .tls_flag = true};

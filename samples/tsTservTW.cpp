@@ -40,8 +40,9 @@ struct TSServProtocol : ss::Protocol {
 int main(int argc, char* argv[]) {
   const samples::Program program{
       .name = "tsTservTW",
-      .summary = "Example 2-10: the Twisted Reactor timestamp server. Answers each chunk\n"
-                 "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
+      .summary =
+          "Example 2-10: the Twisted Reactor timestamp server. Answers each chunk\n"
+          "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
       .default_host = "localhost",
       .server = true,
       .has_idle_timeout = true,
@@ -60,8 +61,9 @@ int main(int argc, char* argv[]) {
     const ss::ListenOptions options{.interface = opts.host,
                                     .idle_timeout = opts.idle_timeout};  // (+--timeout)
     ss::ListeningPort& port =
-        opts.tls ? reactor.listen_ssl(PORT, factory, *samples::server_context(program, opts), options)
-                 : reactor.listen_tcp(PORT, factory, options);
+        opts.tls
+            ? reactor.listen_ssl(PORT, factory, *samples::server_context(program, opts), options)
+            : reactor.listen_tcp(PORT, factory, options);
 
     // print('waiting for connection...') — the book prints it before listenTCP. Here it is
     // printed once the reactor runs (callWhenRunning): run() has then installed its Ctrl-C

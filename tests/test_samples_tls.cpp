@@ -520,8 +520,9 @@ TEST(SampleTwTls, ExchangeTimestampsWithInsecureAndTheSameFingerprint) {
             std::string::npos)
       << c.child.err();
   // Printed once the handshake has completed: what the server showed.
-  EXPECT_EQ(line_after(c.child.err(), "tsTclntTW: TLSv1.3, server certificate SHA-256 fingerprint "),
-            fingerprint)
+  EXPECT_EQ(
+      line_after(c.child.err(), "tsTclntTW: TLSv1.3, server certificate SHA-256 fingerprint "),
+      fingerprint)
       << c.child.err();
   // The book's console: the protocol sees plaintext, after the handshake.
   ASSERT_TRUE(srv.child.wait_stdout("...connected from: 127.0.0.1\n"));
@@ -644,8 +645,8 @@ TEST(SampleTwTls, WithoutTlsNothingChanges) {
 TEST(SampleTwTls, BadCertificateFilesAreOneLineAndExitOne) {
   const std::string nowhere = "/nonexistent-" + std::to_string(::getpid()) + "/x.pem";
   {
-    Child c({sample("tsTservTW"), "--host", "127.0.0.1", "--port", "0", "--tls", "--cert",
-             nowhere});
+    Child c(
+        {sample("tsTservTW"), "--host", "127.0.0.1", "--port", "0", "--tls", "--cert", nowhere});
     EXPECT_EQ(c.exit_code(), 1);
     EXPECT_EQ(c.err(), "tsTservTW: load_cert_chain " + nowhere + ": No such file or directory\n");
     EXPECT_EQ(c.out(), "");
