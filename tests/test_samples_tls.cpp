@@ -38,6 +38,27 @@ std::string printed_fingerprint(Child& server) {
 
 const std::regex kFingerprint("([0-9A-F]{2}:){31}[0-9A-F]{2}");
 
+// The fingerprint a server printed for the certificate it made for localhost (both checked).
+std::string made_fingerprint(Child& server) {
+  const std::string fingerprint = printed_fingerprint(server);
+  EXPECT_TRUE(std::regex_match(fingerprint, kFingerprint)) << server.err();
+  EXPECT_NE(server.err().find("self-signed certificate for localhost, 127.0.0.1, ::1"),
+            std::string::npos)
+      << server.err();
+  return fingerprint;
+}
+
+// An --insecure client's stderr: loud about what it skips, then what it saw over TLS 1.3: the
+// certificate whose fingerprint is `fingerprint`.
+void expect_insecure_saw(const Child& client, const std::string& fingerprint) {
+  EXPECT_NE(client.err().find("WARNING: --insecure: the server's certificate is NOT verified"),
+            std::string::npos)
+      << client.err();
+  EXPECT_EQ(line_after(client.err(), ": TLSv1.3, server certificate SHA-256 fingerprint "),
+            fingerprint)
+      << client.err();
+}
+
 // A client sample talking to `port`: types `lines` (each ended by '\n'), then the end of input.
 struct ClientRun {
   ClientRun(const std::string& name, int port, std::vector<std::string> extra,
@@ -83,21 +104,11 @@ ss::SSLSocket insecure_client(int port) {
 TEST(SampleTlsPair, ExchangeTimestampedLinesWithInsecureAndTheSameFingerprint) {
   Server srv("tsTservTLS", "127.0.0.1");
   ASSERT_GT(srv.port, 0);
-  const std::string fingerprint = printed_fingerprint(srv.child);
-  EXPECT_TRUE(std::regex_match(fingerprint, kFingerprint)) << srv.child.err();
-  EXPECT_NE(srv.child.err().find("self-signed certificate for localhost, 127.0.0.1, ::1"),
-            std::string::npos)
-      << srv.child.err();
+  const std::string fingerprint = made_fingerprint(srv.child);
 
   ClientRun c("tsTclntTLS", srv.port, {"--insecure"}, "hello\n");
   expect_one_hello(c);
-  // Loud about what it skips, then what it saw: the certificate the server made.
-  EXPECT_NE(c.child.err().find("WARNING: --insecure: the server's certificate is NOT verified"),
-            std::string::npos)
-      << c.child.err();
-  EXPECT_EQ(line_after(c.child.err(), "server certificate SHA-256 fingerprint "), fingerprint)
-      << c.child.err();
-  EXPECT_NE(c.child.err().find("TLSv1.3"), std::string::npos) << c.child.err();
+  expect_insecure_saw(c.child, fingerprint);  // the certificate the server made
   ASSERT_TRUE(srv.child.wait_stdout("waiting for connection...\n", 2));
   EXPECT_NE(srv.child.out().find("...connected from: ('127.0.0.1', "), std::string::npos);
   // The client ended TLS properly (close_notify): nothing to report on the server (stopped,
@@ -508,22 +519,11 @@ void expect_tw_hello(const ClientRun& c) {
 TEST(SampleTwTls, ExchangeTimestampsWithInsecureAndTheSameFingerprint) {
   Server srv("tsTservTW", "127.0.0.1", {"--tls"});
   ASSERT_GT(srv.port, 0);
-  const std::string fingerprint = printed_fingerprint(srv.child);
-  EXPECT_TRUE(std::regex_match(fingerprint, kFingerprint)) << srv.child.err();
-  EXPECT_NE(srv.child.err().find("self-signed certificate for localhost, 127.0.0.1, ::1"),
-            std::string::npos)
-      << srv.child.err();
+  const std::string fingerprint = made_fingerprint(srv.child);
 
   ClientRun c("tsTclntTW", srv.port, {"--tls", "--insecure"}, "hello\n");
   expect_tw_hello(c);
-  EXPECT_NE(c.child.err().find("WARNING: --insecure: the server's certificate is NOT verified"),
-            std::string::npos)
-      << c.child.err();
-  // Printed once the handshake has completed: what the server showed.
-  EXPECT_EQ(
-      line_after(c.child.err(), "tsTclntTW: TLSv1.3, server certificate SHA-256 fingerprint "),
-      fingerprint)
-      << c.child.err();
+  expect_insecure_saw(c.child, fingerprint);  // printed once the handshake has completed
   // The book's console: the protocol sees plaintext, after the handshake.
   ASSERT_TRUE(srv.child.wait_stdout("...connected from: 127.0.0.1\n"));
   EXPECT_EQ(srv.child.out(), "waiting for connection...\n...connected from: 127.0.0.1\n");
