@@ -1,16 +1,20 @@
-// tls.hpp — the TLS contexts of the samples (tsTservTLS, tsTclntTLS, tsTservSS/tsTclntSS --tls),
-// from the options common.hpp reads:
+// tls.hpp — the TLS contexts of the samples (tsTservTLS, tsTclntTLS, and --tls on tsTservSS/
+// tsTclntSS and the reactor's tsTservTW/tsTclntTW), from the options common.hpp reads:
 //
 //   server_context()  Python: ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 //                             ctx.load_cert_chain(certfile, keyfile)         (--cert, --key)
+//                     (without --key the error says where the key was looked for)
 //                     without --cert: a self-signed certificate for localhost, made in memory
 //                     now, its SHA-256 fingerprint printed on stderr (trying needs no files)
 //   client_context()  Python: ctx = ssl.create_default_context(cafile=...)  (--cafile; else the
 //                     system's CA store); --insecure: ctx.check_hostname = False,
 //                     ctx.verify_mode = ssl.CERT_NONE, and a loud warning on stderr
 //   print_peer()      on stderr: the TLS version and the fingerprint of the server's certificate,
-//                     to compare with the one the server printed
+//                     to compare with the one the server printed (an SSLSocket, or a reactor's
+//                     Transport once its handshake has completed)
 //   explain()         an error's line, and for a certificate that did not verify, what to do
+//                     (explain_verify_failure(): that second line alone, for the reactor's
+//                     clients, whose failures come as a Reason's message)
 //
 // Not part of the library. A teaching aside: a self-signed certificate proves nothing by itself;
 // the client either trusts that very certificate (--cafile with it) or a person compares the
@@ -21,6 +25,8 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -44,7 +50,15 @@ inline std::shared_ptr<socketserver::SSLContext> server_context(const Program& p
   namespace ss = socketserver;
   auto ctx = std::make_shared<ss::SSLContext>(ss::PROTOCOL_TLS_SERVER);
   if (!opts.cert.empty()) {
-    ctx->load_cert_chain(opts.cert, opts.key);
+    try {
+      ctx->load_cert_chain(opts.cert, opts.key);
+    } catch (const ss::ssl_error& e) {
+      if (!opts.key.empty()) throw;
+      // OpenSSL's (and Python's) "PEM lib" does not say what is missing: without --key, the
+      // private key is looked for in the --cert file, which usually has none.
+      throw std::runtime_error(std::string(e.what()) + " (with no --key, " + opts.cert +
+                               " must hold the certificate and its private key)");
+    }
     std::cerr << p.name << ": certificate " << opts.cert << std::endl;
     return ctx;
   }
@@ -81,20 +95,33 @@ inline socketserver::SSLContext client_context(const Program& p, const Options& 
 }
 
 /// "tsTclntTLS: TLSv1.3, server certificate SHA-256 fingerprint AB:CD:..." on stderr.
-inline void print_peer(const Program& p, const socketserver::SSLSocket& sock) {
-  const auto cert = sock.getpeercert();
-  std::cerr << p.name << ": " << sock.version().value_or("TLS") << ", server certificate SHA-256 "
+inline void print_peer(const Program& p, const std::optional<std::string>& version,
+                       const std::optional<socketserver::PeerCertificate>& cert) {
+  std::cerr << p.name << ": " << version.value_or("TLS") << ", server certificate SHA-256 "
             << "fingerprint "
             << (cert ? socketserver::certificate_fingerprint_der(cert->der) : "(none)")
             << std::endl;
+}
+inline void print_peer(const Program& p, const socketserver::SSLSocket& sock) {
+  print_peer(p, sock.version(), sock.getpeercert());
+}
+/// The reactor's (Twisted's getPeerCertificate), from the protocol's handshake_completed().
+inline void print_peer(const Program& p, const socketserver::Transport& transport) {
+  const socketserver::SSLObject* tls = transport.ssl_object();
+  print_peer(p, tls != nullptr ? tls->version() : std::nullopt, transport.get_peer_certificate());
+}
+
+/// For a certificate that did not verify: what to do, a line on stderr.
+inline void explain_verify_failure(const Program& p) {
+  std::cerr << p.name << ": (a server with a self-signed certificate: --cafile FILE with that "
+            << "certificate, or --insecure to skip the check)" << std::endl;
 }
 
 /// An error's line on stderr; for a certificate that did not verify, a second one: what to do.
 inline void explain(const Program& p, const std::exception& e) {
   std::cerr << p.name << ": " << e.what() << std::endl;
   if (dynamic_cast<const socketserver::cert_verification_error*>(&e) != nullptr) {
-    std::cerr << p.name << ": (a server with a self-signed certificate: --cafile FILE with that "
-              << "certificate, or --insecure to skip the check)" << std::endl;
+    explain_verify_failure(p);
   }
 }
 

@@ -13,14 +13,28 @@
 // What it does better than the Python: --host/--port/--help; the end of input ends it quietly
 // (exit status 0); a refused connection is one line on stderr and exit status 1 (the book's
 // client stops without a word).
+// --tls: Twisted's connectSSL instead of connectTCP (for tsTservTW --tls), the protocol
+// unchanged; --cafile or --insecure as tsTclntTLS (tls.hpp). Once the handshake has completed
+// it prints the TLS version and the server certificate's fingerprint on stderr; a certificate
+// that does not verify is one line, what to do, and exit status 1.
 #include <deque>
 #include <functional>
 #include <iostream>
 #include <string>
 
 #include "common.hpp"
+#include "tls.hpp"
 
 namespace ss = socketserver;
+
+const samples::Program program{
+    .name = "tsTclntTW",
+    .summary =
+        "Example 2-11: the Twisted Reactor timestamp client. Sends each line typed\n"
+        "to the server and prints its answer; an empty line or end of input ends it.",
+    .default_host = "localhost",
+    .has_tls = true,
+    .tls_flag = true};
 
 // input(prompt) for a program that must not block: the lines typed wait here until asked for.
 class Console {
@@ -90,6 +104,10 @@ class TSClntProtocol : public ss::Protocol {
     send_data();                                        // self.sendData()
   }
 
+  // Not in the book (--tls): Twisted's IHandshakeListener, after connection_made; on stderr,
+  // what the server showed: compare its fingerprint with the one the server printed.
+  void handshake_completed() override { samples::print_peer(program, transport()); }
+
   // Not in the book: the connection is gone, so the question to the keyboard is withdrawn.
   void connection_lost(const ss::Reason& /*reason*/) override { console_.cancel(); }
 
@@ -108,20 +126,20 @@ struct TSClntFactory : ss::ClientFactory {
   }
   void client_connection_failed(ss::Connector& connector, const ss::Reason& reason) override {
     // Not in the book: say why ("connect to 127.0.0.1:21567: Connection refused").
+    // With --tls also a failed handshake ("... certificate verify failed: self-signed
+    // certificate"), then what to do about it.
     std::cerr << "tsTclntTW: connect to " << connector.get_destination() << ": " << reason.what()
               << std::endl;
+    if (reason.what().find("certificate verify failed") != std::string::npos) {
+      samples::explain_verify_failure(program);
+    }
     exit_status = 1;
     reactor->stop();
   }
 };
 
 int main(int argc, char* argv[]) {
-  const samples::Options opts = samples::parse_args(
-      argc, argv,
-      {.name = "tsTclntTW",
-       .summary = "Example 2-11: the Twisted Reactor timestamp client. Sends each line typed\n"
-                  "to the server and prints its answer; an empty line or end of input ends it.",
-       .default_host = "localhost"});
+  const samples::Options opts = samples::parse_args(argc, argv, program);
 
   try {
     const std::string HOST = opts.host;  // HOST = 'localhost'
@@ -140,8 +158,12 @@ int main(int argc, char* argv[]) {
     factory->protocol = [&console] {  // protocol = TSClntProtocol
       return std::make_unique<TSClntProtocol>(console);
     };
-    reactor.connect_tcp(HOST, PORT, factory);  // reactor.connectTCP(HOST, PORT, TSClntFactory())
-    reactor.run();                             // reactor.run()
+    if (!opts.tls) {
+      reactor.connect_tcp(HOST, PORT, factory);  // reactor.connectTCP(HOST, PORT, TSClntFactory())
+    } else {  // reactor.connectSSL(HOST, PORT, TSClntFactory(), ssl.create_default_context())
+      reactor.connect_ssl(HOST, PORT, factory, samples::client_context(program, opts));
+    }
+    reactor.run();  // reactor.run()
     return factory->exit_status;
   } catch (const std::exception& e) {
     // e.g. a host name that does not resolve

@@ -9,10 +9,14 @@
 // What it does better than the Python: --host/--port/--help; Ctrl-C (or SIGTERM) ends it
 // cleanly with exit status 0 (run() installs the handlers); a port in use is one line on
 // stderr and exit status 1.
+// --tls: Twisted's listenSSL instead of listenTCP, the protocol unchanged (it reads and writes
+// plaintext); --cert/--key or a self-signed certificate made at start (tls.hpp). Try it with
+// tsTclntTW --tls --insecure. A client that is not TLS is one line on stderr; the server goes on.
 #include <iostream>
 #include <string>
 
 #include "common.hpp"
+#include "tls.hpp"
 
 namespace ss = socketserver;
 
@@ -34,14 +38,17 @@ struct TSServProtocol : ss::Protocol {
 };
 
 int main(int argc, char* argv[]) {
-  const samples::Options opts = samples::parse_args(
-      argc, argv,
-      {.name = "tsTservTW",
-       .summary = "Example 2-10: the Twisted Reactor timestamp server. Answers each chunk\n"
-                  "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
-       .default_host = "localhost",
-       .server = true,
-       .has_idle_timeout = true});
+  const samples::Program program{
+      .name = "tsTservTW",
+      .summary =
+          "Example 2-10: the Twisted Reactor timestamp server. Answers each chunk\n"
+          "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
+      .default_host = "localhost",
+      .server = true,
+      .has_idle_timeout = true,
+      .has_tls = true,
+      .tls_flag = true};
+  const samples::Options opts = samples::parse_args(argc, argv, program);
 
   try {
     const int PORT = opts.port;  // PORT = 21567
@@ -50,9 +57,13 @@ int main(int argc, char* argv[]) {
     // factory = protocol.Factory(); factory.protocol = TSServProtocol
     auto factory = ss::Factory::for_protocol<TSServProtocol>();
     // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
-    ss::ListeningPort& port = reactor.listen_tcp(
-        PORT, factory,
-        {.interface = opts.host, .idle_timeout = opts.idle_timeout});  // (+--timeout)
+    // --tls: reactor.listenSSL(PORT, factory, contextFactory); the handshake may take 10 s.
+    const ss::ListenOptions options{.interface = opts.host,
+                                    .idle_timeout = opts.idle_timeout};  // (+--timeout)
+    ss::ListeningPort& port =
+        opts.tls
+            ? reactor.listen_ssl(PORT, factory, *samples::server_context(program, opts), options)
+            : reactor.listen_tcp(PORT, factory, options);
 
     // print('waiting for connection...') — the book prints it before listenTCP. Here it is
     // printed once the reactor runs (callWhenRunning): run() has then installed its Ctrl-C

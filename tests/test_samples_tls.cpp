@@ -1,5 +1,6 @@
 // test_samples_tls.cpp — the TLS samples run as the reader runs them: tsTservTLS / tsTclntTLS
-// (Examples 2-1 and 2-2 over TLS) and tsTservSS / tsTclntSS --tls (Examples 2-8, 2-9).
+// (Examples 2-1 and 2-2 over TLS), tsTservSS / tsTclntSS --tls (Examples 2-8, 2-9) and the
+// reactor's tsTservTW / tsTclntTW --tls (Examples 2-10, 2-11: listen_ssl, connect_ssl).
 //
 // As in test_samples.cpp (sample_util.hpp): the programs run as children on --port 0 and
 // 127.0.0.1; the tests talk to them with the other sample, raw sockets, the library's TLS client,
@@ -36,6 +37,27 @@ std::string printed_fingerprint(Child& server) {
 }
 
 const std::regex kFingerprint("([0-9A-F]{2}:){31}[0-9A-F]{2}");
+
+// The fingerprint a server printed for the certificate it made for localhost (both checked).
+std::string made_fingerprint(Child& server) {
+  const std::string fingerprint = printed_fingerprint(server);
+  EXPECT_TRUE(std::regex_match(fingerprint, kFingerprint)) << server.err();
+  EXPECT_NE(server.err().find("self-signed certificate for localhost, 127.0.0.1, ::1"),
+            std::string::npos)
+      << server.err();
+  return fingerprint;
+}
+
+// An --insecure client's stderr: loud about what it skips, then what it saw over TLS 1.3: the
+// certificate whose fingerprint is `fingerprint`.
+void expect_insecure_saw(const Child& client, const std::string& fingerprint) {
+  EXPECT_NE(client.err().find("WARNING: --insecure: the server's certificate is NOT verified"),
+            std::string::npos)
+      << client.err();
+  EXPECT_EQ(line_after(client.err(), ": TLSv1.3, server certificate SHA-256 fingerprint "),
+            fingerprint)
+      << client.err();
+}
 
 // A client sample talking to `port`: types `lines` (each ended by '\n'), then the end of input.
 struct ClientRun {
@@ -82,21 +104,11 @@ ss::SSLSocket insecure_client(int port) {
 TEST(SampleTlsPair, ExchangeTimestampedLinesWithInsecureAndTheSameFingerprint) {
   Server srv("tsTservTLS", "127.0.0.1");
   ASSERT_GT(srv.port, 0);
-  const std::string fingerprint = printed_fingerprint(srv.child);
-  EXPECT_TRUE(std::regex_match(fingerprint, kFingerprint)) << srv.child.err();
-  EXPECT_NE(srv.child.err().find("self-signed certificate for localhost, 127.0.0.1, ::1"),
-            std::string::npos)
-      << srv.child.err();
+  const std::string fingerprint = made_fingerprint(srv.child);
 
   ClientRun c("tsTclntTLS", srv.port, {"--insecure"}, "hello\n");
   expect_one_hello(c);
-  // Loud about what it skips, then what it saw: the certificate the server made.
-  EXPECT_NE(c.child.err().find("WARNING: --insecure: the server's certificate is NOT verified"),
-            std::string::npos)
-      << c.child.err();
-  EXPECT_EQ(line_after(c.child.err(), "server certificate SHA-256 fingerprint "), fingerprint)
-      << c.child.err();
-  EXPECT_NE(c.child.err().find("TLSv1.3"), std::string::npos) << c.child.err();
+  expect_insecure_saw(c.child, fingerprint);  // the certificate the server made
   ASSERT_TRUE(srv.child.wait_stdout("waiting for connection...\n", 2));
   EXPECT_NE(srv.child.out().find("...connected from: ('127.0.0.1', "), std::string::npos);
   // The client ended TLS properly (close_notify): nothing to report on the server (stopped,
@@ -168,11 +180,12 @@ TEST(SampleTlsPair, AnotherCaDoesNotVerifyIt) {
 
 // Runs `bad` (a client the server cannot serve) against `srv`, then `good` (a client sample
 // with its options) typing "hello": the server reports the bad one in exactly one line on
-// stderr, returned, and goes on to serve the good one. With `stop`, the server is then stopped
-// (SIGTERM) so that the count of its lines is final.
-std::string one_line_then_serves(Server& srv, const std::function<void()>& bad,
-                                 const std::string& good, const std::vector<std::string>& args,
-                                 bool stop = true) {
+// stderr, returned, and goes on to serve the good one (its console checked by `expect`). With
+// `stop`, the server is then stopped (SIGTERM) so that the count of its lines is final.
+std::string one_line_then_serves(
+    Server& srv, const std::function<void()>& bad, const std::string& good,
+    const std::vector<std::string>& args, bool stop = true,
+    const std::function<void(const ClientRun&)>& expect = expect_one_hello) {
   EXPECT_TRUE(srv.child.wait_stderr("listening on "));
   const std::size_t lines_before = count(srv.child.err(), "\n");
   bad();
@@ -180,7 +193,7 @@ std::string one_line_then_serves(Server& srv, const std::function<void()>& bad,
   const std::string& err = srv.child.err();
   const std::string report = err.substr(err.rfind('\n', err.size() - 2) + 1);
   ClientRun ok(good, srv.port, args, "hello\n");
-  expect_one_hello(ok);
+  expect(ok);
   if (!stop) {
     EXPECT_EQ(count(srv.child.err(), "\n"), lines_before + 1) << srv.child.err();
     return report;
@@ -411,6 +424,8 @@ TEST(SampleTlsArgs, HelpNamesTheTlsOptions) {
       {"tsTclntTLS", {"--cafile FILE", "--insecure", "verify nothing", "localhost", "21567"}},
       {"tsTservSS", {"--tls", "--cert FILE", "--key FILE", "self-signed"}},
       {"tsTclntSS", {"--tls", "--cafile FILE", "--insecure"}},
+      {"tsTservTW", {"--tls", "--cert FILE", "--key FILE", "self-signed"}},
+      {"tsTclntTW", {"--tls", "--cafile FILE", "--insecure", "verify nothing"}},
   };
   for (const Case& k : cases) {
     Child c({sample(k.name), "--help"});
@@ -444,6 +459,13 @@ TEST(SampleTlsArgs, BadOptionsAreOneLineAndExitTwo) {
       {{"tsTservSS", "--tls=1"}, "--tls takes no value"},
       {{"tsTclntSS", "--insecure"}, "--insecure needs --tls"},
       {{"tsTclntSS", "--cafile", "ca.pem"}, "--cafile needs --tls"},
+      {{"tsTservTW", "--cert", "c.pem"}, "--cert needs --tls"},
+      {{"tsTservTW", "--tls", "--key", "k.pem"}, "--key needs --cert"},
+      {{"tsTservTW", "--tls", "--cert"}, "--cert needs a value"},
+      {{"tsTservTW", "--tls", "--insecure"}, "unknown argument '--insecure'"},
+      {{"tsTclntTW", "--insecure"}, "--insecure needs --tls"},
+      {{"tsTclntTW", "--tls", "--insecure", "--cafile", "ca.pem"}, "makes no sense with --cafile"},
+      {{"tsTclntTW", "--tls", "--cert", "c.pem"}, "unknown argument '--cert'"},
       {{"tsTserv", "--tls"}, "unknown argument '--tls'"},
       {{"tsTclnt", "--insecure"}, "unknown argument '--insecure'"},
   };
@@ -478,6 +500,183 @@ TEST(SampleTlsArgs, MissingFilesAreOneLineAndExitOne) {
              "--key", pki().server_key});
     EXPECT_EQ(c.exit_code(), 1);
     EXPECT_TRUE(c.err().starts_with("tsTservTLS: load_cert_chain ")) << c.err();
+    EXPECT_EQ(count(c.err(), "\n"), 1u) << c.err();
+  }
+}
+
+// ---- tsTservTW and tsTclntTW with --tls (the reactor's listen_ssl and connect_ssl) ---------
+
+// tsTclntTW's console after typing "hello" and ending: "> ...sending hello...\n[time] hello\n> \n".
+void expect_tw_hello(const ClientRun& c) {
+  EXPECT_EQ(c.code, 0) << c.child.err();
+  const std::vector<std::string> lines = reply_lines(c.child.out());
+  ASSERT_EQ(lines.size(), 3u) << c.child.out();
+  EXPECT_EQ(lines[0], "...sending hello...");
+  EXPECT_TRUE(std::regex_match(lines[1], kHelloReply)) << lines[1];
+  EXPECT_EQ(lines[2], "") << "the last prompt ('> ', removed), then the end of input";
+}
+
+TEST(SampleTwTls, ExchangeTimestampsWithInsecureAndTheSameFingerprint) {
+  Server srv("tsTservTW", "127.0.0.1", {"--tls"});
+  ASSERT_GT(srv.port, 0);
+  const std::string fingerprint = made_fingerprint(srv.child);
+
+  ClientRun c("tsTclntTW", srv.port, {"--tls", "--insecure"}, "hello\n");
+  expect_tw_hello(c);
+  expect_insecure_saw(c.child, fingerprint);  // printed once the handshake has completed
+  // The book's console: the protocol sees plaintext, after the handshake.
+  ASSERT_TRUE(srv.child.wait_stdout("...connected from: 127.0.0.1\n"));
+  EXPECT_EQ(srv.child.out(), "waiting for connection...\n...connected from: 127.0.0.1\n");
+  // Nothing to report (certificate, fingerprint, listening, then the stop).
+  EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
+  EXPECT_EQ(count(srv.child.err(), "\n"), 4u) << srv.child.err();
+}
+
+TEST(SampleTwTls, WithoutInsecureASelfSignedServerFailsVerification) {
+  Server srv("tsTservTW", "127.0.0.1", {"--tls"});
+  ASSERT_GT(srv.port, 0);
+  // The system's CA store knows nothing of a certificate made a moment ago.
+  ClientRun c("tsTclntTW", srv.port, {"--tls"}, "hello\n");
+  EXPECT_EQ(c.code, 1);
+  const std::string at = "127.0.0.1:" + std::to_string(srv.port);
+  EXPECT_EQ(c.child.err(),
+            "tsTclntTW: connect to " + at + ": do_handshake with " + at +
+                ": [SSL routines] certificate verify failed: self-signed certificate\n"
+                "tsTclntTW: (a server with a self-signed certificate: --cafile FILE with that "
+                "certificate, or --insecure to skip the check)\n");
+  EXPECT_EQ(c.child.out(), "") << "no protocol without a handshake: no prompt, nothing sent";
+  // The server hears the client's alert, in one line, and goes on.
+  EXPECT_TRUE(srv.child.wait_stderr("TLS handshake failed: do_handshake with 127.0.0.1:"));
+  ClientRun ok("tsTclntTW", srv.port, {"--tls", "--insecure"}, "hello\n");
+  expect_tw_hello(ok);
+}
+
+TEST(SampleTwTls, VerifiedWithCafileAgainstTheServersCertAndKey) {
+  SSLTEST_NEED_PKI();
+  Server srv("tsTservTW", "127.0.0.1",
+             {"--tls", "--cert", pki().server_cert, "--key", pki().server_key});
+  ASSERT_GT(srv.port, 0);
+  EXPECT_EQ(srv.child.err().find("fingerprint"), std::string::npos) << "no certificate made";
+  EXPECT_NE(srv.child.err().find("tsTservTW: certificate " + pki().server_cert), std::string::npos);
+  const std::string fingerprint = ss::certificate_fingerprint(pki().read(pki().server_cert));
+  for (const char* host : {"127.0.0.1", "localhost"}) {  // an IP entry, a DNS entry
+    ClientRun c("tsTclntTW", srv.port, {"--tls", "--cafile", pki().ca_cert, "--host", host},
+                "hello\n");
+    expect_tw_hello(c);
+    EXPECT_EQ(c.child.err().find("WARNING"), std::string::npos) << c.child.err();
+    EXPECT_EQ(line_after(c.child.err(), "server certificate SHA-256 fingerprint "), fingerprint)
+        << c.child.err();
+  }
+  // Another CA's certificate does not verify it.
+  ClientRun other("tsTclntTW", srv.port, {"--tls", "--cafile", pki().other_cert}, "hello\n");
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.child.err().find("certificate verify failed"), std::string::npos)
+      << other.child.err();
+}
+
+TEST(SampleTwTls, OpensslSClientGetsTheTimestamp) {
+  if (!ssltest::run_quiet("command -v openssl")) GTEST_SKIP() << "the openssl tool is missing";
+  Server srv("tsTservTW", "127.0.0.1", {"--tls"});
+  ASSERT_GT(srv.port, 0);
+  Child s({"/bin/sh", "-c",
+           "exec openssl s_client -brief -servername localhost -connect 127.0.0.1:" +
+               std::to_string(srv.port)});
+  ASSERT_TRUE(s.write("hello\n"));
+  ASSERT_TRUE(s.wait_stdout("] hello\n")) << s.err();
+  EXPECT_TRUE(std::regex_match(s.out(), std::regex(R"(\[.{24}\] hello\n)"))) << s.out();
+  s.close_stdin();  // s_client ends TLS (close_notify) and exits
+  EXPECT_EQ(s.exit_code(), 0) << s.err();
+  EXPECT_NE(s.err().find("Protocol version: TLSv1.3"), std::string::npos) << s.err();
+  ASSERT_TRUE(srv.child.wait_stdout("...connected from: 127.0.0.1\n"));
+  EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
+  EXPECT_EQ(count(srv.child.err(), "\n"), 4u) << "no error: " << srv.child.err();
+}
+
+TEST(SampleTwTls, APlainTextClientIsClosedInOneLineAndTheServerGoesOn) {
+  Server srv("tsTservTW", "127.0.0.1", {"--tls"});
+  ASSERT_GT(srv.port, 0);
+  const std::string report = one_line_then_serves(
+      srv,
+      [&] {
+        Fd c = tcp_connect(AF_INET, srv.port);
+        ASSERT_TRUE(c);
+        ASSERT_TRUE(send_all(c.get(), "hello"));  // what tsTclntTW without --tls sends
+        EXPECT_TRUE(sees_eof(c.get())) << "the server drops it";
+      },
+      "tsTclntTW", {"--tls", "--insecure"}, /*stop=*/true, expect_tw_hello);
+  EXPECT_TRUE(report.starts_with("TLS handshake failed: do_handshake with 127.0.0.1:")) << report;
+  EXPECT_NE(report.find("[SSL routines]"), std::string::npos) << report;
+  // The protocol never saw the plain client: one "connected", the TLS client's.
+  EXPECT_EQ(srv.child.out(), "waiting for connection...\n...connected from: 127.0.0.1\n");
+}
+
+TEST(SampleTwTls, ASilentClientIsDroppedAfterTheTimeout) {
+  // --timeout counts from the connection, handshake included: a client that never says hello
+  // is let go as quietly as an idle one of the plain server; the server goes on.
+  Server srv("tsTservTW", "127.0.0.1", {"--tls", "--timeout", "0.3"});
+  ASSERT_GT(srv.port, 0);
+  ASSERT_TRUE(srv.child.wait_stderr("listening on "));
+  Fd silent = tcp_connect(AF_INET, srv.port);  // connects, never says hello
+  ASSERT_TRUE(silent);
+  EXPECT_TRUE(sees_eof(silent.get())) << "dropped";
+  ClientRun ok("tsTclntTW", srv.port, {"--tls", "--insecure"}, "hello\n");
+  expect_tw_hello(ok);
+  EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
+  EXPECT_EQ(count(srv.child.err(), "\n"), 4u) << srv.child.err();
+  EXPECT_EQ(srv.child.out(), "waiting for connection...\n...connected from: 127.0.0.1\n");
+}
+
+TEST(SampleTwTls, WithoutTlsNothingChanges) {
+  Server srv("tsTservTW", "127.0.0.1");
+  ASSERT_GT(srv.port, 0);
+  ClientRun c("tsTclntTW", srv.port, {}, "hello\n");
+  expect_tw_hello(c);
+  EXPECT_EQ(c.child.err(), "");
+  // Plaintext on the wire: a raw socket gets the reply as it is.
+  Fd raw = tcp_connect(AF_INET, srv.port);
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(send_all(raw.get(), "hello"));
+  EXPECT_TRUE(std::regex_match(recv_reply(raw.get(), "hello"), kHelloReply));
+  EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
+  EXPECT_EQ(srv.child.err().find("certificate"), std::string::npos) << srv.child.err();
+  EXPECT_EQ(count(srv.child.err(), "\n"), 2u) << srv.child.err();
+}
+
+TEST(SampleTwTls, BadCertificateFilesAreOneLineAndExitOne) {
+  const std::string nowhere = "/nonexistent-" + std::to_string(::getpid()) + "/x.pem";
+  {
+    Child c(
+        {sample("tsTservTW"), "--host", "127.0.0.1", "--port", "0", "--tls", "--cert", nowhere});
+    EXPECT_EQ(c.exit_code(), 1);
+    EXPECT_EQ(c.err(), "tsTservTW: load_cert_chain " + nowhere + ": No such file or directory\n");
+    EXPECT_EQ(c.out(), "");
+  }
+  {
+    Child c({sample("tsTclntTW"), "--port", "1", "--tls", "--cafile", nowhere});
+    EXPECT_EQ(c.exit_code(), 1);
+    EXPECT_EQ(c.err(),
+              "tsTclntTW: load_verify_locations " + nowhere + ": No such file or directory\n");
+  }
+  SSLTEST_NEED_PKI();
+  {  // --cert without --key: the key is looked for in the certificate's file, which has none
+    Child c({sample("tsTservTW"), "--host", "127.0.0.1", "--port", "0", "--tls", "--cert",
+             pki().server_cert});
+    EXPECT_EQ(c.exit_code(), 1);
+    EXPECT_TRUE(c.err().starts_with("tsTservTW: load_cert_chain " + pki().server_cert + ": "))
+        << c.err();
+    EXPECT_NE(c.err().find("(with no --key, " + pki().server_cert +
+                           " must hold the certificate and its private key)"),
+              std::string::npos)
+        << c.err();
+    EXPECT_EQ(count(c.err(), "\n"), 1u) << c.err();
+  }
+  {  // a key that is not the certificate's
+    Child c({sample("tsTservTW"), "--host", "127.0.0.1", "--port", "0", "--tls", "--cert",
+             pki().server_cert, "--key", pki().other_key});
+    EXPECT_EQ(c.exit_code(), 1);
+    EXPECT_TRUE(c.err().starts_with("tsTservTW: load_cert_chain " + pki().server_cert + ": "))
+        << c.err();
+    EXPECT_EQ(c.err().find("with no --key"), std::string::npos) << c.err();
     EXPECT_EQ(count(c.err(), "\n"), 1u) << c.err();
   }
 }
