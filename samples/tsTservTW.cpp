@@ -41,7 +41,8 @@ int main(int argc, char* argv[]) {
                   "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
        .default_host = "localhost",
        .server = true,
-       .has_idle_timeout = true});
+       .has_idle_timeout = true,
+       .has_systemd = true});
 
   try {
     const int PORT = opts.port;  // PORT = 21567
@@ -50,9 +51,13 @@ int main(int argc, char* argv[]) {
     // factory = protocol.Factory(); factory.protocol = TSServProtocol
     auto factory = ss::Factory::for_protocol<TSServProtocol>();
     // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
-    ss::ListeningPort& port = reactor.listen_tcp(
-        PORT, factory,
-        {.interface = opts.host, .idle_timeout = opts.idle_timeout});  // (+--timeout)
+    // (--systemd: Twisted's adoptStreamPort, the socket systemd bound.)
+    ss::ListeningPort& port =
+        opts.listen_fd >= 0
+            ? reactor.adopt_stream_port(opts.listen_fd, factory,
+                                        {.idle_timeout = opts.idle_timeout})
+            : reactor.listen_tcp(PORT, factory,
+                                 {.interface = opts.host, .idle_timeout = opts.idle_timeout});
 
     // print('waiting for connection...') — the book prints it before listenTCP. Here it is
     // printed once the reactor runs (callWhenRunning): run() has then installed its Ctrl-C
