@@ -4,7 +4,8 @@
 //   parse_args()   --host, --port, --timeout (tsUclnt's reply timeout, the servers' idle
 //                  timeout), --help; the TLS options (--tls, --cert, --key, --cafile,
 //                  --insecure: tls.hpp makes the contexts); a bad value ends the program.
-//                  Servers behind HAProxy also take --proxy-protocol and --trusted-proxy ADDR.
+//                  Servers behind HAProxy also take --proxy-protocol and --trusted-proxy ADDR;
+//                  servers started by systemd --systemd (systemd_socket(): the socket it passed).
 //   peer_repr()    who a connection is from; behind a balancer, the real client "via" it
 //                  It also calls survive_closed_console(), first thing in every sample.
 //   survive_closed_console()  ignores SIGPIPE: a console whose reader went away is not the end
@@ -47,6 +48,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <socketserver/socketserver.hpp>
 #include <string>
 #include <string_view>
@@ -71,6 +73,8 @@ struct Program {
   /// With tls_flag, TLS is off unless --tls is given (tsTservSS); else always on (tsTservTLS).
   bool has_tls = false;
   bool tls_flag = false;
+  /// Servers socket-activated by systemd: accepts --systemd (serve the socket systemd passed).
+  bool has_systemd = false;
 };
 
 /// The command line, after parse_args().
@@ -89,6 +93,9 @@ struct Options {
   std::string cert, key;  ///< --cert, --key (servers): PEM files; none: self-signed in memory
   std::string cafile;     ///< --cafile (clients): the CA certificates to trust (PEM)
   bool insecure = false;  ///< --insecure (clients): verify nothing
+  /// --systemd: the listening socket systemd passed (descriptor 3), to serve instead of binding
+  /// --host/--port (ServerOptions::listen_fd, Reactor::adopt_stream_port); -1: bind as usual.
+  int listen_fd = -1;
 };
 
 inline void print_help(const Program& p) {
@@ -98,7 +105,7 @@ inline void print_help(const Program& p) {
             << (p.has_tls
                     ? (p.server ? " [--cert FILE [--key FILE]]" : " [--cafile FILE | --insecure]")
                     : "")
-            << "\n\n"
+            << (p.has_systemd ? " [--systemd]" : "") << "\n\n"
             << p.summary << "\n\n";
   if (p.server) {
     std::cout << "  --host HOST   address to listen on (default: " << p.default_host << ";\n"
@@ -126,6 +133,11 @@ inline void print_help(const Program& p) {
               << "                with --proxy-protocol: an IP address of a balancer allowed to\n"
               << "                send that header; repeat for more (default: 127.0.0.1 and\n"
               << "                ::1). Anyone else is disconnected, with a line on stderr.\n";
+  }
+  if (p.has_systemd) {
+    std::cout << "  --systemd     serve the listening socket systemd passes (socket activation:\n"
+              << "                a .socket unit, or systemd-socket-activate -l PORT) instead of\n"
+              << "                binding --host/--port; exactly one socket is expected\n";
   }
   if (p.has_tls) {
     const char* with = p.tls_flag ? " (with --tls)" : "";
@@ -174,6 +186,42 @@ inline void check_tls_args(const Program& p, Options& opts) {
   }
 }
 
+/// --systemd: the one listening socket systemd passed this process (listen_fds(): descriptor 3,
+/// LISTEN_FDS=1, LISTEN_PID its pid), taken out of the environment. When there is none (the
+/// program was not started by systemd, or the variables were meant for another process) or more
+/// than one, the program ends with a line saying why and exit status 2.
+inline int systemd_socket(const Program& p) {
+  const auto variable = [](const char* name) -> std::optional<std::string> {
+    const char* value = std::getenv(name);
+    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+  };
+  const auto pid = variable("LISTEN_PID");  // read first: listen_fds() unsets them
+  const auto count = variable("LISTEN_FDS");
+  std::vector<int> fds;
+  std::string why;
+  try {
+    fds = socketserver::listen_fds();
+  } catch (const socketserver::activation_error& e) {
+    why = e.what();  // e.g. "LISTEN_FDS='x': not a non-negative decimal number"
+  }
+  if (why.empty() && fds.empty()) {
+    const std::string me = std::to_string(::getpid());
+    why = !count       ? "LISTEN_FDS is not set"
+          : !pid       ? "LISTEN_PID is not set"
+          : *pid != me ? "LISTEN_PID=" + *pid + " is another process (this is " + me + ")"
+                       : "LISTEN_FDS=" + *count + ": no socket";
+  } else if (why.empty() && fds.size() > 1) {
+    why = "LISTEN_FDS=" + std::to_string(fds.size()) + ": this server serves exactly one socket";
+  }
+  if (!why.empty()) {
+    std::cerr << p.name << ": --systemd: no socket from systemd: " << why
+              << " (start it from a .socket unit, or with systemd-socket-activate -l PORT)"
+              << std::endl;
+    std::exit(2);
+  }
+  return fds.front();
+}
+
 /// Reads --host, --port, --timeout (a client's reply timeout, or a server's idle timeout) and
 /// --help ("--port 80" or "--port=80"). Calls
 /// survive_closed_console() first.
@@ -182,6 +230,8 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
   Options opts;
   opts.host = p.default_host;
   bool trusted_given = false;  // --trusted-proxy seen
+  bool systemd = false;        // --systemd seen
+  bool address_given = false;  // --host or --port seen
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -190,6 +240,10 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
     }
     if (p.has_proxy && arg == "--proxy-protocol") {  // a switch: no value
       opts.proxy_protocol = true;
+      continue;
+    }
+    if (p.has_systemd && arg == "--systemd") {  // a switch: no value
+      systemd = true;
       continue;
     }
     std::string_view name = arg;
@@ -211,6 +265,7 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
                        ((p.has_timeout || p.has_idle_timeout) && name == "--timeout") ||
                        (p.has_proxy && name == "--trusted-proxy");
     if (!known) usage_error(p, "unknown argument '" + std::string(arg) + "'");
+    address_given = address_given || name == "--host" || name == "--port";
     if (!has_value) {  // "--port 80"
       if (i + 1 >= argc) usage_error(p, std::string(name) + " needs a value");
       value = argv[++i];
@@ -263,6 +318,11 @@ inline Options parse_args(int argc, char* argv[], const Program& p) {
     usage_error(p, "--trusted-proxy needs --proxy-protocol");
   }
   if (p.has_tls) check_tls_args(p, opts);
+  if (systemd) {
+    if (address_given)
+      usage_error(p, "--systemd serves the socket systemd bound: no --host/--port");
+    opts.listen_fd = systemd_socket(p);
+  }
   return opts;
 }
 

@@ -46,14 +46,17 @@ int main(int argc, char* argv[]) {
                   "as clients come and go. Its client is tsTclntKeep.",
        .default_host = "localhost",
        .server = true,
-       .has_idle_timeout = true});
+       .has_idle_timeout = true,
+       .has_systemd = true});
 
   try {
     const ss::Address ADDR{opts.host, opts.port};  // ADDR = (HOST, PORT)
     // tcpServ = ThreadingTCPServer(ADDR, MyRequestHandler)
-    // Not in the book: --timeout, a client quiet that long is disconnected.
-    ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
-                                   {.idle_timeout = opts.idle_timeout});
+    // Not in the book: --timeout, a client quiet that long is disconnected; --systemd, the
+    // socket systemd bound instead of ADDR.
+    ss::ThreadingTCPServer tcpServ(
+        ADDR, ss::handler<MyRequestHandler>(),
+        {.idle_timeout = opts.idle_timeout, .listen_fd = opts.listen_fd});
     tcpServ.close_deadline = std::chrono::seconds(1);  // see tsTservThreaded.cpp
     ss::StopOnSignals stop(tcpServ);                   // Ctrl-C / SIGTERM: serve_forever returns
     std::cerr << "listening on " << tcpServ.server_address << std::endl;

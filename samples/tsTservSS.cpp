@@ -50,7 +50,8 @@ int main(int argc, char* argv[]) {
       .has_idle_timeout = true,
       .has_proxy = true,
       .has_tls = true,
-      .tls_flag = true};
+      .tls_flag = true,
+      .has_systemd = true};
   const samples::Options opts = samples::parse_args(argc, argv, program);
 
   try {
@@ -60,13 +61,14 @@ int main(int argc, char* argv[]) {
 
     // tcpServ = TCP(ADDR, MyRequestHandler) — binds and listens, as Python's constructor does
     // Not in the book: --timeout, a client quiet that long is disconnected; --tls, TLS;
-    // --proxy-protocol, behind HAProxy.
+    // --proxy-protocol, behind HAProxy; --systemd, the socket systemd bound instead of ADDR.
     ss::TCPServer tcpServ(
         ADDR, ss::handler<MyRequestHandler>(),
         {.idle_timeout = opts.idle_timeout,
          .ssl_context = opts.tls ? samples::server_context(program, opts) : nullptr,
          .proxy_protocol = opts.proxy_protocol,
-         .trusted_proxies = opts.trusted_proxies});
+         .trusted_proxies = opts.trusted_proxies,
+         .listen_fd = opts.listen_fd});
     // Not in the book: Ctrl-C and SIGTERM make serve_forever return (instead of killing the
     // process), so the server closes cleanly and exits 0. Set up before anything is printed.
     ss::StopOnSignals stop(tcpServ);

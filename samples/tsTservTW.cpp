@@ -47,8 +47,14 @@ int main(int argc, char* argv[]) {
       .server = true,
       .has_idle_timeout = true,
       .has_tls = true,
-      .tls_flag = true};
+      .tls_flag = true,
+      .has_systemd = true};
   const samples::Options opts = samples::parse_args(argc, argv, program);
+  if (opts.tls && opts.listen_fd >= 0) {  // adopt_stream_port serves plain TCP
+    std::cerr << "tsTservTW: --systemd and --tls together are not supported "
+                 "(an adopted socket is served without TLS)\n";
+    return 2;
+  }
 
   try {
     const int PORT = opts.port;  // PORT = 21567
@@ -58,10 +64,13 @@ int main(int argc, char* argv[]) {
     auto factory = ss::Factory::for_protocol<TSServProtocol>();
     // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
     // --tls: reactor.listenSSL(PORT, factory, contextFactory); the handshake may take 10 s.
+    // --systemd: Twisted's adoptStreamPort, the socket systemd bound.
     const ss::ListenOptions options{.interface = opts.host,
                                     .idle_timeout = opts.idle_timeout};  // (+--timeout)
     ss::ListeningPort& port =
-        opts.tls
+        opts.listen_fd >= 0 ? reactor.adopt_stream_port(opts.listen_fd, factory,
+                                                        {.idle_timeout = opts.idle_timeout})
+        : opts.tls
             ? reactor.listen_ssl(PORT, factory, *samples::server_context(program, opts), options)
             : reactor.listen_tcp(PORT, factory, options);
 

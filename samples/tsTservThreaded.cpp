@@ -54,7 +54,8 @@ int main(int argc, char* argv[]) {
        .default_host = "localhost",
        .server = true,
        .has_idle_timeout = true,
-       .has_proxy = true});
+       .has_proxy = true,
+       .has_systemd = true});
 
   try {
     const ss::Address ADDR{opts.host, opts.port};  // ADDR = (HOST, PORT)
@@ -62,11 +63,13 @@ int main(int argc, char* argv[]) {
     // class ThreadingTCPServer(ThreadingMixIn, TCPServer) — the alias ss::ThreadingTCPServer
     // tcpServ = ThreadingTCPServer(ADDR, MyRequestHandler)
     // Not in the book: --timeout, a client quiet that long is disconnected; --proxy-protocol,
-    // the real client's address comes first from the balancer (read in the handler's thread).
+    // the real client's address comes first from the balancer (read in the handler's thread);
+    // --systemd, the socket systemd bound instead of ADDR.
     ss::ThreadingTCPServer tcpServ(ADDR, ss::handler<MyRequestHandler>(),
                                    {.idle_timeout = opts.idle_timeout,
                                     .proxy_protocol = opts.proxy_protocol,
-                                    .trusted_proxies = opts.trusted_proxies});
+                                    .trusted_proxies = opts.trusted_proxies,
+                                    .listen_fd = opts.listen_fd});
     // Not in Python: server_close() waits for the handlers at most this long, then shuts
     // down the connections of those still waiting for their client.
     tcpServ.close_deadline = std::chrono::seconds(1);

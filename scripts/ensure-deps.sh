@@ -1,6 +1,7 @@
 #!/bin/sh
 # Makes sure the build's tools are here: cmake, a C++20 compiler, GoogleTest, OpenSSL 3,
-# haproxy (for the HAProxy example's test);
+# haproxy (for the HAProxy example's test), systemd's systemd-socket-activate (for the
+# --systemd samples' test);
 # with the argument "fuzz", also clang and libFuzzer (for `make fuzz`).
 # Installs what is missing with apt-get (as root, or through sudo); otherwise
 # stops with the one command that would.
@@ -18,6 +19,10 @@ command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 # The HAProxy example's test (examples/haproxy/): Debian's haproxy, in /usr/sbin.
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$missing haproxy"
+# The --systemd samples' test (tests/test_samples_activation.cpp): systemd-socket-activate, in
+# Debian's systemd package (/usr/bin; only the program is used, no init system is needed).
+command -v systemd-socket-activate >/dev/null 2>&1 || [ -x /usr/bin/systemd-socket-activate ] ||
+  missing="$missing systemd"
 if [ "${1:-}" = fuzz ]; then
   command -v clang++-14 >/dev/null 2>&1 || missing="$missing clang-14"
   ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "posix_util.hpp"
+#include "reactor_impl.hpp"
 #include "report.hpp"
 #include "socketserver/detail/fd.hpp"
 #include "socketserver/errors.hpp"
@@ -91,6 +92,24 @@ int PreforkWorker::serve(TCPServer& server) {
   notify_ready();
   server.serve_forever();
   server.server_close();  // finishes the requests in flight (block_on_close)
+  return 0;
+}
+
+int PreforkWorker::serve(Reactor& reactor, std::shared_ptr<Factory> factory,
+                         const ListenOptions& options) {
+  if (listener.fileno() < 0) throw std::logic_error("PreforkWorker::serve: no listener to serve");
+  ListeningPort& port = reactor.adopt_stream_port(listener.fileno(), std::move(factory), options);
+  (void)listener.detach();  // the port's now
+  server_address = port.get_host();
+  // run()'s SIGINT/SIGTERM handlers drain instead of stopping (reactor_impl.hpp).
+  ReactorImpl& impl = ReactorImpl::of(reactor);
+  impl.drain_on_signal.store(true);
+  struct Reset {
+    ReactorImpl& impl;
+    ~Reset() { impl.drain_on_signal.store(false); }
+  } reset{impl};
+  reactor.call_when_running([this] { notify_ready(); });  // the handlers are installed then
+  reactor.run();
   return 0;
 }
 

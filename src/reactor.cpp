@@ -161,12 +161,21 @@ void ListeningPort::stop_listening() {
   port->stop();
 }
 
+void ReactorImpl::drain_step() {
+  for (auto& port : ports) port->stop_listening();  // (once: a stopped port does nothing)
+  if (connections.load() == 0) stop_requested.store(true);
+}
+
 // ---- Reactor -------------------------------------------------------------------------------
 
 namespace {
 void reactor_on_signal(void* context, int signo) noexcept {
   auto* impl = static_cast<ReactorImpl*>(context);
   impl->stop_signal.store(signo);
+  if (impl->drain_on_signal.load() && !impl->drain_requested.exchange(true)) {
+    impl->waker.wake();  // the loop drains (drain_step); the next signal stops it
+    return;
+  }
   impl->stop_requested.store(true);
   impl->waker.wake();
 }
@@ -275,6 +284,7 @@ void Reactor::run(bool install_signal_handlers) {
   // never overwritten.
   r.stop_requested.store(false);
   r.stop_signal.store(0);
+  r.drain_requested.store(false);
   if (r.running.exchange(true)) throw std::logic_error("Reactor::run: already running");
   r.loop_thread.store(std::this_thread::get_id());
 
@@ -314,6 +324,7 @@ void Reactor::run(bool install_signal_handlers) {
     }
     r.run_due_timers();
     r.run_thread_calls();
+    if (r.drain_requested.load(std::memory_order_relaxed)) r.drain_step();
     if (!r.graveyard.empty()) r.graveyard.clear();
   }
 

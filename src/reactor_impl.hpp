@@ -171,6 +171,12 @@ struct ReactorImpl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
   std::atomic<int> stop_signal{0};
+  // PreforkWorker::serve(Reactor&) (prefork.cpp): with drain_on_signal, run()'s SIGINT/SIGTERM
+  // drain instead of stopping: drain_requested is set, the loop closes every listening port and
+  // ends once the last connection has closed (drain_step). A second signal stops at once.
+  std::atomic<bool> drain_on_signal{false};
+  std::atomic<bool> drain_requested{false};
+  void drain_step();
   // The loop's thread while run() runs. In a debug build (NDEBUG undefined) the calls that belong
   // to it check it, as muduo's assertInLoopThread: from another thread they throw.
   std::atomic<std::thread::id> loop_thread{};

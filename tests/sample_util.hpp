@@ -278,9 +278,14 @@ inline constexpr bool kUnderTsan = false;
 
 // A program running as a child, its stdin, stdout and stderr on pipes. The destructor kills
 // it (SIGKILL) if it still runs, and reaps it; on a failed test it prints what the child wrote.
+// `in_child`, when given, runs in the forked child just before exec (after the pipes are in
+// place): what a launcher does there, e.g. hand over a socket as systemd does. Only for tests
+// that start no thread (after fork, a multi-threaded parent's child may call only
+// async-signal-safe functions).
 class Child {
  public:
-  explicit Child(std::vector<std::string> argv) : argv_(std::move(argv)) {
+  explicit Child(std::vector<std::string> argv, const std::function<void()>& in_child = {})
+      : argv_(std::move(argv)) {
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
         ::pipe2(err, O_CLOEXEC) != 0) {
@@ -299,6 +304,7 @@ class Child {
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      if (in_child) in_child();
       ::execv(args[0], args.data());
       ::_exit(127);
     }

@@ -1,6 +1,7 @@
 // PreforkServer: workers serve, a killed worker is replaced, SIGTERM drains, SIGHUP rolls every
-// worker with no failed request, a worker that crashes at start backs off, bad options throw;
-// the sample tsTservPrefork through restarts under the load generator.
+// worker with no failed request (pool workers and reactor workers), a worker that crashes at
+// start backs off, bad options throw; the sample tsTservPrefork through restarts under the load
+// generator.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +20,8 @@
 #include "socketserver/handler.hpp"
 #include "socketserver/mixins.hpp"
 #include "socketserver/prefork.hpp"
+#include "socketserver/protocols.hpp"
+#include "socketserver/reactor.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -65,16 +68,52 @@ struct Answer : ss::StreamRequestHandler {
   }
 };
 
-enum class Kind { greeter, pool, crash };
+// Answer's protocol for a reactor worker (PreforkWorker::serve(Reactor&, ...)): the same
+// replies, "slow" answered 0.5 s later by a timer; the connection is closed after the reply.
+// "hold" is answered "held" and the connection kept open.
+struct AnswerLine : ss::LineReceiver {
+  explicit AnswerLine(ss::Reactor* reactor) : reactor_(reactor) { delimiter = "\n"; }
+  void line_received(std::string_view line) override {
+    std::string reply = my_pid() + " " + std::string(line) + "\n";
+    if (line == "hold") {  // answered, and the connection stays open until the peer closes it
+      transport().write("held\n");
+      return;
+    }
+    if (line != "slow") {
+      answer(reply);
+      return;
+    }
+    transport().write("started\n");
+    later_ = reactor_->call_later(500ms, [this, reply] { answer(reply); });
+  }
+  void connection_lost(const ss::Reason& /*reason*/) override {
+    if (later_.active()) later_.cancel();
+  }
+
+ private:
+  void answer(const std::string& reply) {
+    transport().write(reply);
+    transport().lose_connection();
+  }
+  ss::Reactor* reactor_;
+  ss::DelayedCall later_;
+};
+
+enum class Kind { greeter, pool, reactor, crash };
 
 // A worker main that first writes "<index> <pid> <generation>\n" to `log_fd`, then serves
-// (greeter: a single-threaded TCPServer; pool: a ThreadPoolTCPServer) or exits 3 (crash).
+// (greeter: a single-threaded TCPServer; pool: a ThreadPoolTCPServer; reactor: a Reactor) or
+// exits 3 (crash).
 ss::PreforkServer::WorkerMain worker_main(Kind kind, int log_fd) {
   return [kind, log_fd](ss::PreforkWorker& w) {
     const std::string line =
         std::to_string(w.index) + " " + my_pid() + " " + std::to_string(w.generation) + "\n";
     (void)!::write(log_fd, line.data(), line.size());
     if (kind == Kind::crash) return 3;
+    if (kind == Kind::reactor) {
+      ss::Reactor reactor;
+      return w.serve(reactor, ss::Factory::for_protocol<AnswerLine>(&reactor));
+    }
     if (kind == Kind::greeter) {
       ss::TCPServer server(w.server_address, ss::handler<Greeter>(), {.bind_and_activate = false});
       return w.serve(server);
@@ -284,8 +323,8 @@ TEST(Prefork, KilledWorkerIsReplacedAndClientsKeepBeingServed) {
 
 // SIGTERM while a request is being served: its reply still comes, then every worker and the
 // supervisor exit (status 0).
-TEST(Prefork, SigtermFinishesTheRequestInFlightThenAllExit) {
-  Supervised sup(Kind::pool, {.workers = 2});
+void expect_sigterm_finishes_the_request_in_flight(Kind kind) {
+  Supervised sup(kind, {.workers = 2});
   ASSERT_TRUE(sup.wait_starts(2)) << sup.err();
   ss::Socket s = connect_to(sup.port());
   s.sendall("slow\n");
@@ -299,10 +338,20 @@ TEST(Prefork, SigtermFinishesTheRequestInFlightThenAllExit) {
   EXPECT_EQ(late.connect_ex(ss::Address("127.0.0.1", sup.port())), ECONNREFUSED);
 }
 
+TEST(Prefork, SigtermFinishesTheRequestInFlightThenAllExit) {
+  expect_sigterm_finishes_the_request_in_flight(Kind::pool);
+}
+
+// The same with reactor workers: SIGTERM closes the worker's port, the connection being served
+// gets its reply (a timer's, 0.5 s later), then the worker ends with status 0.
+TEST(Prefork, ReactorWorkerDrainsOnSigtermThenAllExit) {
+  expect_sigterm_finishes_the_request_in_flight(Kind::reactor);
+}
+
 // SIGHUP under a stream of requests (a new connection each): every worker is replaced by one
 // of the next generation, the old ones exit, and no request fails.
-TEST(Prefork, SighupRestartsEveryWorkerWithoutAFailedRequest) {
-  Supervised sup(Kind::pool, {.workers = 2});
+void expect_sighup_restarts_every_worker_without_a_failed_request(Kind kind) {
+  Supervised sup(kind, {.workers = 2});
   ASSERT_TRUE(sup.wait_starts(2)) << sup.err();
   int answered = 0;
   int failed = 0;
@@ -343,6 +392,54 @@ TEST(Prefork, SighupRestartsEveryWorkerWithoutAFailedRequest) {
   for (int i = 0; i < 20; ++i) later.insert(pid_of(ask(sup.port(), "x")));
   for (pid_t p : later) EXPECT_EQ(new_pids.count(p), 1u) << p;
   EXPECT_LE(answered_by.size(), 4u);
+}
+
+TEST(Prefork, SighupRestartsEveryWorkerWithoutAFailedRequest) {
+  expect_sighup_restarts_every_worker_without_a_failed_request(Kind::pool);
+}
+
+TEST(Prefork, SighupRestartsEveryReactorWorkerWithoutAFailedRequest) {
+  expect_sighup_restarts_every_worker_without_a_failed_request(Kind::reactor);
+}
+
+// Reactor workers serve: requests on new connections are answered by the workers the
+// supervisor started, and one worker holds many connections at once (five "slow" requests in
+// flight together on two single-threaded workers).
+TEST(Prefork, ReactorWorkersServe) {
+  Supervised sup(Kind::reactor, {.workers = 2});
+  ASSERT_TRUE(sup.wait_starts(2)) << sup.err();
+  const std::set<pid_t> workers = pids_of(sup.starts(), 1);
+  for (int i = 0; i < 20; ++i) {
+    const std::string reply = ask(sup.port(), "r" + std::to_string(i));
+    EXPECT_TRUE(reply.ends_with(" r" + std::to_string(i) + "\n")) << reply;
+    EXPECT_EQ(workers.count(pid_of(reply)), 1u) << reply;
+  }
+  std::vector<ss::Socket> slow;
+  for (int i = 0; i < 5; ++i) {
+    slow.push_back(connect_to(sup.port()));
+    slow.back().sendall("slow\n");
+    ASSERT_EQ(read_line(slow.back()), "started\n") << i;  // all five in flight at once
+  }
+  for (auto& s : slow) {
+    const std::string reply = read_line(s);
+    EXPECT_TRUE(reply.ends_with(" slow\n")) << reply;
+    EXPECT_EQ(workers.count(pid_of(reply)), 1u) << reply;
+  }
+}
+
+// A connection that outlives the grace period does not keep a draining reactor worker: the
+// supervisor's SIGKILL ends it, and the supervisor still exits 0.
+TEST(Prefork, ReactorWorkerHeldOpenIsKilledAfterTheGracePeriod) {
+  Supervised sup(Kind::reactor, {.workers = 1, .grace_period = std::chrono::duration<double>(0.5)});
+  ASSERT_TRUE(sup.wait_starts(1)) << sup.err();
+  ss::Socket held = connect_to(sup.port());
+  held.sendall("hold\n");
+  ASSERT_EQ(read_line(held), "held\n");  // the worker has it, and keeps it open
+  ASSERT_EQ(::kill(sup.pid(), SIGTERM), 0);
+  EXPECT_EQ(sup.wait_exit(), 0) << sup.err();
+  EXPECT_NE(sup.err().find("still running after the grace period: SIGKILL"), std::string::npos)
+      << sup.err();
+  EXPECT_TRUE(gone(sup.starts()[0].pid));
 }
 
 // A worker that exits at once, over and over: restarts back off (0.05 s doubling to 0.4 s),
@@ -407,7 +504,8 @@ TEST(Prefork, SampleRejectsBadWorkersAndDocumentsThem) {
   }
   Child help({sample("tsTservPrefork"), "--help"});
   EXPECT_EQ(help.exit_code(), 0);
-  for (const char* word : {"--workers", "--reuse-port", "--host", "--port", "SIGHUP"}) {
+  for (const char* word :
+       {"--workers", "--reuse-port", "--reactor", "--host", "--port", "SIGHUP"}) {
     EXPECT_NE(help.out().find(word), std::string::npos) << word << " in " << help.out();
   }
 }
@@ -415,9 +513,13 @@ TEST(Prefork, SampleRejectsBadWorkersAndDocumentsThem) {
 #ifdef SOCKETSERVER_LOADGEN
 // Part 4 of issue 13, shown with the load generator: tsTservPrefork --workers 2 under loadgen
 // churn (16 clients, a new connection per request) for 4 s while SIGHUP restarts the workers
-// every 0.5 s: no connection refused, no request lost.
-TEST(Prefork, SampleRestartsUnderLoadWithZeroErrors) {
-  Child server({sample("tsTservPrefork"), "--host", "127.0.0.1", "--port", "0", "--workers", "2"});
+// every 0.5 s: no connection refused, no request lost. Pool workers, or with --reactor reactor
+// workers.
+void expect_sample_restarts_under_load_with_zero_errors(std::vector<std::string> extra) {
+  std::vector<std::string> argv{
+      sample("tsTservPrefork"), "--host", "127.0.0.1", "--port", "0", "--workers", "2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  Child server(argv);
   const int port = server.listening_port();
   ASSERT_GT(port, 0) << server.err();
   Child load({SOCKETSERVER_LOADGEN, "--port", std::to_string(port), "--workload", "churn",
@@ -439,6 +541,14 @@ TEST(Prefork, SampleRestartsUnderLoadWithZeroErrors) {
   })) << server.err();
   server.signal(SIGTERM);
   EXPECT_EQ(server.exit_code(), 0) << server.err();
+}
+
+TEST(Prefork, SampleRestartsUnderLoadWithZeroErrors) {
+  expect_sample_restarts_under_load_with_zero_errors({});
+}
+
+TEST(Prefork, SampleWithReactorWorkersRestartsUnderLoadWithZeroErrors) {
+  expect_sample_restarts_under_load_with_zero_errors({"--reactor"});
 }
 #endif
 

@@ -680,7 +680,8 @@ TEST_P(EverySSSample, HelpExitsZeroAndStatesTheDefaults) {
                                 : server ? " [--tls] [--cert FILE [--key FILE]]"
                                          : " [--tls] [--cafile FILE | --insecure]";
   EXPECT_TRUE(c.out().starts_with("usage: " + name + " [--host HOST] [--port PORT]" +
-                                  (server ? " [--timeout SECONDS]" : "") + tls_usage + "\n"))
+                                  (server ? " [--timeout SECONDS]" : "") + tls_usage +
+                                  (server ? " [--systemd]" : "") + "\n"))
       << c.out();
   for (const char* word : {"--host", "--port", "--help", "21567", "localhost"}) {
     EXPECT_NE(c.out().find(word), std::string::npos) << word << " in " << c.out();

@@ -7,6 +7,9 @@
 //   }, {.workers = 4});
 //   server.serve_forever();        // until SIGTERM/SIGINT; SIGHUP restarts the workers one by one
 //
+// A worker may be a reactor instead: `return worker.serve(reactor, factory);` (the reactor
+// adopts the listening socket; SIGTERM closes it and lets the connections drain).
+//
 // The supervisor forks `workers` processes and calls `main(worker)` in each; it never serves a
 // connection itself. It replaces a worker that dies (after a back-off when workers keep dying
 // young, so a worker that crashes at start cannot turn into a fork bomb), stops them all
@@ -59,6 +62,7 @@
 #include <vector>
 
 #include "socketserver/address.hpp"
+#include "socketserver/reactor.hpp"
 #include "socketserver/socket.hpp"
 
 namespace socketserver {
@@ -105,6 +109,16 @@ class PreforkWorker {
   /// finishes the requests in flight (a pool's or a threading server's block_on_close), and it
   /// returns 0, the worker's exit status. Throws std::logic_error when the listener was taken.
   int serve(TCPServer& server);
+  /// Serves the worker's listener with `reactor` (Reactor::adopt_stream_port: the port takes
+  /// it; of `options`, idle_timeout applies) and `factory`'s protocols: runs the reactor, which
+  /// calls notify_ready() once running, until SIGTERM or SIGINT. Then the port closes (the
+  /// connections queued go to the other workers) and run() returns once the last connection
+  /// has closed: a connection that never ends is ended by the supervisor's SIGKILL after
+  /// grace_period; a second SIGTERM or SIGINT stops at once, closing those still open. Returns
+  /// 0, the worker's exit status. Call it in the worker's thread, with a reactor that is not
+  /// running. Throws std::logic_error when the listener was taken, as Reactor::adopt_stream_port
+  /// for a bad factory or idle_timeout.
+  int serve(Reactor& reactor, std::shared_ptr<Factory> factory, const ListenOptions& options = {});
 
  private:
   friend class PreforkServer;
