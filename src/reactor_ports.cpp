@@ -239,14 +239,18 @@ ListeningPort& Reactor::adopt_stream_port(int fd, std::shared_ptr<Factory> facto
     detail::check_seconds(options.idle_timeout->count(), "adopt_stream_port: idle_timeout", false);
     idle = detail::to_steady(*options.idle_timeout);
   }
+  check_proxy_options(options, "adopt_stream_port");
   Socket sock = adopt_listening_socket(fd, SOCK_STREAM);
   sock.settimeout(std::chrono::duration<double>(0));  // as listen_tcp's: the loop never waits
   Address host = sock.getsockname();
   impl_->start_factory(*factory);
   // No socket file to remove when the port stops: whoever bound the socket owns it.
-  return impl_->publish(open_stream_port(*impl_, std::move(sock), std::move(factory),
-                                         detail::BoundSocketFile{}, idle),
-                        std::move(host));
+  ListeningPort& listening = impl_->publish(
+      open_stream_port(*impl_, std::move(sock), std::move(factory), detail::BoundSocketFile{},
+                       idle),
+      std::move(host));
+  add_proxy_layer(*impl_, listening, options);
+  return listening;
 }
 
 }  // namespace socketserver
