@@ -23,7 +23,10 @@ struct TSServProtocol : ss::Protocol {
   void connection_made() override {  // def connectionMade(self):
     // clnt = self.clnt = self.transport.getPeer().host
     clnt = transport().get_peer().host();
-    std::cout << "...connected from: " << clnt << std::endl;  // print('...connected from:', clnt)
+    // (behind HAProxy, --proxy-protocol: clnt is the real client; the balancer is named too)
+    const auto balancer = transport().get_balancer();
+    std::cout << "...connected from: " << clnt  // print('...connected from:', clnt)
+              << (balancer ? " via " + balancer->host() : "") << std::endl;
   }
 
   void data_received(std::string_view data) override {  // def dataReceived(self, data):
@@ -41,7 +44,8 @@ int main(int argc, char* argv[]) {
                   "received with \"[<ctime>] <chunk>\"; serves many clients at once.",
        .default_host = "localhost",
        .server = true,
-       .has_idle_timeout = true});
+       .has_idle_timeout = true,
+       .has_proxy = true});
 
   try {
     const int PORT = opts.port;  // PORT = 21567
@@ -52,7 +56,10 @@ int main(int argc, char* argv[]) {
     // reactor.listenTCP(PORT, factory) — the interface is Twisted's 4th argument ('' = all).
     ss::ListeningPort& port = reactor.listen_tcp(
         PORT, factory,
-        {.interface = opts.host, .idle_timeout = opts.idle_timeout});  // (+--timeout)
+        {.interface = opts.host,
+         .idle_timeout = opts.idle_timeout,  // (+--timeout)
+         .proxy_protocol = opts.proxy_protocol,  // (+--proxy-protocol, --trusted-proxy)
+         .trusted_proxies = opts.trusted_proxies});
 
     // print('waiting for connection...') — the book prints it before listenTCP. Here it is
     // printed once the reactor runs (callWhenRunning): run() has then installed its Ctrl-C
