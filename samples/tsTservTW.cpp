@@ -57,7 +57,7 @@ int main(int argc, char* argv[]) {
     ss::ListeningPort& port = reactor.listen_tcp(
         PORT, factory,
         {.interface = opts.host,
-         .idle_timeout = opts.idle_timeout,  // (+--timeout)
+         .idle_timeout = opts.idle_timeout,      // (+--timeout)
          .proxy_protocol = opts.proxy_protocol,  // (+--proxy-protocol, --trusted-proxy)
          .trusted_proxies = opts.trusted_proxies});
 

@@ -218,13 +218,8 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
   Socket sock = bound_listener(where, SOCK_STREAM, true, options.reuse_port);
   sock.listen(options.backlog);
   Address host = sock.getsockname();
-  impl_->start_factory(*factory);
-  ListeningPort& listening = impl_->publish(
-      open_stream_port(*impl_, std::move(sock), std::move(factory), detail::BoundSocketFile{},
-                       idle),
-      std::move(host));
-  add_proxy_layer(*impl_, listening, options);
-  return listening;
+  return open_stream_port(*impl_, std::move(sock), std::move(host), std::move(factory),
+                          detail::BoundSocketFile{}, idle, options);
 }
 
 ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory> factory,
@@ -243,12 +238,9 @@ ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory
   check_proxy_options(options, "listen_unix");
   Socket sock = bound_listener(path, SOCK_STREAM, false, false);
   sock.listen(options.backlog);
-  impl_->start_factory(*factory);
   detail::BoundSocketFile file = detail::bound_socket_file(path.is_abstract() ? "" : path.path());
-  ListeningPort& listening = impl_->publish(
-      open_stream_port(*impl_, std::move(sock), std::move(factory), std::move(file), idle), path);
-  add_proxy_layer(*impl_, listening, options);
-  return listening;
+  return open_stream_port(*impl_, std::move(sock), path, std::move(factory), std::move(file), idle,
+                          options);
 }
 
 ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,

@@ -290,9 +290,12 @@ struct ReactorImpl {
 void check_proxy_options(const ListenOptions& options, const char* where);
 void add_proxy_layer(ReactorImpl& impl, ListeningPort& port, const ListenOptions& options);
 
-/// New ports, adopted by `impl` and listening (reactor_ports.cpp).
-Port& open_stream_port(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
-                       detail::BoundSocketFile file, steady::duration idle_timeout);
+/// New ports, adopted by `impl` and listening (reactor_ports.cpp). A stream port on `sock`
+/// (bound and listening) starts `factory`, is published as `host` and serves its connections as
+/// `options` say (`idle`: its idle_timeout, checked; the PROXY settings).
+ListeningPort& open_stream_port(ReactorImpl& impl, Socket sock, Address host,
+                                std::shared_ptr<Factory> factory, detail::BoundSocketFile file,
+                                steady::duration idle, const ListenOptions& options);
 Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
                     std::size_t max_packet_size);
 
@@ -414,14 +417,14 @@ class StreamConnection final : public Handler, public Transport {
   Address peer_;
   Protocol* protocol_;
   std::unique_ptr<Protocol> owned_protocol_;
-  std::unique_ptr<Layer> layer_;  // installed by start_tls: protocol_ is then this layer
+  std::unique_ptr<Layer> layer_;     // installed by start_tls: protocol_ is then this layer
   std::unique_ptr<Protocol> spent_;  // the PROXY header's reader, once replace_protocol ran
   struct Proxied {
     ProxyHeader header;
     Address balancer;
   };
   std::unique_ptr<Proxied> proxied_;  // set_proxied: the header and who sent it
-  detail::ByteBuffer out_;        // output not yet sent
+  detail::ByteBuffer out_;            // output not yet sent
   std::size_t high_water_ = 1u << 20;
   std::size_t low_water_ = 256u << 10;
   // Where the connection is in its life; it only ever moves forward.

@@ -39,9 +39,7 @@ class TLSLayer final : public Layer {
   [[nodiscard]] std::optional<Address> get_balancer() const override {
     return below().get_balancer();
   }
-  [[nodiscard]] const ProxyHeader* proxy_header() const override {
-    return below().proxy_header();
-  }
+  [[nodiscard]] const ProxyHeader* proxy_header() const override { return below().proxy_header(); }
   void set_tcp_nodelay(bool enabled) override { below().set_tcp_nodelay(enabled); }
   void set_tcp_keepalive(bool enabled) override { below().set_tcp_keepalive(enabled); }
   void pause_producing() override;
