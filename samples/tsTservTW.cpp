@@ -27,7 +27,10 @@ struct TSServProtocol : ss::Protocol {
   void connection_made() override {  // def connectionMade(self):
     // clnt = self.clnt = self.transport.getPeer().host
     clnt = transport().get_peer().host();
-    std::cout << "...connected from: " << clnt << std::endl;  // print('...connected from:', clnt)
+    // (behind HAProxy, --proxy-protocol: clnt is the real client; the balancer is named too)
+    const auto balancer = transport().get_balancer();
+    std::cout << "...connected from: " << clnt  // print('...connected from:', clnt)
+              << (balancer ? " via " + balancer->host() : "") << std::endl;
   }
 
   void data_received(std::string_view data) override {  // def dataReceived(self, data):
@@ -46,6 +49,7 @@ int main(int argc, char* argv[]) {
       .default_host = "localhost",
       .server = true,
       .has_idle_timeout = true,
+      .has_proxy = true,
       .has_tls = true,
       .tls_flag = true,
       .has_systemd = true};
@@ -66,10 +70,11 @@ int main(int argc, char* argv[]) {
     // --tls: reactor.listenSSL(PORT, factory, contextFactory); the handshake may take 10 s.
     // --systemd: Twisted's adoptStreamPort, the socket systemd bound.
     const ss::ListenOptions options{.interface = opts.host,
-                                    .idle_timeout = opts.idle_timeout};  // (+--timeout)
+                                    .idle_timeout = opts.idle_timeout,      // (+--timeout)
+                                    .proxy_protocol = opts.proxy_protocol,  // (+--proxy-protocol)
+                                    .trusted_proxies = opts.trusted_proxies};  // (+--trusted-proxy)
     ss::ListeningPort& port =
-        opts.listen_fd >= 0 ? reactor.adopt_stream_port(opts.listen_fd, factory,
-                                                        {.idle_timeout = opts.idle_timeout})
+        opts.listen_fd >= 0 ? reactor.adopt_stream_port(opts.listen_fd, factory, options)
         : opts.tls
             ? reactor.listen_ssl(PORT, factory, *samples::server_context(program, opts), options)
             : reactor.listen_tcp(PORT, factory, options);

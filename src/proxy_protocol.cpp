@@ -241,6 +241,15 @@ ProxyParse parse_v2(std::string_view bytes, std::size_t max_length) {
 
 }  // namespace
 
+bool is_trusted_proxy(const Address& peer, const std::vector<std::string>& trusted) {
+  if (peer.family() == AF_UNSPEC) return false;
+  const bool unix_peer = peer.family() == AF_UNIX;
+  const std::string host = unix_peer ? std::string() : peer.host();
+  return std::any_of(trusted.begin(), trusted.end(), [&](const std::string& allowed) {
+    return unix_peer ? allowed == "unix" : allowed == host;
+  });
+}
+
 // ---- receiving -----------------------------------------------------------------------------
 
 proxy_header_error::proxy_header_error(std::string context, std::string_view reason)

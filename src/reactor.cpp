@@ -223,13 +223,12 @@ ListeningPort& Reactor::listen_tcp(int port, std::shared_ptr<Factory> factory,
   if (!factory) throw std::invalid_argument("listen_tcp: no factory");
   const Address where = interface_address(options.interface, port);
   const steady::duration idle = idle_duration(options.idle_timeout, "listen_tcp");
+  check_proxy_options(options, "listen_tcp");
   Socket sock = bound_listener(where, SOCK_STREAM, true, options.reuse_port);
   sock.listen(options.backlog);
   Address host = sock.getsockname();
-  impl_->start_factory(*factory);
-  return impl_->publish(open_stream_port(*impl_, std::move(sock), std::move(factory),
-                                         detail::BoundSocketFile{}, idle),
-                        std::move(host));
+  return open_stream_port(*impl_, std::move(sock), std::move(host), std::move(factory),
+                          detail::BoundSocketFile{}, idle, options);
 }
 
 ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory> factory,
@@ -245,12 +244,12 @@ ListeningPort& Reactor::listen_unix(const Address& path, std::shared_ptr<Factory
   if (!factory) throw std::invalid_argument("listen_unix: no factory");
   if (path.family() != AF_UNIX) throw std::invalid_argument("listen_unix: not a Unix address");
   const steady::duration idle = idle_duration(options.idle_timeout, "listen_unix");
+  check_proxy_options(options, "listen_unix");
   Socket sock = bound_listener(path, SOCK_STREAM, false, false);
   sock.listen(options.backlog);
-  impl_->start_factory(*factory);
   detail::BoundSocketFile file = detail::bound_socket_file(path.is_abstract() ? "" : path.path());
-  return impl_->publish(
-      open_stream_port(*impl_, std::move(sock), std::move(factory), std::move(file), idle), path);
+  return open_stream_port(*impl_, std::move(sock), path, std::move(factory), std::move(file), idle,
+                          options);
 }
 
 ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> protocol,

@@ -21,6 +21,7 @@
 #include "epoll.hpp"
 #include "posix_util.hpp"
 #include "report.hpp"
+#include "socketserver/proxy_protocol.hpp"
 #include "socketserver/reactor.hpp"
 
 namespace socketserver {
@@ -287,9 +288,20 @@ struct ReactorImpl {
   ListeningPort& publish(Port& port, Address host);
 };
 
-/// New ports, adopted by `impl` and listening (reactor_ports.cpp).
-Port& open_stream_port(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
-                       detail::BoundSocketFile file, steady::duration idle_timeout);
+/// ListenOptions::proxy_protocol (reactor_proxy.cpp). check_proxy_options throws
+/// std::invalid_argument, naming `where`, for a proxy_header_timeout that is not a positive
+/// number (called before the port is opened); add_proxy_layer then makes each connection of
+/// `port` read its PROXY header first, then go on as the port's layer so far (listen_ssl's TLS)
+/// or, without one, with the factory's protocol. Both do nothing without proxy_protocol.
+void check_proxy_options(const ListenOptions& options, const char* where);
+void add_proxy_layer(ReactorImpl& impl, ListeningPort& port, const ListenOptions& options);
+
+/// New ports, adopted by `impl` and listening (reactor_ports.cpp). A stream port on `sock`
+/// (bound and listening) starts `factory`, is published as `host` and serves its connections as
+/// `options` say (`idle`: its idle_timeout, checked; the PROXY settings).
+ListeningPort& open_stream_port(ReactorImpl& impl, Socket sock, Address host,
+                                std::shared_ptr<Factory> factory, detail::BoundSocketFile file,
+                                steady::duration idle, const ListenOptions& options);
 Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
                     std::size_t max_packet_size);
 
@@ -336,6 +348,13 @@ class StreamConnection final : public Handler, public Transport {
   void lose_write_connection() override;
   [[nodiscard]] Address get_peer() const override { return peer_; }
   [[nodiscard]] Address get_host() const override;
+  [[nodiscard]] std::optional<Address> get_balancer() const override {
+    if (!proxied_) return std::nullopt;
+    return proxied_->balancer;
+  }
+  [[nodiscard]] const ProxyHeader* proxy_header() const override {
+    return proxied_ ? &proxied_->header : nullptr;
+  }
   void set_tcp_nodelay(bool enabled) override;
   void set_tcp_keepalive(bool enabled) override;
   void pause_producing() override;
@@ -350,6 +369,15 @@ class StreamConnection final : public Handler, public Transport {
   /// Puts `layer` between this connection and its protocol (start_tls), and starts it (its
   /// connection_made).
   void install_layer(std::unique_ptr<Layer> layer);
+
+  /// PROXY (reactor_proxy.cpp): `header` came first from the peer, a trusted balancer; the
+  /// client it names (if any) is the peer from now on, the balancer get_balancer().
+  void set_proxied(ProxyHeader header);
+  /// Hands the connection to `next` (built by `factory`) in place of its protocol so far, the
+  /// PROXY header's reader, which is kept until the connection goes (it is the caller); starts
+  /// `next` (connection_made) and gives it `rest`, the bytes of the current read after the
+  /// header, unless it closed the connection meanwhile.
+  void replace_protocol(std::unique_ptr<Protocol> next, Factory& factory, std::string_view rest);
 
   /// Starts the protocol (connection_made) once registered; false when connection_made threw
   /// (the connection is closing with reason()).
@@ -395,8 +423,14 @@ class StreamConnection final : public Handler, public Transport {
   Address peer_;
   Protocol* protocol_;
   std::unique_ptr<Protocol> owned_protocol_;
-  std::unique_ptr<Layer> layer_;  // installed by start_tls: protocol_ is then this layer
-  detail::ByteBuffer out_;        // output not yet sent
+  std::unique_ptr<Layer> layer_;     // installed by start_tls: protocol_ is then this layer
+  std::unique_ptr<Protocol> spent_;  // the PROXY header's reader, once replace_protocol ran
+  struct Proxied {
+    ProxyHeader header;
+    Address balancer;
+  };
+  std::unique_ptr<Proxied> proxied_;  // set_proxied: the header and who sent it
+  detail::ByteBuffer out_;            // output not yet sent
   std::size_t high_water_ = 1u << 20;
   std::size_t low_water_ = 256u << 10;
   // Where the connection is in its life; it only ever moves forward.

@@ -111,6 +111,19 @@ bool StreamConnection::start() {
   return call_protocol("connection_made", [this] { protocol_->connection_made(); });
 }
 
+void StreamConnection::replace_protocol(std::unique_ptr<Protocol> next, Factory& factory,
+                                        std::string_view rest) {
+  Protocol* const p = next.get();
+  spent_ = std::move(owned_protocol_);  // its data_received is on the stack
+  owned_protocol_ = std::move(next);
+  protocol_ = p;
+  ReactorImpl::transport_of(*p) = this;
+  ReactorImpl::factory_of(*p) = &factory;
+  if (!call_protocol("connection_made", [p] { p->connection_made(); })) return;
+  if (rest.empty() || phase_ != Phase::open) return;
+  call_protocol("data_received", [p, rest] { p->data_received(rest); });
+}
+
 void StreamConnection::update_interest() {
   if (always_ready) return;
   const bool want_read = reading_ && !read_closed_ && phase_ == Phase::open;

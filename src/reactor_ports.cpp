@@ -213,13 +213,17 @@ class UdpPort final : public Port, public DatagramProtocol::Transport {
 
 }  // namespace
 
-Port& open_stream_port(ReactorImpl& impl, Socket sock, std::shared_ptr<Factory> factory,
-                       detail::BoundSocketFile file, steady::duration idle_timeout) {
+ListeningPort& open_stream_port(ReactorImpl& impl, Socket sock, Address host,
+                                std::shared_ptr<Factory> factory, detail::BoundSocketFile file,
+                                steady::duration idle, const ListenOptions& options) {
+  impl.start_factory(*factory);
   auto* port = static_cast<StreamPort*>(impl.adopt(
       std::make_unique<StreamPort>(impl, std::move(sock), std::move(factory), std::move(file))));
-  port->idle_timeout = idle_timeout;
+  port->idle_timeout = idle;
   port->listen();
-  return *port;
+  ListeningPort& listening = impl.publish(*port, std::move(host));
+  add_proxy_layer(impl, listening, options);
+  return listening;
 }
 
 Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
@@ -239,14 +243,13 @@ ListeningPort& Reactor::adopt_stream_port(int fd, std::shared_ptr<Factory> facto
     detail::check_seconds(options.idle_timeout->count(), "adopt_stream_port: idle_timeout", false);
     idle = detail::to_steady(*options.idle_timeout);
   }
+  check_proxy_options(options, "adopt_stream_port");
   Socket sock = adopt_listening_socket(fd, SOCK_STREAM);
   sock.settimeout(std::chrono::duration<double>(0));  // as listen_tcp's: the loop never waits
   Address host = sock.getsockname();
-  impl_->start_factory(*factory);
   // No socket file to remove when the port stops: whoever bound the socket owns it.
-  return impl_->publish(open_stream_port(*impl_, std::move(sock), std::move(factory),
-                                         detail::BoundSocketFile{}, idle),
-                        std::move(host));
+  return open_stream_port(*impl_, std::move(sock), std::move(host), std::move(factory),
+                          detail::BoundSocketFile{}, idle, options);
 }
 
 }  // namespace socketserver

@@ -402,8 +402,11 @@ ListeningPort& Reactor::listen_ssl(int port, std::shared_ptr<Factory> factory,
     detail::check_seconds(options.handshake_timeout->count(), "listen_ssl: handshake_timeout",
                           false);
   }
+  check_proxy_options(options, "listen_ssl");
   (void)context.wrap_bio(true);  // the context's settings are checked now, not per connection
-  ListeningPort& listening = listen_tcp(port, std::move(factory), options);
+  ListenOptions plain = options;
+  plain.proxy_protocol = false;  // the PROXY header comes before TLS: added around it below
+  ListeningPort& listening = listen_tcp(port, std::move(factory), plain);
   ReactorImpl::port_of(listening)->layer =
       [impl = impl_.get(), ctx = std::make_shared<const SSLContext>(context),
        timeout = options.handshake_timeout](const Address& /*peer*/, Factory& f,
@@ -411,6 +414,7 @@ ListeningPort& Reactor::listen_ssl(int port, std::shared_ptr<Factory> factory,
                                             Connector* c) -> std::unique_ptr<Layer> {
     return std::make_unique<TLSLayer>(*impl, ctx->wrap_bio(true), timeout, f, keep, c);
   };
+  add_proxy_layer(*impl_, listening, options);
   return listening;
 }
 

@@ -36,6 +36,10 @@ class TLSLayer final : public Layer {
   void lose_write_connection() override;
   [[nodiscard]] Address get_peer() const override { return below().get_peer(); }
   [[nodiscard]] Address get_host() const override { return below().get_host(); }
+  [[nodiscard]] std::optional<Address> get_balancer() const override {
+    return below().get_balancer();
+  }
+  [[nodiscard]] const ProxyHeader* proxy_header() const override { return below().proxy_header(); }
   void set_tcp_nodelay(bool enabled) override { below().set_tcp_nodelay(enabled); }
   void set_tcp_keepalive(bool enabled) override { below().set_tcp_keepalive(enabled); }
   void pause_producing() override;

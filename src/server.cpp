@@ -265,12 +265,7 @@ void BaseServer::finish_request(Request& request, const Address& client_address)
 }
 
 void BaseServer::receive_proxy_header(Request& request, const Address& peer) {
-  const bool trusted =
-      std::any_of(trusted_proxies.begin(), trusted_proxies.end(), [&](const std::string& allowed) {
-        return peer.family() == AF_UNIX ? allowed == "unix"
-                                        : peer.family() != AF_UNSPEC && allowed == peer.host();
-      });
-  if (!trusted) {
+  if (!is_trusted_proxy(peer, trusted_proxies)) {
     throw proxy_header_error("PROXY header from " + peer.to_string(),
                              "not a trusted proxy (ServerOptions::trusted_proxies)");
   }

@@ -87,7 +87,7 @@ bool refused(int fd, const std::string& data) {
 // ---- --help and bad arguments --------------------------------------------------------------
 
 TEST(SampleProxy, HelpListsTheBalancerOptions) {
-  for (const char* name : {"tsTservThreaded", "tsTservSS"}) {
+  for (const char* name : {"tsTservThreaded", "tsTservSS", "tsTservTW"}) {
     Child c({sample(name), "--help"});
     EXPECT_EQ(c.exit_code(), 0) << name;
     EXPECT_NE(c.out().find("--proxy-protocol"), std::string::npos) << name << ": " << c.out();
@@ -220,6 +220,28 @@ TEST(SampleProxy, SingleThreadedServerTakesTheOptionsToo) {
   EXPECT_TRUE(srv.child.wait_stdout("...connected from: ('192.0.2.1', 56324) via ('127.0.0.1', " +
                                     std::to_string(balancer_port) + ")\n"))
       << srv.child.out();
+}
+
+TEST(SampleProxy, ReactorServerReadsTheHeaderInItsLoop) {
+  // tsTservTW answers each chunk and keeps the connection: the test half-closes to end it.
+  Server srv("tsTservTW", "127.0.0.1", {"--proxy-protocol"});
+  ASSERT_GT(srv.port, 0);
+  Fd c = tcp_connect(AF_INET, srv.port);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(send_all(c.get(), kV1Header + "hello\n"));  // the line in the header's segment
+  ::shutdown(c.get(), SHUT_WR);
+  auto [reply, closed] = talk(c.get(), "");
+  EXPECT_TRUE(std::regex_match(reply, kHelloLineReply)) << "reply: '" << reply << "'";
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(srv.child.wait_stdout("...connected from: 192.0.2.1 via 127.0.0.1\n"))
+      << srv.child.out();
+
+  Fd plain = tcp_connect(AF_INET, srv.port);  // the book's client, not a balancer
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(refused(plain.get(), "hello\r\n"));
+  EXPECT_TRUE(srv.child.wait_stderr("not a PROXY protocol header")) << srv.child.err();
+  const std::string out = srv.child.out();
+  EXPECT_EQ(out.find("connected from"), out.rfind("connected from")) << "one client made:\n" << out;
 }
 
 }  // namespace

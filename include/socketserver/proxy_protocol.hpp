@@ -65,6 +65,11 @@ inline constexpr std::size_t proxy_v1_max_length = 107;
 /// version 2 header with its extensions (a longer one is invalid before it has all arrived).
 ProxyParse parse_proxy_header(std::string_view bytes, std::size_t max_length = 4096);
 
+/// True when `peer` may send a PROXY header under `trusted` (ServerOptions::trusted_proxies,
+/// ListenOptions::trusted_proxies): its IP address, as text, is listed ("127.0.0.1", "::1"), or
+/// it is the peer of a Unix socket and "unix" is listed.
+bool is_trusted_proxy(const Address& peer, const std::vector<std::string>& trusted);
+
 /// A connection's first bytes were not a valid PROXY header, or came from a peer that may not
 /// send one (errno EPROTO; what() says which, in one line).
 class proxy_header_error : public socket_error {

@@ -69,6 +69,8 @@ class StreamConnection;
 class SSLContext;
 class SSLObject;
 struct PeerCertificate;
+// PROXY protocol (proxy_protocol.hpp): include it to read proxy_header()'s fields.
+struct ProxyHeader;
 
 /// Why a connection ended (Twisted's Failure of ConnectionDone or ConnectionLost).
 struct Reason {
@@ -99,9 +101,19 @@ class Transport {
   virtual void abort_connection() = 0;
   /// Half-close: sends what is buffered, then shuts down the writing side; reading goes on.
   virtual void lose_write_connection() = 0;
-  /// The peer's and our address (Twisted's getPeer/getHost).
+  /// The peer's and our address (Twisted's getPeer/getHost). Behind a balancer
+  /// (ListenOptions::proxy_protocol), get_peer() is the client its PROXY header named (IPv4,
+  /// IPv6 or a Unix path); the balancer's own address when the header names none (LOCAL,
+  /// UNKNOWN).
   [[nodiscard]] virtual Address get_peer() const = 0;
   [[nodiscard]] virtual Address get_host() const = 0;
+  /// ListenOptions::proxy_protocol: the balancer that sent the PROXY header (the socket's own
+  /// peer); nullopt on a connection without one.
+  [[nodiscard]] virtual std::optional<Address> get_balancer() const { return std::nullopt; }
+  /// ListenOptions::proxy_protocol: the PROXY header the connection began with (its version,
+  /// command, addresses, version 2 extensions); nullptr on a connection without one. Valid as
+  /// long as the transport.
+  [[nodiscard]] virtual const ProxyHeader* proxy_header() const { return nullptr; }
   /// TCP_NODELAY / SO_KEEPALIVE (no-ops where they do not apply).
   virtual void set_tcp_nodelay(bool enabled) = 0;
   virtual void set_tcp_keepalive(bool enabled) = 0;
@@ -385,6 +397,23 @@ struct ListenOptions {
   /// listen_ssl: a client must complete its TLS handshake within this (default 10 s, as
   /// ServerOptions::handshake_timeout), or it is closed with a one-line report; nullopt: never.
   Timeout handshake_timeout = std::chrono::duration<double>(10);
+  /// Behind HAProxy (or a balancer speaking its PROXY protocol, version 1 or 2), as
+  /// ServerOptions::proxy_protocol: every connection must begin with a PROXY header from a
+  /// trusted peer. The header is read in the loop, without blocking, before the factory builds
+  /// the protocol (for listen_ssl, before the TLS handshake, as HAProxy sends it); connection_made
+  /// comes once it has been read, and the bytes after it go to data_received. get_peer() is then
+  /// the real client, get_balancer() the balancer. A connection from an untrusted peer, with a
+  /// malformed header, one that ends or grows past its bound (107 bytes for version 1, 4 KiB
+  /// for version 2, as recv_proxy_header) before it is whole, or none within
+  /// proxy_header_timeout, is closed with a one-line report on stderr; no protocol is built,
+  /// and the port goes on.
+  bool proxy_protocol = false;
+  /// The balancers allowed to send a header, as ServerOptions::trusted_proxies: IP addresses as
+  /// text ("127.0.0.1", "::1"), or "unix" for any peer of a Unix socket. Default: loopback.
+  std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
+  /// With proxy_protocol: how long the header may take to arrive (default 5 s, as
+  /// ServerOptions::proxy_header_timeout); nullopt: never.
+  Timeout proxy_header_timeout = std::chrono::duration<double>(5);
 };
 
 /// Twisted's reactor. Move-less; one per thread.
@@ -397,7 +426,7 @@ class Reactor {
 
   /// Twisted's listenTCP(port, factory, backlog, interface). Throws socket_error
   /// (address_in_use_error, ...) naming the address; std::invalid_argument for an
-  /// idle_timeout that is not a positive number of seconds.
+  /// idle_timeout or proxy_header_timeout that is not a positive number of seconds.
   ListeningPort& listen_tcp(int port, std::shared_ptr<Factory> factory,
                             const ListenOptions& options = {});
   /// Twisted's connectTCP(host, port, factory, timeout): connects in the background; the
@@ -430,17 +459,19 @@ class Reactor {
   /// abstract name). listen_unix removes the socket file when the port stops.
   ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
                              int backlog = SOMAXCONN);
-  /// listen_unix with options (backlog, idle_timeout; interface and reuse_port do not apply).
-  /// Throws std::invalid_argument for an idle_timeout that is not a positive number.
+  /// listen_unix with options (backlog, idle_timeout, proxy_protocol; interface and reuse_port
+  /// do not apply). Throws std::invalid_argument for an idle_timeout or proxy_header_timeout
+  /// that is not a positive number. Behind a balancer, trusted_proxies must name "unix".
   ListeningPort& listen_unix(const Address& path, std::shared_ptr<Factory> factory,
                              const ListenOptions& options);
   /// Twisted's adoptStreamPort(fd, addressFamily, factory): serves `fd`, a listening stream
   /// socket (AF_INET, AF_INET6 or AF_UNIX) bound elsewhere — passed by systemd (listen_fds(),
   /// activation.hpp) or a parent — as listen_tcp serves its own. Unlike Twisted, which
   /// duplicates the descriptor and leaves the caller theirs, the port takes `fd` over and closes
-  /// it when it stops (pass dup(fd) to keep one). Of `options`, only idle_timeout applies (the
-  /// socket already listens). Throws std::invalid_argument, leaving `fd` open, when it is not a
-  /// listening stream socket of those families (adopt_listening_socket says why).
+  /// it when it stops (pass dup(fd) to keep one). Of `options`, only idle_timeout and the
+  /// proxy_protocol settings apply (the socket already listens). Throws std::invalid_argument,
+  /// leaving `fd` open, when it is not a listening stream socket of those families
+  /// (adopt_listening_socket says why).
   ListeningPort& adopt_stream_port(int fd, std::shared_ptr<Factory> factory,
                                    const ListenOptions& options = {});
   Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
