@@ -528,6 +528,23 @@ Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& 
   return Server(std::move(core));
 }
 
+// ---- StandardInput ----------------------------------------------------------------------------
+
+namespace {
+std::shared_ptr<detail::StreamState> make_state(std::size_t limit) {
+  return std::make_shared<detail::StreamState>(limit);
+}
+}  // namespace
+
+StandardInput::StandardInput(Reactor& reactor, std::size_t limit, int stdin_fd)
+    : reader_(make_state(limit)) {
+  std::shared_ptr<detail::StreamState> state = reader_.state_;
+  io_ = std::make_unique<StandardIO>(std::make_unique<detail::StreamProtocol>(state), reactor,
+                                     stdin_fd);
+}
+
+StandardInput::~StandardInput() = default;
+
 // ---- open_connection ------------------------------------------------------------------------
 
 namespace {

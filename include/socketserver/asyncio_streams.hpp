@@ -122,6 +122,7 @@ class StreamReader {
   [[nodiscard]] std::size_t buffered() const noexcept;
 
  private:
+  friend class StandardInput;
   std::shared_ptr<detail::StreamState> state_;
 };
 
@@ -184,6 +185,24 @@ class StreamProtocol : public Protocol {
 };
 struct ServerCore;
 }  // namespace detail
+
+/// Python's `await loop.connect_read_pipe(lambda: StreamReaderProtocol(reader), sys.stdin)`:
+/// standard input as a StreamReader that the loop reads without blocking (StandardIO
+/// underneath, so one per process), for a client that reads the keyboard and a connection at
+/// once. `co_await input.reader().readline()` gives "" at the end of input.
+class StandardInput {
+ public:
+  explicit StandardInput(Reactor& reactor, std::size_t limit = StreamReader::default_limit,
+                         int stdin_fd = 0);
+  ~StandardInput();
+  StandardInput(const StandardInput&) = delete;
+  StandardInput& operator=(const StandardInput&) = delete;
+  [[nodiscard]] StreamReader& reader() noexcept { return reader_; }
+
+ private:
+  StreamReader reader_;
+  std::unique_ptr<StandardIO> io_;
+};
 
 /// start_server's handler: called with the connection's reader and writer, run as a task.
 using StreamHandler = std::function<Task<>(StreamReader&, StreamWriter&)>;
