@@ -558,12 +558,19 @@ struct PendingConnect {
 
 Task<StreamPair> finish_connect(Connector& connector, std::shared_ptr<PendingConnect> pending,
                                 std::shared_ptr<detail::StreamState> state, std::string to) {
-  try {
-    while (!pending->done) co_await detail::Wait(pending->list);
-  } catch (const CancelledError&) {
-    connector.disconnect();
-    throw;
-  }
+  // Cancelled (or the frame freed) before the connect ended: the attempt is given up.
+  struct GiveUp {
+    Connector& connector;
+    bool armed = true;
+    explicit GiveUp(Connector& c) : connector(c) {}
+    GiveUp(const GiveUp&) = delete;
+    GiveUp& operator=(const GiveUp&) = delete;
+    ~GiveUp() {
+      if (armed) connector.disconnect();
+    }
+  } give_up(connector);
+  while (!pending->done) co_await detail::Wait(pending->list);
+  give_up.armed = false;
   if (pending->failed) {
     throw_os_error(pending->failed->error != 0 ? pending->failed->error : ECONNREFUSED,
                    "connect to " + to);

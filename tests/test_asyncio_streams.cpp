@@ -456,6 +456,28 @@ TEST(AsyncioStreams, OpenConnectionToAClosedPortRaisesConnectionRefused) {
   EXPECT_NE(what.find("refused"), std::string::npos) << what;
 }
 
+TEST(AsyncioStreams, CancellingAnOpenConnectionGivesTheAttemptUp) {
+  ss::Reactor reactor;
+  auto drain_all = [](aio::StreamReader& reader, aio::StreamWriter&) -> aio::Task<> {
+    co_await reader.read(-1);
+  };
+  aio::Server server = aio::start_server(reactor, drain_all, "127.0.0.1", 0, local());
+  auto main = [&]() -> aio::Task<bool> {
+    aio::TaskHandle<aio::StreamPair> attempt =
+        aio::create_task(reactor, aio::open_connection(reactor, "127.0.0.1",
+                                                       server.address().port()));
+    EXPECT_FALSE(attempt.done());  // waiting for the connect
+    attempt.cancel();
+    EXPECT_TRUE(attempt.cancelled());
+    // Nothing of the attempt stays open: the server's side, if accepted, sees the end.
+    for (int i = 0; i < 1000 && reactor.connection_count() > 0; ++i) {
+      co_await aio::sleep(reactor, 5ms);
+    }
+    co_return reactor.connection_count() == 0;
+  };
+  EXPECT_TRUE(run_bounded(reactor, main()));
+}
+
 TEST(AsyncioStreams, UnixServerEchoes) {
   ss::Reactor reactor;
   testutil::TempDir dir;
