@@ -276,7 +276,9 @@ TEST(AsyncioStreams, DrainHoldsAWriterWhosePeerDoesNotReadWhileOthersAreServed) 
 TEST(AsyncioStreams, AResetWhileAReadWaitsRaisesConnectionResetError) {
   ss::Reactor reactor;
   std::string error_type;
+  aio::StreamReader* waiting = nullptr;
   auto handler = [&](aio::StreamReader& reader, aio::StreamWriter&) -> aio::Task<> {
+    waiting = &reader;
     try {
       co_await reader.readline();
       error_type = "none";
@@ -291,10 +293,15 @@ TEST(AsyncioStreams, AResetWhileAReadWaitsRaisesConnectionResetError) {
     ss::Socket client(AF_INET, SOCK_STREAM);
     client.connect(server.address());
     client.sendall("no end of line");
-    for (int i = 0; i < 200 && server.active_handlers() == 0; ++i) {
+    // Until the bytes have arrived and the readline waits for the rest of the line.
+    for (int i = 0; i < 2000 && (waiting == nullptr || waiting->buffered() < 14); ++i) {
       co_await aio::sleep(reactor, 5ms);
     }
-    co_await aio::sleep(reactor, 20ms);  // the bytes are read, the readline waits
+    if (waiting == nullptr) {
+      ADD_FAILURE() << "no handler";
+      co_return;
+    }
+    EXPECT_EQ(waiting->buffered(), 14u);
     struct linger lg {};
     lg.l_onoff = 1;
     lg.l_linger = 0;
@@ -509,7 +516,9 @@ TEST(AsyncioStreams, OpenUnixConnectionToNoSocketRaises) {
 TEST(AsyncioStreams, IdleTimeoutRaisesTimeoutErrorInTheWaitingRead) {
   ss::Reactor reactor;
   std::string error_type;
+  aio::StreamReader* waiting = nullptr;
   auto handler = [&](aio::StreamReader& reader, aio::StreamWriter&) -> aio::Task<> {
+    waiting = &reader;
     try {
       co_await reader.readline();
       error_type = "none";
