@@ -523,7 +523,7 @@ INSTANTIATE_TEST_SUITE_P(Sample, EverySample,
                                            "tsUserv", "tsUclnt", "tsTservSS", "tsTclntSS",
                                            "tsTservThreaded", "tsTservKeep", "tsTclntKeep",
                                            "tsTservTW", "tsTclntTW", "chatserv", "chatclnt",
-                                           "selectchat"),
+                                           "selectchat", "tsTservAIO", "tsTclntAIO"),
                          param_name);
 
 TEST(SampleUdpClient, BadTimeoutIsAUsageError) {
@@ -589,7 +589,8 @@ TEST_P(EveryConnectionServer, HelpNamesTheTimeoutAndItsDefault) {
 
 INSTANTIATE_TEST_SUITE_P(Sample, EveryConnectionServer,
                          ::testing::Values("tsTserv", "tsTservV6", "tsTservSS", "tsTservThreaded",
-                                           "tsTservKeep", "tsTservTW", "chatserv", "selectchat"),
+                                           "tsTservKeep", "tsTservTW", "chatserv", "selectchat",
+                                           "tsTservAIO"),
                          param_name);
 
 TEST(SampleSSServer, WithoutTimeoutAQuietClientIsWaitedFor) {

@@ -68,6 +68,7 @@ INSTANTIATE_TEST_SUITE_P(Sample, ServerWithoutConsole, ::testing::Values(
     Kind{"tsTservThreaded", "127.0.0.1", false, "hello\n", "] hello"},
     Kind{"tsTservKeep",     "127.0.0.1", false, "hello\n", "] hello"},
     Kind{"tsTservTW",       "127.0.0.1", false, "hello",   "] hello"},
+    Kind{"tsTservAIO",      "127.0.0.1", false, "hello",   "] hello"},
     Kind{"chatserv",        "127.0.0.1", false, "",        "* welcome"},
     Kind{"selectchat",      "127.0.0.1", false, "",        "* welcome"}),
     kind_name);

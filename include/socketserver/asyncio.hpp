@@ -24,6 +24,10 @@
 //                  std::exception (Python's is not an Exception), so `catch (std::exception&)`
 //                  does not swallow it.
 //
+// Built on these: streams (StreamReader, StreamWriter, start_server, open_connection) in
+// asyncio_streams.hpp, and socketserver's names (AsyncTCPServer, AsyncStreamRequestHandler) in
+// asyncio_server.hpp; docs/asyncio.md sets them beside Python's.
+//
 // The coroutines are one more face of the reactor, not a second loop: a task waiting for data,
 // a timer or another task is parked, and the reactor callback that satisfies it (a read, a
 // call_later) resumes it in place. Thread-safety: a task belongs to its reactor's thread; create,

@@ -1,0 +1,140 @@
+// asyncio_server.cpp — asyncio_server.hpp: AsyncStreamRequestHandler and the servers with
+// Python's socketserver names over start_server.
+#include "socketserver/asyncio_server.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "report.hpp"
+
+namespace socketserver::asyncio {
+
+Task<> AsyncStreamRequestHandler::handle() { co_return; }
+
+namespace {
+class LambdaHandler : public AsyncStreamRequestHandler {
+ public:
+  LambdaHandler(StreamReader& r, StreamWriter& w, const Address& a, AsyncStreamServer& s,
+                const std::function<Task<>(AsyncStreamRequestHandler&)>& fn)
+      : AsyncStreamRequestHandler(r, w, a, s), fn_(fn) {}
+  Task<> handle() override { return fn_(*this); }
+
+ private:
+  const std::function<Task<>(AsyncStreamRequestHandler&)>& fn_;
+};
+}  // namespace
+
+AsyncHandlerClass async_handler(std::function<Task<>(AsyncStreamRequestHandler&)> fn) {
+  if (!fn) throw std::invalid_argument("async_handler: no function");
+  auto shared = std::make_shared<std::function<Task<>(AsyncStreamRequestHandler&)>>(std::move(fn));
+  return [shared](StreamReader& r, StreamWriter& w, const Address& a, AsyncStreamServer& s)
+             -> std::unique_ptr<AsyncStreamRequestHandler> {
+    return std::make_unique<LambdaHandler>(r, w, a, s, *shared);
+  };
+}
+
+AsyncStreamServer::AsyncStreamServer(const Address& address, AsyncHandlerClass handler_class,
+                                     const AsyncServerOptions& options, bool unix_socket)
+    : handler_class_(std::move(handler_class)),
+      reporter_(std::make_unique<socketserver::detail::Reporter>()) {
+  if (!handler_class_) throw std::invalid_argument("AsyncStreamServer: no handler class");
+  ListenOptions listen;
+  listen.backlog = options.request_queue_size;
+  listen.idle_timeout = options.idle_timeout;
+  StreamHandler handle = [this](StreamReader& r, StreamWriter& w) { return serve_one(r, w); };
+  if (unix_socket) {
+    server_ = start_unix_server(reactor_, std::move(handle), address, listen, options.limit);
+  } else {
+    server_ = start_server(reactor_, std::move(handle), address.host(), address.port(), listen,
+                           options.limit);
+  }
+  server_address_ = server_.address();
+}
+
+AsyncStreamServer::~AsyncStreamServer() { AsyncStreamServer::server_close(); }
+
+Task<> AsyncStreamServer::serve_one(StreamReader& reader, StreamWriter& writer) {
+  const Address client = writer.peername();
+  bool admitted = false;
+  try {
+    admitted = verify_request(writer, client);
+  } catch (...) {
+    handle_error(writer, client);
+  }
+  if (!admitted) {
+    refused_.fetch_add(1);
+    writer.close();
+    co_return;
+  }
+  try {
+    std::unique_ptr<AsyncStreamRequestHandler> handler = handler_class_(reader, writer, client,
+                                                                        *this);
+    co_await handler->handle();
+  } catch (const CancelledError&) {
+    throw;
+  } catch (...) {
+    handle_error(writer, client);
+  }
+}
+
+bool AsyncStreamServer::verify_request(StreamWriter& /*request*/,
+                                       const Address& /*client_address*/) {
+  return true;
+}
+
+void AsyncStreamServer::handle_error(StreamWriter& /*request*/, const Address& client_address) {
+  const std::string line = "Exception occurred during processing of request from " +
+                           client_address.to_string() + ": " +
+                           socketserver::detail::current_exception_text();
+  if (const char* kind = socketserver::detail::expected_failure_kind()) {
+    reporter_->report(kind, line);
+    return;
+  }
+  std::fflush(stderr);
+  socketserver::detail::write_console(STDERR_FILENO, line + "\n");
+}
+
+void AsyncStreamServer::serve_forever() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_request_.exchange(false)) return;  // shutdown() came first
+    serving_.store(true);
+    loop_thread_ = std::this_thread::get_id();
+  }
+  struct Finally {
+    AsyncStreamServer* self;
+    explicit Finally(AsyncStreamServer* s) : self(s) {}
+    Finally(const Finally&) = delete;
+    Finally& operator=(const Finally&) = delete;
+    ~Finally() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->shutdown_request_.store(false);
+      self->serving_.store(false);
+      self->loop_thread_ = {};
+      self->stopped_.notify_all();
+    }
+  } finally{this};
+  // A shutdown() between the check above and the loop's start finds it not running (stop() is
+  // then a no-op): the loop looks again once it runs.
+  reactor_.call_when_running([this] {
+    if (shutdown_request_.load()) reactor_.stop();
+  });
+  reactor_.run(false);  // its shutdown trigger cancels every handler (start_server)
+}
+
+void AsyncStreamServer::shutdown() {
+  std::unique_lock<std::mutex> lock(mu_);
+  shutdown_request_.store(true);
+  reactor_.stop();
+  if (!serving_.load() || loop_thread_ == std::this_thread::get_id()) return;
+  stopped_.wait(lock, [this] { return !serving_.load(); });
+}
+
+void AsyncStreamServer::server_close() {
+  server_.close();
+  Server closed(std::move(server_));  // frees the frames of handlers that are left
+}
+
+}  // namespace socketserver::asyncio

@@ -1,0 +1,625 @@
+// asyncio_streams.cpp — asyncio_streams.hpp: the stream protocol, StreamReader, StreamWriter,
+// start_server and open_connection.
+#include "socketserver/asyncio_streams.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_map>
+
+#include "report.hpp"
+
+namespace socketserver::asyncio {
+
+IncompleteReadError::IncompleteReadError(std::string partial_bytes,
+                                         std::optional<std::size_t> expected_bytes)
+    : std::runtime_error(std::to_string(partial_bytes.size()) + " bytes read on a total of " +
+                         (expected_bytes ? std::to_string(*expected_bytes) : "undefined") +
+                         " expected bytes"),
+      partial(std::move(partial_bytes)),
+      expected(expected_bytes) {}
+
+LimitOverrunError::LimitOverrunError(const std::string& message, std::size_t consumed_bytes,
+                                     std::size_t limit)
+    : line_too_long_error(message, limit), consumed(consumed_bytes) {}
+
+namespace detail {
+
+/// What a connection's protocol, reader and writer share: the unread bytes, the end of the
+/// stream or the error, the transport while connected, and the waits.
+struct StreamState {
+  explicit StreamState(std::size_t lim) : limit(lim) {
+    if (limit == 0) throw std::invalid_argument("StreamReader: the limit must be positive");
+  }
+  std::size_t limit;
+  std::string buffer;     // unread bytes: buffer[start..]
+  std::size_t start = 0;  // bytes of buffer already read
+  bool eof = false;
+  bool lost = false;  // connection_lost has been called
+  bool read_paused = false;
+  bool write_paused = false;
+  std::exception_ptr error;
+  Transport* transport = nullptr;
+  Address peer;
+  Address host;
+  WaitList readable;  // a read waits for data or the end
+  WaitList drained;   // drain waits for the write buffer
+  WaitList closed;    // wait_closed
+
+  [[nodiscard]] std::size_t size() const noexcept { return buffer.size() - start; }
+  [[nodiscard]] std::string_view view() const noexcept {
+    return std::string_view(buffer).substr(start);
+  }
+
+  /// Consumes the first n unread bytes (n <= size()).
+  std::string take(std::size_t n) {
+    std::string out(buffer, start, n);
+    start += n;
+    if (start == buffer.size()) {
+      buffer.clear();
+      start = 0;
+    } else if (start >= 4096 && start >= buffer.size() / 2) {
+      buffer.erase(0, start);
+      start = 0;
+    }
+    maybe_resume();
+    return out;
+  }
+
+  /// Reading was paused for a full buffer and the handler has read it down to the limit.
+  void maybe_resume() {
+    if (read_paused && size() <= limit) resume_reading();
+  }
+  void resume_reading() {
+    read_paused = false;
+    if (transport != nullptr && !lost) transport->resume_producing();
+  }
+
+  void feed(std::string_view data) {
+    if (data.empty()) return;
+    buffer.append(data);
+    if (transport != nullptr && !read_paused && size() > 2 * limit) {
+      read_paused = true;
+      transport->pause_producing();
+    }
+    readable.wake_all();
+  }
+
+  /// Before a read parks: one read waits at a time; a reader waiting for more than the buffer
+  /// holds must let the transport read (Python's _wait_for_data).
+  void before_wait(const char* what) {
+    if (!readable.empty()) {
+      throw std::logic_error(std::string("StreamReader::") + what +
+                             ": another read is already waiting for data");
+    }
+    if (read_paused) resume_reading();
+  }
+};
+
+}  // namespace detail
+
+// ---- StreamReader ---------------------------------------------------------------------------
+
+StreamReader::StreamReader(std::size_t limit)
+    : state_(std::make_shared<detail::StreamState>(limit)) {}
+
+StreamReader::StreamReader(std::shared_ptr<detail::StreamState> state) : state_(std::move(state)) {}
+
+bool StreamReader::at_eof() const noexcept { return state_->eof && state_->size() == 0; }
+
+void StreamReader::feed_data(std::string_view data) { state_->feed(data); }
+
+void StreamReader::feed_eof() {
+  state_->eof = true;
+  state_->readable.wake_all();
+}
+
+std::exception_ptr StreamReader::exception() const noexcept { return state_->error; }
+
+std::size_t StreamReader::limit() const noexcept { return state_->limit; }
+
+std::size_t StreamReader::buffered() const noexcept { return state_->size(); }
+
+Task<std::string> StreamReader::readuntil(std::string separator) {
+  if (separator.empty()) throw std::invalid_argument("readuntil: the separator is empty");
+  std::shared_ptr<detail::StreamState> s = state_;
+  const std::size_t seplen = separator.size();
+  std::size_t offset = 0;  // where the separator may start in what has not been searched
+  std::size_t isep = 0;
+  for (;;) {
+    const std::size_t buflen = s->size();
+    if (buflen >= offset + seplen) {
+      const std::size_t found = s->view().find(separator, offset);
+      if (found != std::string_view::npos) {
+        isep = found;
+        break;
+      }
+      offset = buflen + 1 - seplen;
+      if (offset > s->limit) {
+        throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset,
+                                s->limit);
+      }
+    }
+    if (s->error) std::rethrow_exception(s->error);
+    if (s->eof) throw IncompleteReadError(s->take(s->size()), std::nullopt);
+    s->before_wait("readuntil");
+    co_await detail::Wait(s->readable);
+  }
+  if (isep > s->limit) {
+    throw LimitOverrunError("Separator is found, but chunk is longer than limit", isep, s->limit);
+  }
+  co_return s->take(isep + seplen);
+}
+
+Task<std::string> StreamReader::readline() {
+  std::shared_ptr<detail::StreamState> s = state_;
+  try {
+    co_return co_await readuntil("\n");
+  } catch (const IncompleteReadError& e) {
+    co_return e.partial;
+  } catch (const LimitOverrunError& e) {
+    // Python: the line up to and including its end is dropped when it has arrived; else all.
+    if (s->view().substr(e.consumed, 1) == "\n") {
+      s->take(e.consumed + 1);
+    } else {
+      s->take(s->size());
+    }
+    throw;
+  }
+}
+
+Task<std::string> StreamReader::readexactly(std::size_t n) {
+  std::shared_ptr<detail::StreamState> s = state_;
+  while (s->size() < n) {
+    if (s->error) std::rethrow_exception(s->error);
+    if (s->eof) throw IncompleteReadError(s->take(s->size()), n);
+    s->before_wait("readexactly");
+    co_await detail::Wait(s->readable);
+  }
+  co_return s->take(n);
+}
+
+Task<std::string> StreamReader::read(std::ptrdiff_t n) {
+  std::shared_ptr<detail::StreamState> s = state_;
+  if (n == 0) co_return std::string();
+  if (n < 0) {  // to the end of the stream
+    std::string all;
+    for (;;) {
+      if (s->size() > 0) all += s->take(s->size());
+      if (s->error) std::rethrow_exception(s->error);
+      if (s->eof) co_return all;
+      s->before_wait("read");
+      co_await detail::Wait(s->readable);
+    }
+  }
+  while (s->size() == 0 && !s->eof) {
+    if (s->error) std::rethrow_exception(s->error);
+    s->before_wait("read");
+    co_await detail::Wait(s->readable);
+  }
+  if (s->size() == 0 && s->error) std::rethrow_exception(s->error);
+  co_return s->take(std::min(static_cast<std::size_t>(n), s->size()));
+}
+
+// ---- StreamWriter ---------------------------------------------------------------------------
+
+StreamWriter::StreamWriter(std::shared_ptr<detail::StreamState> state) : state_(std::move(state)) {}
+
+StreamWriter& StreamWriter::operator=(StreamWriter&& other) noexcept {
+  if (this != &other) {
+    if (state_) close();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+StreamWriter::~StreamWriter() {
+  if (state_) close();
+}
+
+void StreamWriter::write(std::string_view data) {
+  if (state_->transport != nullptr && !state_->lost) state_->transport->write(data);
+}
+
+void StreamWriter::writelines(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) write(line);
+}
+
+void StreamWriter::write_eof() {
+  if (state_->transport != nullptr && !state_->lost) state_->transport->lose_write_connection();
+}
+
+namespace {
+[[noreturn]] void throw_lost(const detail::StreamState& s) {
+  if (s.error) std::rethrow_exception(s.error);
+  throw connection_reset_error(std::error_code(ECONNRESET, std::system_category()),
+                               "drain to " + s.peer.to_string(), "Connection lost");
+}
+}  // namespace
+
+Task<> StreamWriter::drain() {
+  std::shared_ptr<detail::StreamState> s = state_;
+  if (s->lost) throw_lost(*s);
+  while (s->write_paused && !s->lost) co_await detail::Wait(s->drained);
+  if (s->lost) throw_lost(*s);
+}
+
+void StreamWriter::close() {
+  if (state_->transport != nullptr && !state_->lost) state_->transport->lose_connection();
+}
+
+bool StreamWriter::is_closing() const noexcept {
+  return state_->lost || state_->transport == nullptr || state_->transport->disconnecting();
+}
+
+Task<> StreamWriter::wait_closed() {
+  std::shared_ptr<detail::StreamState> s = state_;
+  while (!s->lost && s->transport != nullptr) co_await detail::Wait(s->closed);
+}
+
+const Address& StreamWriter::peername() const noexcept { return state_->peer; }
+
+const Address& StreamWriter::sockname() const noexcept { return state_->host; }
+
+Transport& StreamWriter::transport() const {
+  if (state_->transport == nullptr || state_->lost) {
+    throw std::logic_error("StreamWriter::transport(): the connection is gone");
+  }
+  return *state_->transport;
+}
+
+// ---- the protocol ---------------------------------------------------------------------------
+
+namespace detail {
+
+StreamProtocol::~StreamProtocol() {
+  state_->transport = nullptr;
+  state_->lost = true;
+}
+
+void StreamProtocol::connection_made() {
+  state_->transport = &transport();
+  state_->peer = transport().get_peer();
+  state_->host = transport().get_host();
+}
+
+void StreamProtocol::data_received(std::string_view data) { state_->feed(data); }
+
+void StreamProtocol::read_connection_lost() {  // half-close: the writer goes on
+  state_->eof = true;
+  state_->readable.wake_all();
+}
+
+void StreamProtocol::connection_lost(const Reason& reason) {
+  std::shared_ptr<StreamState> s = state_;
+  if (!reason.clean && !s->error) {
+    try {
+      throw_os_error(reason.error != 0 ? reason.error : ECONNRESET,
+                     "connection with " + s->peer.to_string());
+    } catch (...) {
+      s->error = std::current_exception();
+    }
+  }
+  s->eof = true;
+  s->lost = true;
+  s->transport = nullptr;
+  s->write_paused = false;
+  s->readable.wake_all();
+  s->drained.wake_all();
+  s->closed.wake_all();
+}
+
+void StreamProtocol::pause_writing() { state_->write_paused = true; }
+
+void StreamProtocol::resume_writing() {
+  state_->write_paused = false;
+  state_->drained.wake_all();
+}
+
+// ---- servers --------------------------------------------------------------------------------
+
+/// A Server's shared part: what its factory and protocols reach through a weak pointer.
+struct ServerCore {
+  ServerCore(Reactor& r, StreamHandler h, std::size_t lim)
+      : reactor(&r), handle(std::move(h)), limit(lim) {
+    if (!handle) throw std::invalid_argument("start_server: no handler");
+  }
+  ServerCore(const ServerCore&) = delete;
+  ServerCore& operator=(const ServerCore&) = delete;
+  ~ServerCore() = default;
+
+  void start(const std::shared_ptr<StreamState>& state);
+  void cancel_all();
+  void report(const StreamWriter& writer);
+
+  Reactor* reactor;
+  StreamHandler handle;
+  std::size_t limit;
+  std::vector<ListeningPort*> ports;
+  std::vector<Address> addresses;
+  std::unordered_map<TaskCore*, std::shared_ptr<TaskCore>> tasks;
+  WaitList ended;  // the last handler ended
+  bool closed = false;
+  socketserver::detail::Reporter reporter;
+};
+
+namespace {
+
+/// One connection's task: the handler, then the connection closed; an exception reported.
+Task<> serve_connection(ServerCore* core, StreamReader reader, StreamWriter writer) {
+  // Cancelled, or the frame freed: the connection is aborted (a peer that does not read must
+  // not hold it); otherwise closed after what is queued.
+  struct Closer {
+    StreamWriter& writer;
+    bool abort = true;
+    explicit Closer(StreamWriter& w) : writer(w) {}
+    Closer(const Closer&) = delete;
+    Closer& operator=(const Closer&) = delete;
+    ~Closer() {
+      if (!abort) {
+        writer.close();
+      } else if (!writer.is_closing()) {
+        writer.transport().abort_connection();
+      }
+    }
+  } closer(writer);
+  try {
+    co_await core->handle(reader, writer);
+  } catch (const CancelledError&) {
+    throw;
+  } catch (...) {
+    core->report(writer);
+  }
+  closer.abort = false;
+}
+
+class ServerProtocol : public StreamProtocol {
+ public:
+  ServerProtocol(std::weak_ptr<ServerCore> core, std::shared_ptr<StreamState> state)
+      : StreamProtocol(std::move(state)), core_(std::move(core)) {}
+  void connection_made() override {
+    StreamProtocol::connection_made();
+    std::shared_ptr<ServerCore> core = core_.lock();
+    if (!core || core->closed) {
+      transport().abort_connection();
+      return;
+    }
+    core->start(this->state());
+  }
+
+ private:
+  std::weak_ptr<ServerCore> core_;
+};
+
+class ServerFactory : public Factory {
+ public:
+  explicit ServerFactory(std::weak_ptr<ServerCore> core) : core_(std::move(core)) {}
+  std::unique_ptr<Protocol> build_protocol(const Address& /*addr*/) override {
+    std::shared_ptr<ServerCore> core = core_.lock();
+    if (!core || core->closed) return nullptr;
+    return std::make_unique<ServerProtocol>(core_, std::make_shared<StreamState>(core->limit));
+  }
+
+ private:
+  std::weak_ptr<ServerCore> core_;
+};
+
+}  // namespace
+
+void ServerCore::start(const std::shared_ptr<StreamState>& state) {
+  TaskHandle<> task =
+      create_task(*reactor, serve_connection(this, StreamReader(state), StreamWriter(state)));
+  if (task.done()) return;
+  TaskCore* key = task.state().get();
+  tasks.emplace(key, task.state());
+  task.state()->on_done = [this](TaskCore& c) {
+    tasks.erase(&c);
+    if (tasks.empty()) ended.wake_all();
+  };
+}
+
+void ServerCore::cancel_all() {
+  std::vector<std::shared_ptr<TaskCore>> running;
+  running.reserve(tasks.size());
+  for (auto& entry : tasks) running.push_back(entry.second);
+  for (auto& t : running) {
+    try {
+      t->cancel();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the task ends with it, stored
+    }
+  }
+}
+
+void ServerCore::report(const StreamWriter& writer) {
+  const std::string line = "Exception in the handler of the connection from " +
+                           writer.peername().to_string() + ": " + socketserver::detail::current_exception_text();
+  if (const char* kind = socketserver::detail::expected_failure_kind()) {  // resets, timeouts: rate-limited
+    reporter.report(kind, line);
+    return;
+  }
+  std::fflush(stderr);
+  socketserver::detail::write_console(STDERR_FILENO, line + "\n");
+}
+
+std::shared_ptr<ServerCore> make_server_core(Reactor& reactor, StreamHandler handle,
+                                             std::size_t limit) {
+  auto core = std::make_shared<ServerCore>(reactor, std::move(handle), limit);
+  std::weak_ptr<ServerCore> weak = core;
+  reactor.add_shutdown_trigger("before", [weak] {
+    if (std::shared_ptr<ServerCore> c = weak.lock()) c->cancel_all();
+  });
+  return core;
+}
+
+}  // namespace detail
+
+// ---- Server ---------------------------------------------------------------------------------
+
+Server& Server::operator=(Server&& other) noexcept {
+  if (this != &other) {
+    Server old(std::move(*this));
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+Server::~Server() {
+  if (!core_) return;
+  close();
+  // A handler that caught CancelledError and waits again: its frame is freed now.
+  std::vector<std::shared_ptr<detail::TaskCore>> left;
+  for (auto& entry : core_->tasks) left.push_back(entry.second);
+  for (auto& t : left) t->destroy_frame();
+}
+
+void Server::close() {
+  if (!core_) return;
+  if (!core_->closed) {
+    core_->closed = true;
+    std::vector<ListeningPort*> ports = std::exchange(core_->ports, {});
+    for (ListeningPort* p : ports) p->stop_listening();
+  }
+  core_->cancel_all();
+}
+
+Task<> Server::wait_closed() {
+  std::shared_ptr<detail::ServerCore> core = core_;
+  if (!core) co_return;
+  while (!core->tasks.empty()) co_await detail::Wait(core->ended);
+}
+
+bool Server::is_serving() const noexcept { return core_ && !core_->closed; }
+
+std::vector<Address> Server::sockets() const {
+  if (!core_ || core_->closed) return {};
+  return core_->addresses;
+}
+
+Address Server::address() const {
+  if (!core_ || core_->addresses.empty()) return Address();
+  return core_->addresses.front();
+}
+
+std::size_t Server::active_handlers() const noexcept { return core_ ? core_->tasks.size() : 0; }
+
+Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
+                    ListenOptions options, std::size_t limit) {
+  std::shared_ptr<detail::ServerCore> core =
+      detail::make_server_core(reactor, std::move(handle), limit);
+  options.interface = host;
+  ListeningPort& p =
+      reactor.listen_tcp(port, std::make_shared<detail::ServerFactory>(core), options);
+  core->ports.push_back(&p);
+  core->addresses.push_back(p.get_host());
+  return Server(std::move(core));
+}
+
+Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& path,
+                         ListenOptions options, std::size_t limit) {
+  std::shared_ptr<detail::ServerCore> core =
+      detail::make_server_core(reactor, std::move(handle), limit);
+  ListeningPort& p =
+      reactor.listen_unix(path, std::make_shared<detail::ServerFactory>(core), options);
+  core->ports.push_back(&p);
+  core->addresses.push_back(p.get_host());
+  return Server(std::move(core));
+}
+
+// ---- StandardInput ----------------------------------------------------------------------------
+
+namespace {
+std::shared_ptr<detail::StreamState> make_state(std::size_t limit) {
+  return std::make_shared<detail::StreamState>(limit);
+}
+}  // namespace
+
+StandardInput::StandardInput(Reactor& reactor, std::size_t limit, int stdin_fd)
+    : reader_(make_state(limit)) {
+  std::shared_ptr<detail::StreamState> state = reader_.state_;
+  io_ = std::make_unique<StandardIO>(std::make_unique<detail::StreamProtocol>(state), reactor,
+                                     stdin_fd);
+}
+
+StandardInput::~StandardInput() = default;
+
+// ---- open_connection ------------------------------------------------------------------------
+
+namespace {
+
+/// A connect in progress: the callbacks' side and the awaiting task's.
+struct PendingConnect {
+  detail::WaitList list;
+  bool done = false;
+  std::optional<Reason> failed;
+};
+
+Task<StreamPair> finish_connect(Connector& connector, std::shared_ptr<PendingConnect> pending,
+                                std::shared_ptr<detail::StreamState> state, std::string to) {
+  // Cancelled (or the frame freed) before the connect ended: the attempt is given up.
+  struct GiveUp {
+    Connector& connector;
+    bool armed = true;
+    explicit GiveUp(Connector& c) : connector(c) {}
+    GiveUp(const GiveUp&) = delete;
+    GiveUp& operator=(const GiveUp&) = delete;
+    ~GiveUp() {
+      if (armed) connector.disconnect();
+    }
+  } give_up(connector);
+  while (!pending->done) co_await detail::Wait(pending->list);
+  give_up.armed = false;
+  if (pending->failed) {
+    throw_os_error(pending->failed->error != 0 ? pending->failed->error : ECONNREFUSED,
+                   "connect to " + to);
+  }
+  co_return StreamPair{StreamReader(state), StreamWriter(state)};
+}
+
+template <class Connect>
+Task<StreamPair> connect_streams(std::size_t limit, std::string to, Connect connect) {
+  auto state = std::make_shared<detail::StreamState>(limit);
+  auto pending = std::make_shared<PendingConnect>();
+  Connector& connector = connect(
+      std::make_unique<detail::StreamProtocol>(state),
+      [pending](detail::StreamProtocol&) {
+        pending->done = true;
+        pending->list.wake_all();
+      },
+      [pending](const Reason& reason) {
+        pending->done = true;
+        pending->failed = reason;
+        pending->list.wake_all();
+      });
+  return finish_connect(connector, std::move(pending), std::move(state), std::move(to));
+}
+
+}  // namespace
+
+Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port,
+                                 std::size_t limit) {
+  const std::string to = host + ":" + std::to_string(port);
+  co_return co_await connect_streams(
+      limit, to,
+      [&reactor, &host, port](std::unique_ptr<detail::StreamProtocol> protocol,
+                              std::function<void(detail::StreamProtocol&)> connected,
+                              std::function<void(const Reason&)> failed) -> Connector& {
+        return reactor.connect_protocol<detail::StreamProtocol>(
+            host, port, std::move(protocol), std::move(connected), std::move(failed));
+      });
+}
+
+Task<StreamPair> open_unix_connection(Reactor& reactor, Address path, std::size_t limit) {
+  co_return co_await connect_streams(
+      limit, path.to_string(),
+      [&reactor, &path](std::unique_ptr<detail::StreamProtocol> protocol,
+                        std::function<void(detail::StreamProtocol&)> connected,
+                        std::function<void(const Reason&)> failed) -> Connector& {
+        return reactor.connect_protocol<detail::StreamProtocol>(
+            path, std::move(protocol), std::move(connected), std::move(failed));
+      });
+}
+
+}  // namespace socketserver::asyncio

@@ -1,0 +1,246 @@
+// Tests of asyncio_server.hpp: AsyncStreamRequestHandler and AsyncTCPServer /
+// AsyncUnixStreamServer with Python's socketserver names — serve_forever, shutdown from another
+// thread, verify_request, handle_error, the idle timeout.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "socketserver/asyncio_server.hpp"
+#include "socketserver/socket.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace ss = socketserver;
+namespace aio = socketserver::asyncio;
+using namespace std::chrono_literals;
+
+// serve_forever on a thread; the destructor shuts the server down and joins.
+class Serving {
+ public:
+  explicit Serving(aio::AsyncStreamServer& server)
+      : server_(server), thread_([this] { server_.serve_forever(); }) {}
+  ~Serving() { stop(); }
+  Serving(const Serving&) = delete;
+  Serving& operator=(const Serving&) = delete;
+  void stop() {
+    if (!thread_.joinable()) return;
+    server_.shutdown();
+    thread_.join();
+  }
+
+ private:
+  aio::AsyncStreamServer& server_;
+  std::thread thread_;
+};
+
+ss::Socket client_of(const aio::AsyncStreamServer& server) {
+  ss::Socket s(server.server_address().family(), SOCK_STREAM);
+  s.settimeout(10s);
+  s.connect(server.server_address());
+  return s;
+}
+
+std::string recv_line(ss::Socket& s) {
+  std::string line;
+  for (int i = 0; i < 100000; ++i) {
+    std::string b = s.recv(1);
+    if (b.empty()) break;
+    line += b;
+    if (b == "\n") break;
+  }
+  return line;
+}
+
+// The book's timestamp server (Example 2-1), a line at a time until the client leaves.
+struct TimestampHandler : aio::AsyncStreamRequestHandler {
+  using AsyncStreamRequestHandler::AsyncStreamRequestHandler;
+  aio::Task<> handle() override {
+    for (;;) {
+      std::string data = co_await rfile.readline();
+      if (data.empty()) break;
+      const std::time_t now = std::time(nullptr);
+      char stamp[64];
+      std::strftime(stamp, sizeof stamp, "%a %b %d %H:%M:%S %Y", std::localtime(&now));
+      wfile.write(std::string("[") + stamp + "] " + data);
+      co_await wfile.drain();
+    }
+  }
+};
+
+TEST(AsyncTCPServer, TimestampHandlerServesLinesUntilShutdown) {
+  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0),
+                             aio::async_handler<TimestampHandler>());
+  ASSERT_NE(server.server_address().port(), 0);
+  Serving serving(server);
+  ss::Socket a = client_of(server);
+  ss::Socket b = client_of(server);
+  for (int i = 0; i < 3; ++i) {
+    a.sendall("hello " + std::to_string(i) + "\n");
+    const std::string reply = recv_line(a);
+    ASSERT_EQ(reply.front(), '[') << reply;
+    EXPECT_NE(reply.find("] hello " + std::to_string(i) + "\n"), std::string::npos) << reply;
+  }
+  b.sendall("b\n");
+  EXPECT_NE(recv_line(b).find("] b\n"), std::string::npos);
+  a.shutdown(SHUT_WR);
+  EXPECT_EQ(a.recv(10), "");  // the handler ends at the end of input and the server closes
+  serving.stop();
+}
+
+std::atomic<int> g_live{0};
+std::atomic<int> g_cancelled{0};
+
+struct ParkedHandler : aio::AsyncStreamRequestHandler {
+  using AsyncStreamRequestHandler::AsyncStreamRequestHandler;
+  aio::Task<> handle() override {
+    g_live.fetch_add(1);
+    struct Down {
+      Down() = default;
+      Down(const Down&) = delete;
+      Down& operator=(const Down&) = delete;
+      ~Down() { g_live.fetch_sub(1); }
+    } down;
+    wfile.write("ready\n");
+    try {
+      co_await rfile.readline();
+    } catch (const aio::CancelledError&) {
+      g_cancelled.fetch_add(1);
+      throw;
+    }
+  }
+};
+
+TEST(AsyncTCPServer, ShutdownFromAnotherThreadCancelsConnectedHandlersAndReturns) {
+  g_live = 0;
+  g_cancelled = 0;
+  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<ParkedHandler>());
+  std::thread loop([&] { server.serve_forever(); });
+  std::vector<ss::Socket> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(client_of(server));
+    EXPECT_EQ(recv_line(clients.back()), "ready\n");
+  }
+  EXPECT_EQ(g_live.load(), 5);
+  server.shutdown();  // returns once the loop has stopped
+  EXPECT_EQ(g_cancelled.load(), 5);
+  EXPECT_EQ(g_live.load(), 0);
+  for (auto& c : clients) EXPECT_EQ(c.recv(10), "");  // closed
+  loop.join();
+}
+
+TEST(AsyncTCPServer, ShutdownBeforeServeForeverMakesItReturnAtOnce) {
+  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<ParkedHandler>());
+  server.shutdown();
+  std::atomic<bool> returned{false};
+  std::thread loop([&] {
+    server.serve_forever();
+    returned = true;
+  });
+  EXPECT_TRUE(testutil::wait_until([&] { return returned.load(); }));
+  loop.join();
+}
+
+struct RefusingServer : aio::AsyncTCPServer {
+  using AsyncTCPServer::AsyncTCPServer;
+  std::atomic<int> asked{0};
+  bool verify_request(aio::StreamWriter&, const ss::Address& client) override {
+    asked.fetch_add(1);
+    return client.host() != "127.0.0.1";
+  }
+};
+
+TEST(AsyncTCPServer, VerifyRequestRefusingClosesBeforeAnyHandler) {
+  g_live = 0;
+  RefusingServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<ParkedHandler>());
+  Serving serving(server);
+  ss::Socket c = client_of(server);
+  EXPECT_EQ(c.recv(10), "");  // closed without a word
+  EXPECT_EQ(server.asked.load(), 1);
+  EXPECT_EQ(server.refused(), 1u);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+struct RecordingServer : aio::AsyncTCPServer {
+  using AsyncTCPServer::AsyncTCPServer;
+  std::mutex mu;
+  std::vector<std::string> errors;
+  void handle_error(aio::StreamWriter& request, const ss::Address& client) override {
+    std::string what;
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      errors.push_back(what + " from " + client.host());
+    }
+    AsyncTCPServer::handle_error(request, client);
+  }
+  std::vector<std::string> seen() {
+    std::lock_guard<std::mutex> lock(mu);
+    return errors;
+  }
+};
+
+TEST(AsyncTCPServer, HandleErrorIsCalledForAThrowingHandlerAndPrintsOneLine) {
+  std::atomic<int> n{0};
+  RecordingServer server(ss::Address::inet("127.0.0.1", 0),
+                         aio::async_handler([&n](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
+                           std::string line = co_await self.rfile.readline();
+                           if (n.fetch_add(1) % 2 == 1) throw std::runtime_error("bad request");
+                           self.wfile.write("ok " + line);
+                         }));
+  testing::internal::CaptureStderr();
+  std::vector<std::string> replies;
+  {
+    Serving serving(server);
+    for (int i = 0; i < 4; ++i) {
+      ss::Socket c = client_of(server);
+      c.sendall("x\n");
+      replies.push_back(recv_line(c));
+    }
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(replies, (std::vector<std::string>{"ok x\n", "", "ok x\n", ""}));
+  EXPECT_EQ(server.seen(),
+            (std::vector<std::string>{"bad request from 127.0.0.1", "bad request from 127.0.0.1"}));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << err;
+  EXPECT_NE(err.find("Exception occurred during processing of request from 127.0.0.1:"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("std::runtime_error: bad request"), std::string::npos) << err;
+}
+
+TEST(AsyncTCPServer, IdleTimeoutEndsASilentClientsHandlerWithTimeoutError) {
+  aio::AsyncServerOptions options;
+  options.idle_timeout = 0.1s;
+  RecordingServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<ParkedHandler>(),
+                         options);
+  Serving serving(server);
+  ss::Socket c = client_of(server);
+  EXPECT_EQ(recv_line(c), "ready\n");
+  EXPECT_EQ(c.recv(10), "");  // closed by the idle timeout
+  ASSERT_TRUE(testutil::wait_until([&] { return server.seen().size() == 1; }));
+  EXPECT_NE(server.seen()[0].find("timed out"), std::string::npos) << server.seen()[0];
+}
+
+TEST(AsyncUnixStreamServer, ServesOverAUnixSocket) {
+  testutil::TempDir dir;
+  aio::AsyncUnixStreamServer server(ss::Address::unix_path(dir.file("ts.sock")),
+                                    aio::async_handler<TimestampHandler>());
+  Serving serving(server);
+  ss::Socket c = client_of(server);
+  c.sendall("unix\n");
+  EXPECT_NE(recv_line(c).find("] unix\n"), std::string::npos);
+}
+
+}  // namespace
