@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
 
+#include "socketserver/asyncio_server.hpp"
 #include "socketserver/asyncio_streams.hpp"
 #include "socketserver/ssl.hpp"
 #include "ssl_test_util.hpp"
@@ -222,6 +225,44 @@ TEST(AsyncioTls, StartServerWithAClientContextThrows) {
   ss::Reactor reactor;
   EXPECT_THROW(aio::start_server(reactor, echo_lines, "127.0.0.1", 0,
                                  ss::SSLContext(ss::PROTOCOL_TLS_CLIENT)),
+               std::invalid_argument);
+}
+
+// AsyncTCPServer with options.ssl: handle() sees plaintext and the client's certificate.
+struct CertEchoHandler : aio::AsyncStreamRequestHandler {
+  using AsyncStreamRequestHandler::AsyncStreamRequestHandler;
+  aio::Task<> handle() override { co_await echo_lines(rfile, wfile); }
+};
+
+TEST(AsyncioTls, AsyncTcpServerWithAnSslContextServesTls) {
+  SSLTEST_NEED_PKI();
+  aio::AsyncServerOptions options;
+  options.ssl = std::make_shared<const ss::SSLContext>(server_ctx());
+  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0),
+                             aio::async_handler<CertEchoHandler>(), options);
+  std::thread serving([&server] { server.serve_forever(); });
+  struct Join {
+    aio::AsyncTCPServer& server;
+    std::thread& thread;
+    ~Join() {
+      server.shutdown();
+      thread.join();
+    }
+  } join{server, serving};
+  ss::Reactor reactor;
+  auto main = [&]() -> aio::Task<> {
+    co_await tls_echo(reactor, server.server_address().port(), "async tcp server",
+                      client_ctx());
+  };
+  run_bounded(reactor, main());
+}
+
+TEST(AsyncioTls, AsyncUnixStreamServerRefusesAnSslContext) {
+  SSLTEST_NEED_PKI();
+  aio::AsyncServerOptions options;
+  options.ssl = std::make_shared<const ss::SSLContext>(server_ctx());
+  EXPECT_THROW(aio::AsyncUnixStreamServer(ss::Address::unix_path("/tmp/aiotls-never.sock"),
+                                          aio::async_handler<CertEchoHandler>(), options),
                std::invalid_argument);
 }
 
