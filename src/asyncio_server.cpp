@@ -43,9 +43,16 @@ AsyncStreamServer::AsyncStreamServer(const Address& address, AsyncHandlerClass h
   ListenOptions listen;
   listen.backlog = options.request_queue_size;
   listen.idle_timeout = options.idle_timeout;
+  listen.handshake_timeout = options.handshake_timeout;
+  if (options.ssl && unix_socket) {
+    throw std::invalid_argument("AsyncUnixStreamServer: no TLS over a Unix socket (options.ssl)");
+  }
   StreamHandler handle = [this](StreamReader& r, StreamWriter& w) { return serve_one(r, w); };
   if (unix_socket) {
     server_ = start_unix_server(reactor_, std::move(handle), address, listen, options.limit);
+  } else if (options.ssl) {
+    server_ = start_server(reactor_, std::move(handle), address.host(), address.port(),
+                           *options.ssl, listen, options.limit);
   } else {
     server_ = start_server(reactor_, std::move(handle), address.host(), address.port(), listen,
                            options.limit);

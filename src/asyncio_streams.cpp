@@ -271,6 +271,11 @@ Transport& StreamWriter::transport() const {
   return *state_->transport;
 }
 
+std::optional<PeerCertificate> StreamWriter::get_peer_certificate() const {
+  if (state_->transport == nullptr || state_->lost) return std::nullopt;
+  return state_->transport->get_peer_certificate();
+}
+
 // ---- the protocol ---------------------------------------------------------------------------
 
 namespace detail {
@@ -517,6 +522,18 @@ Server start_server(Reactor& reactor, StreamHandler handle, const std::string& h
   return Server(std::move(core));
 }
 
+Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
+                    const SSLContext& ssl, ListenOptions options, std::size_t limit) {
+  std::shared_ptr<detail::ServerCore> core =
+      detail::make_server_core(reactor, std::move(handle), limit);
+  options.interface = host;
+  ListeningPort& p =
+      reactor.listen_ssl(port, std::make_shared<detail::ServerFactory>(core), ssl, options);
+  core->ports.push_back(&p);
+  core->addresses.push_back(p.get_host());
+  return Server(std::move(core));
+}
+
 Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& path,
                          ListenOptions options, std::size_t limit) {
   std::shared_ptr<detail::ServerCore> core =
@@ -553,7 +570,56 @@ namespace {
 struct PendingConnect {
   detail::WaitList list;
   bool done = false;
+  bool tls = false;  // a failure without errno is then the handshake's
   std::optional<Reason> failed;
+};
+
+/// A failed client handshake as Python raises it: the reactor gives its message only.
+[[noreturn]] void throw_tls_failure(const std::string& message, const std::string& to) {
+  static constexpr std::string_view verify = "certificate verify failed: ";
+  const std::size_t at = message.find(verify);
+  if (at != std::string::npos) {
+    throw cert_verification_error("TLS handshake with " + to, -1,
+                                  message.substr(at + verify.size()));
+  }
+  constexpr int ssl_error_ssl = 1;  // OpenSSL's SSL_ERROR_SSL
+  throw ssl_error(ssl_error_ssl, "TLS handshake with " + to, "SSL routines", message);
+}
+
+/// open_connection's protocol over TLS: connection_made comes once the handshake is done.
+class TlsClientProtocol final : public detail::StreamProtocol {
+ public:
+  TlsClientProtocol(std::shared_ptr<detail::StreamState> state,
+                    std::shared_ptr<PendingConnect> pending)
+      : StreamProtocol(std::move(state)), pending_(std::move(pending)) {}
+  void connection_made() override {
+    StreamProtocol::connection_made();
+    pending_->done = true;
+    pending_->list.wake_all();
+  }
+
+ private:
+  std::shared_ptr<PendingConnect> pending_;
+};
+
+/// connect_ssl's factory: the one protocol, and the failure to the awaiting task.
+class TlsConnectFactory final : public ClientFactory {
+ public:
+  TlsConnectFactory(std::unique_ptr<Protocol> protocol, std::shared_ptr<PendingConnect> pending)
+      : protocol_(std::move(protocol)), pending_(std::move(pending)) {}
+  std::unique_ptr<Protocol> build_protocol(const Address& /*addr*/) override {
+    return std::move(protocol_);
+  }
+  void client_connection_failed(Connector& /*connector*/, const Reason& reason) override {
+    if (pending_->done) return;
+    pending_->done = true;
+    pending_->failed = reason;
+    pending_->list.wake_all();
+  }
+
+ private:
+  std::unique_ptr<Protocol> protocol_;
+  std::shared_ptr<PendingConnect> pending_;
 };
 
 Task<StreamPair> finish_connect(Connector& connector, std::shared_ptr<PendingConnect> pending,
@@ -572,8 +638,9 @@ Task<StreamPair> finish_connect(Connector& connector, std::shared_ptr<PendingCon
   while (!pending->done) co_await detail::Wait(pending->list);
   give_up.armed = false;
   if (pending->failed) {
-    throw_os_error(pending->failed->error != 0 ? pending->failed->error : ECONNREFUSED,
-                   "connect to " + to);
+    const Reason& why = *pending->failed;
+    if (pending->tls && why.error == 0) throw_tls_failure(why.message, to);
+    throw_os_error(why.error != 0 ? why.error : ECONNREFUSED, "connect to " + to);
   }
   co_return StreamPair{StreamReader(state), StreamWriter(state)};
 }
@@ -609,6 +676,20 @@ Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port,
         return reactor.connect_protocol<detail::StreamProtocol>(
             host, port, std::move(protocol), std::move(connected), std::move(failed));
       });
+}
+
+Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, SSLContext ssl,
+                                 std::string server_hostname, std::size_t limit) {
+  const std::string to = host + ":" + std::to_string(port);
+  auto state = std::make_shared<detail::StreamState>(limit);
+  auto pending = std::make_shared<PendingConnect>();
+  pending->tls = true;
+  Connector& connector = reactor.connect_ssl(
+      host, port,
+      std::make_shared<TlsConnectFactory>(std::make_unique<TlsClientProtocol>(state, pending),
+                                          pending),
+      ssl, std::chrono::duration<double>(30), std::move(server_hostname));
+  co_return co_await finish_connect(connector, std::move(pending), std::move(state), to);
 }
 
 Task<StreamPair> open_unix_connection(Reactor& reactor, Address path, std::size_t limit) {

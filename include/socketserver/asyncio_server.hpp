@@ -96,6 +96,12 @@ struct AsyncServerOptions {
   /// raises timeout_error (ListenOptions::idle_timeout). nullopt: never.
   Timeout idle_timeout{};
   std::size_t limit = StreamReader::default_limit;  ///< each rfile's limit
+  /// AsyncTCPServer over TLS (start_server with ssl): a PROTOCOL_TLS_SERVER context with a
+  /// certificate; handle() reads and writes plaintext, wfile.get_peer_certificate() gives the
+  /// client's. nullptr (default): plain. AsyncUnixStreamServer throws std::invalid_argument.
+  std::shared_ptr<const SSLContext> ssl{};
+  /// With ssl: how long a client may take to complete its handshake (as ListenOptions's).
+  Timeout handshake_timeout = std::chrono::duration<double>(10);
 };
 
 /// What AsyncTCPServer and AsyncUnixStreamServer share: the loop, shutdown and the hooks.

@@ -55,6 +55,7 @@
 #include "socketserver/asyncio.hpp"
 #include "socketserver/errors.hpp"
 #include "socketserver/reactor.hpp"
+#include "socketserver/ssl.hpp"
 
 namespace socketserver::asyncio {
 
@@ -159,6 +160,10 @@ class StreamWriter {
   [[nodiscard]] const Address& sockname() const noexcept;
   /// Python's writer.transport: throws std::logic_error once the connection is gone.
   [[nodiscard]] Transport& transport() const;
+  /// get_extra_info("peercert"): the peer's certificate on a TLS connection (start_server or
+  /// open_connection with an SSLContext); nullopt on a plain one, when the peer sent none, or
+  /// once the connection is gone.
+  [[nodiscard]] std::optional<PeerCertificate> get_peer_certificate() const;
 
  private:
   std::shared_ptr<detail::StreamState> state_;
@@ -244,6 +249,14 @@ class Server {
 /// reader's. Throws as listen_tcp.
 Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
                     ListenOptions options = {}, std::size_t limit = StreamReader::default_limit);
+/// Python's asyncio.start_server(handle, host, port, ssl=context): the same over TLS
+/// (Reactor::listen_ssl; `ssl` a PROTOCOL_TLS_SERVER context with a certificate, copied). The
+/// handshake runs in the loop, bounded by options.handshake_timeout; a handler starts only once
+/// it has completed and reads and writes plaintext. A failed or timed-out handshake is one
+/// line on stderr and closes that connection only. Throws as listen_ssl.
+Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
+                    const SSLContext& ssl, ListenOptions options = {},
+                    std::size_t limit = StreamReader::default_limit);
 /// Python's asyncio.start_unix_server(handle, path).
 Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& path,
                          ListenOptions options = {},
@@ -259,6 +272,15 @@ struct StreamPair {
 /// gives the reader and writer. Throws connection_refused_error and the like (errors.hpp)
 /// when no connection is made. Must be awaited from a task.
 Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port,
+                                 std::size_t limit = StreamReader::default_limit);
+/// Python's asyncio.open_connection(host, port, ssl=context, server_hostname=name): the same,
+/// then a TLS handshake (Reactor::connect_ssl; `ssl` a PROTOCOL_TLS_CLIENT context) that checks
+/// the server's certificate for `server_hostname` ("" = `host`). The pair is given once the
+/// handshake has completed. Throws cert_verification_error when the certificate does not
+/// verify (its verify_message() is OpenSSL's text; verify_code() is -1: the reactor reports
+/// the text only), ssl_error for another handshake failure, and as open_connection.
+Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, SSLContext ssl,
+                                 std::string server_hostname = "",
                                  std::size_t limit = StreamReader::default_limit);
 /// Python's asyncio.open_unix_connection(path).
 Task<StreamPair> open_unix_connection(Reactor& reactor, Address path,
