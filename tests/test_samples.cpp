@@ -523,7 +523,8 @@ INSTANTIATE_TEST_SUITE_P(Sample, EverySample,
                                            "tsUserv", "tsUclnt", "tsTservSS", "tsTclntSS",
                                            "tsTservThreaded", "tsTservKeep", "tsTclntKeep",
                                            "tsTservTW", "tsTclntTW", "chatserv", "chatclnt",
-                                           "selectchat", "tsTservAIO", "tsTclntAIO"),
+                                           "selectchat", "tsTservAIO", "tsTclntAIO",
+                                           "chatservAIO", "gatherAIO"),
                          param_name);
 
 TEST(SampleUdpClient, BadTimeoutIsAUsageError) {
@@ -590,7 +591,7 @@ TEST_P(EveryConnectionServer, HelpNamesTheTimeoutAndItsDefault) {
 INSTANTIATE_TEST_SUITE_P(Sample, EveryConnectionServer,
                          ::testing::Values("tsTserv", "tsTservV6", "tsTservSS", "tsTservThreaded",
                                            "tsTservKeep", "tsTservTW", "chatserv", "selectchat",
-                                           "tsTservAIO"),
+                                           "tsTservAIO", "chatservAIO"),
                          param_name);
 
 TEST(SampleSSServer, WithoutTimeoutAQuietClientIsWaitedFor) {

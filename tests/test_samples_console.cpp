@@ -70,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(Sample, ServerWithoutConsole, ::testing::Values(
     Kind{"tsTservTW",       "127.0.0.1", false, "hello",   "] hello"},
     Kind{"tsTservAIO",      "127.0.0.1", false, "hello",   "] hello"},
     Kind{"chatserv",        "127.0.0.1", false, "",        "* welcome"},
-    Kind{"selectchat",      "127.0.0.1", false, "",        "* welcome"}),
+    Kind{"selectchat",      "127.0.0.1", false, "",        "* welcome"},
+    Kind{"chatservAIO",     "127.0.0.1", false, "",        "* welcome"}),
     kind_name);
 // clang-format on
 
