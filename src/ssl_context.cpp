@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -440,9 +439,5 @@ SSLContext create_default_context(Purpose purpose, const std::string& cafile,
   }
   return ctx;
 }
-
-namespace detail {
-void release_thread_tls_state() noexcept { OPENSSL_thread_stop(); }
-}  // namespace detail
 
 }  // namespace socketserver

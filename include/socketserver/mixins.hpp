@@ -173,7 +173,6 @@ class ThreadingMixIn : public Server {
       }
       this->note_request_finished();
     });
-    if (this->ssl_context) detail::release_thread_tls_state();
     std::lock_guard<std::mutex> lock(mu_);
     workers_.erase(self);
     const bool loop_paused = max_threads != 0 && live_ == max_threads;

@@ -462,12 +462,6 @@ struct BoundSocketFile {
   std::uint64_t device = 0;
   std::uint64_t inode = 0;
 };
-/// Frees what OpenSSL keeps per thread (its random generators, error queue) now, rather than in
-/// the thread-exit handler it registers (src/ssl_context.cpp). A ThreadingMixIn thread that
-/// served TLS calls it before it tells server_close it is done: its thread is detached, so
-/// without this the exit handler could still be running when server_close returns and the
-/// process ends (LeakSanitizer saw that memory as leaked, once in five runs).
-void release_thread_tls_state() noexcept;
 }  // namespace detail
 
 /// Python's socketserver.UnixStreamServer. server_close() removes the socket file it created,
