@@ -98,10 +98,11 @@ class ThreadingMixIn : public Server {
       ++total_;
     }
     this->note_request_started();
+    reap_ended_threads(reap_batch);
+    std::thread thread;
     try {  // outside the lock: ending threads must not wait for a clone()
-      std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request), client_address,
-                  it)
-          .detach();
+      thread = std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request),
+                           client_address, it);
     } catch (...) {  // no thread to be had (EAGAIN): undo, and let the loop report it
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -113,6 +114,8 @@ class ThreadingMixIn : public Server {
       this->note_request_finished();
       throw;
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    it->thread = std::move(thread);  // `it` may be in ended_ already: splice keeps it valid
   }
 
   /// Python's server_close(): closes the server, then (block_on_close) waits for the threads.
@@ -155,13 +158,17 @@ class ThreadingMixIn : public Server {
  private:
   struct Worker {
     int fd = -1;  // the connection, for the close deadline (-1 once the handler is done)
+    std::thread thread;
   };
   using WorkerList = std::list<Worker>;
+  // Ended threads are joined in batches of this many by the loop (and all by join_threads).
+  static constexpr std::size_t reap_batch = 32;
 
-  // Runs one request in its own (detached) thread. Nothing joins it: its last touch of the
-  // server is the locked section at the end, which also tells server_close and the destructor
-  // (waiting for live_ == 0) that it is done. No system call on the way unless the loop is
-  // paused at max_threads and needs waking.
+  // Runs one request in its own thread. Its last touch of the server is the locked section at
+  // the end, which moves its entry to ended_ and tells server_close and the destructor (waiting
+  // for live_ == 0) that it is done; they then join it, so no thread (nor what its exit runs:
+  // thread_local and library per-thread destructors, e.g. OpenSSL's) outlives server_close.
+  // No system call on the way unless the loop is paused at max_threads and needs waking.
   void process_request_thread(Request request, Address client_address,
                               typename WorkerList::iterator self) {
     this->run_request(request, client_address, [&] {
@@ -174,7 +181,7 @@ class ThreadingMixIn : public Server {
       this->note_request_finished();
     });
     std::lock_guard<std::mutex> lock(mu_);
-    workers_.erase(self);
+    ended_.splice(ended_.end(), workers_, self);
     const bool loop_paused = max_threads != 0 && live_ == max_threads;
     --live_;
     if (loop_paused) this->wake_loop();  // a slot is free: the loop may accept again
@@ -193,6 +200,28 @@ class ThreadingMixIn : public Server {
       if (!done_.wait_for(lock, *deadline, all_done)) shutdown_open_connections(SHUT_RDWR);
     }
     done_.wait(lock, all_done);
+    lock.unlock();
+    reap_ended_threads(1);
+  }
+
+  // Joins the threads that have ended, when there are at least `at_least` of them (each has left
+  // its last locked section, so a join waits for no more than its exit).
+  void reap_ended_threads(std::size_t at_least) {
+    WorkerList ended;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ended_.size() < at_least) return;
+      ended.splice(ended.end(), ended_);
+    }
+    for (auto w = ended.begin(); w != ended.end();) {
+      if (w->thread.joinable()) {
+        w->thread.join();
+        ++w;
+      } else {  // its thread object is being handed over (process_request): not yet
+        std::lock_guard<std::mutex> lock(mu_);
+        ended_.splice(ended_.end(), ended, w++);
+      }
+    }
   }
 
   void shutdown_open_connections(int how) {  // with mu_ held
@@ -204,6 +233,7 @@ class ThreadingMixIn : public Server {
   mutable std::mutex mu_;
   std::condition_variable done_;
   WorkerList workers_;  // one entry per running handler thread
+  WorkerList ended_;    // threads whose handler has returned, to be joined
   std::size_t live_ = 0;
   std::size_t total_ = 0;
 };
