@@ -511,8 +511,10 @@ struct Producer : ss::Protocol {
   void produce() {
     const std::string chunk(64u << 10, 'p');
     for (int i = 0; i < 2048 && !paused_ && s_->written.load() < (128u << 20); ++i) {
-      transport().write(chunk);
+      // Counted before the write: the write that crosses the high mark calls pause_writing
+      // inside it, and the test reads `written` as soon as it sees the pause.
       s_->written.fetch_add(chunk.size());
+      transport().write(chunk);
       const std::size_t b = transport().write_buffer_size();
       if (b > s_->max_buffered.load()) s_->max_buffered.store(b);
     }

@@ -52,8 +52,17 @@ TEST(SampleTwServer, ConsoleLinesAndReplyAreTheBooks) {
       << "'waiting for connection...' once, as the book's reactor version prints it";
 }
 
-TEST(SampleTwServer, AnswersEachMessageOfAConversation) {
-  Server srv("tsTservTW", "127.0.0.1");
+// The timestamp servers that run on the reactor: tsTservTW (Example 2-10) and tsTservAIO
+// (Example 2-1 as coroutines) answer the same bytes the same way; only their console line for
+// a connection differs (Twisted's book version prints the host alone).
+struct ReactorTimestampServerParam {
+  const char* name;
+  const char* connected;  // the console line for a connection from 127.0.0.1, as far as fixed
+};
+class ReactorTimestampServer : public ::testing::TestWithParam<ReactorTimestampServerParam> {};
+
+TEST_P(ReactorTimestampServer, AnswersEachMessageOfAConversation) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Fd c = tcp_connect(AF_INET, srv.port);
   ASSERT_TRUE(c);
@@ -64,8 +73,8 @@ TEST(SampleTwServer, AnswersEachMessageOfAConversation) {
   }
 }
 
-TEST(SampleTwServer, EveryChunkIsAnsweredAndNothingIsLost) {
-  Server srv("tsTservTW", "127.0.0.1");
+TEST_P(ReactorTimestampServer, EveryChunkIsAnsweredAndNothingIsLost) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Fd c = tcp_connect(AF_INET, srv.port);
   ASSERT_TRUE(c);
@@ -83,8 +92,8 @@ TEST(SampleTwServer, EveryChunkIsAnsweredAndNothingIsLost) {
   EXPECT_EQ(payload, message);
 }
 
-TEST(SampleTwServer, ServesManyClientsAtOnce) {
-  Server srv("tsTservTW", "127.0.0.1");
+TEST_P(ReactorTimestampServer, ServesManyClientsAtOnce) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   constexpr int kClients = 50;
   std::vector<Fd> clients;
@@ -99,12 +108,12 @@ TEST(SampleTwServer, ServesManyClientsAtOnce) {
     const std::string reply = recv_reply(clients[i].get(), msg);
     EXPECT_TRUE(reply.ends_with("] " + msg)) << reply;
   }
-  EXPECT_TRUE(srv.child.wait_stdout("...connected from: 127.0.0.1\n", kClients));
+  EXPECT_TRUE(srv.child.wait_stdout(GetParam().connected, kClients));
   EXPECT_EQ(count(srv.child.out(), "waiting for connection..."), 1u);
 }
 
-TEST(SampleTwServer, AnswersEverythingBeforeClosingAHalfClosedConnection) {
-  Server srv("tsTservTW", "127.0.0.1");
+TEST_P(ReactorTimestampServer, AnswersEverythingBeforeClosingAHalfClosedConnection) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Fd c = tcp_connect(AF_INET, srv.port);
   ASSERT_TRUE(c);
@@ -117,8 +126,8 @@ TEST(SampleTwServer, AnswersEverythingBeforeClosingAHalfClosedConnection) {
   EXPECT_TRUE(std::regex_match(got, kHelloReply)) << got;
 }
 
-TEST(SampleTwServer, ClientsThatResetDoNotStopIt) {
-  Server srv("tsTservTW", "127.0.0.1");
+TEST_P(ReactorTimestampServer, ClientsThatResetDoNotStopIt) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   for (int i = 0; i < 3; ++i) {
     Fd c = tcp_connect(AF_INET, srv.port);
@@ -132,8 +141,8 @@ TEST(SampleTwServer, ClientsThatResetDoNotStopIt) {
   EXPECT_TRUE(std::regex_match(recv_reply(c.get(), "hello"), kHelloReply));
 }
 
-TEST(SampleTwServer, CtrlCWithClientsConnectedExitsZero) {
-  Server srv("tsTservTW", "127.0.0.1");
+TEST_P(ReactorTimestampServer, CtrlCWithClientsConnectedExitsZero) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Fd a = tcp_connect(AF_INET, srv.port);
   Fd b = tcp_connect(AF_INET, srv.port);
@@ -144,17 +153,17 @@ TEST(SampleTwServer, CtrlCWithClientsConnectedExitsZero) {
   EXPECT_TRUE(sees_eof(a.get())) << "its connections are closed";
 }
 
-TEST(SampleTwServer, SigtermExitsZero) {
-  Server srv("tsTservTW", "127.0.0.1");
+TEST_P(ReactorTimestampServer, SigtermExitsZero) {
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   ASSERT_TRUE(srv.child.wait_stdout("waiting for connection...\n"));
   EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
   EXPECT_NE(srv.child.err().find("SIGTERM received"), std::string::npos) << srv.child.err();
 }
 
-TEST(SampleTwServer, TalksToPythonsSocketModule) {
+TEST_P(ReactorTimestampServer, TalksToPythonsSocketModule) {
   if (python3().empty()) GTEST_SKIP() << "python3 not found";
-  Server srv("tsTservTW", "127.0.0.1");
+  Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Child py({python3(), clients_py("ts_client.py"), "tcp", "127.0.0.1", std::to_string(srv.port),
             "hello", "hello"});
@@ -163,6 +172,13 @@ TEST(SampleTwServer, TalksToPythonsSocketModule) {
   ASSERT_EQ(lines.size(), 2u) << py.out();
   for (const auto& l : lines) EXPECT_TRUE(std::regex_match(l, kHelloReply)) << l;
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Sample, ReactorTimestampServer,
+    ::testing::Values(ReactorTimestampServerParam{"tsTservTW", "...connected from: 127.0.0.1\n"},
+                      ReactorTimestampServerParam{"tsTservAIO",
+                                                  "...connected from: ('127.0.0.1', "}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 // ---- tsTclntTW (Example 2-11) --------------------------------------------------------------
 
@@ -767,7 +783,8 @@ TEST_P(EveryChatServer, AUserWhoNeverReadsIsLetGoAndDelaysNobody) {
   EXPECT_EQ(count(listener->all(), "<guest2> "), 8000u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sample, EveryChatServer, ::testing::Values("chatserv", "selectchat", "chatservAIO"),
+INSTANTIATE_TEST_SUITE_P(Sample, EveryChatServer,
+                         ::testing::Values("chatserv", "selectchat", "chatservAIO"),
                          [](const auto& info) { return std::string(info.param); });
 
 // ---- the command line of every one of them -------------------------------------------------
@@ -840,7 +857,8 @@ TEST_P(EveryTwServer, EmptyHostListensOnEveryInterface) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sample, EveryTwServer,
-                         ::testing::Values("tsTservTW", "chatserv", "selectchat"),
+                         ::testing::Values("tsTservTW", "chatserv", "selectchat", "tsTservAIO",
+                                           "chatservAIO"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
