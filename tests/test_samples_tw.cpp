@@ -308,8 +308,11 @@ TEST(SampleTwClient, TalksToTheBooksPythonServer) {
 
 // ---- chatserv (exercises 2-8 to 2-10, on the reactor) --------------------------------------
 
-TEST(SampleChatServer, NewUsersAreGuestsInTheLobby) {
-  Server srv("chatserv", "127.0.0.1");
+// chatserv and chatservAIO: one chat (samples/chat.hpp), the same bytes on the wire.
+class ChatServer : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ChatServer, NewUsersAreGuestsInTheLobby) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   EXPECT_TRUE(a->wait_line("* guest1 has joined #lobby"));
@@ -318,8 +321,8 @@ TEST(SampleChatServer, NewUsersAreGuestsInTheLobby) {
   EXPECT_TRUE(srv.child.wait_stdout("guest2 connected from 127.0.0.1:"));
 }
 
-TEST(SampleChatServer, TwoUsersInOneRoomSeeEachOthersLines) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, TwoUsersInOneRoomSeeEachOthersLines) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
@@ -330,8 +333,8 @@ TEST(SampleChatServer, TwoUsersInOneRoomSeeEachOthersLines) {
   EXPECT_EQ(a->all().find("<guest1>"), std::string::npos) << "no echo to the speaker";
 }
 
-TEST(SampleChatServer, AUserInAnotherRoomDoesNotSee) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, AUserInAnotherRoomDoesNotSee) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
@@ -351,8 +354,8 @@ TEST(SampleChatServer, AUserInAnotherRoomDoesNotSee) {
   EXPECT_EQ(b->all().find("python marker"), std::string::npos) << b->all();
 }
 
-TEST(SampleChatServer, NickIsAnnouncedAndMustBeUnique) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, NickIsAnnouncedAndMustBeUnique) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
@@ -367,8 +370,8 @@ TEST(SampleChatServer, NickIsAnnouncedAndMustBeUnique) {
   EXPECT_EQ(b->wait_line("hi"), "<alice> hi");
 }
 
-TEST(SampleChatServer, WhoAndRooms) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, WhoAndRooms) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
@@ -391,8 +394,8 @@ TEST(SampleChatServer, WhoAndRooms) {
   EXPECT_TRUE(a->wait_line("* you are already in #lobby"));
 }
 
-TEST(SampleChatServer, LeavingIsAnnounced) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, LeavingIsAnnounced) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
@@ -406,8 +409,8 @@ TEST(SampleChatServer, LeavingIsAnnounced) {
   EXPECT_TRUE(srv.child.wait_stdout("guest3 left"));
 }
 
-TEST(SampleChatServer, UnknownCommand) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, UnknownCommand) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   ASSERT_TRUE(a->say("/frobnicate now"));
@@ -416,8 +419,8 @@ TEST(SampleChatServer, UnknownCommand) {
   EXPECT_TRUE(a->wait_line("* in #lobby: guest1")) << "still connected";
 }
 
-TEST(SampleChatServer, ALineTooLongIsAnErrorThenClose) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, ALineTooLongIsAnErrorThenClose) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   auto b = join_chat(srv.port, "guest2");
@@ -428,8 +431,8 @@ TEST(SampleChatServer, ALineTooLongIsAnErrorThenClose) {
   EXPECT_EQ(b->all().find("xxxx"), std::string::npos);
 }
 
-TEST(SampleChatServer, ManyUsersHearOne) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, ManyUsersHearOne) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   constexpr int kUsers = 30;
   std::vector<std::unique_ptr<Peer>> users;
@@ -459,7 +462,7 @@ double cpu_seconds(pid_t pid) {
 // now announced in batches. 2,000 users join without reading (a slow room); the server's CPU
 // stays far below what the square costs (measured: 13 s before, 0.2 s after, on 2 loaded
 // cores), and a member who was there first still hears a line said after them.
-TEST(SampleChatServer, TwoThousandJoinsCostLittleAndAMemberStillHears) {
+TEST_P(ChatServer, TwoThousandJoinsCostLittleAndAMemberStillHears) {
   rlimit lim{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
   constexpr rlim_t kWanted = 4500;  // the test's 2,000 ends, the server's 2,000, and spare
@@ -468,7 +471,7 @@ TEST(SampleChatServer, TwoThousandJoinsCostLittleAndAMemberStillHears) {
     lim.rlim_cur = kWanted;
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lim), 0);  // the server inherits it
   }
-  Server srv("chatserv", "127.0.0.1");
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto alice = join_chat(srv.port, "guest1");
   const double cpu_before = cpu_seconds(srv.child.pid());
@@ -501,8 +504,8 @@ TEST(SampleChatServer, TwoThousandJoinsCostLittleAndAMemberStillHears) {
   EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
 }
 
-TEST(SampleChatServer, CtrlCWithUsersConnectedExitsZero) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, CtrlCWithUsersConnectedExitsZero) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   EXPECT_TRUE(exited_zero_after(srv.child, SIGINT));
@@ -510,15 +513,15 @@ TEST(SampleChatServer, CtrlCWithUsersConnectedExitsZero) {
   EXPECT_TRUE(a->sees_eof());
 }
 
-TEST(SampleChatServer, SigtermExitsZero) {
-  Server srv("chatserv", "127.0.0.1");
+TEST_P(ChatServer, SigtermExitsZero) {
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
 }
 
-TEST(SampleChatServer, TalksToPythonsSocketModule) {
+TEST_P(ChatServer, TalksToPythonsSocketModule) {
   if (python3().empty()) GTEST_SKIP() << "python3 not found";
-  Server srv("chatserv", "127.0.0.1");
+  Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
   Child py({python3(), clients_py("chat_client.py"), "127.0.0.1", std::to_string(srv.port),
@@ -531,6 +534,29 @@ TEST(SampleChatServer, TalksToPythonsSocketModule) {
   EXPECT_TRUE(a->wait_line("<py> hello from python"));
   EXPECT_TRUE(a->wait_line("* py has left #lobby"));
 }
+
+TEST_P(ChatServer, AResetUserLeavesAndTheOthersGoOn) {
+  Server srv(GetParam(), "127.0.0.1");
+  ASSERT_GT(srv.port, 0);
+  auto a = join_chat(srv.port, "guest1");
+  auto b = join_chat(srv.port, "guest2");
+  {
+    Peer c(srv.port);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(c.wait_line("* welcome, guest3!"));
+    ASSERT_TRUE(a->wait_line("guest3")) << a->all();  // "* ... guest3 ha... joined #lobby"
+    Fd fd(::dup(c.fd()));
+    ASSERT_TRUE(c.say("half a line"));
+    reset_close(fd);
+  }
+  EXPECT_TRUE(a->wait_line("* guest3 has left #lobby")) << a->all();
+  EXPECT_TRUE(srv.child.wait_stdout("guest3 left (")) << srv.child.out();
+  ASSERT_TRUE(a->say("still here"));
+  EXPECT_TRUE(b->wait_line("<guest1> still here"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sample, ChatServer, ::testing::Values("chatserv", "chatservAIO"),
+                         [](const auto& info) { return std::string(info.param); });
 
 // ---- chatclnt ------------------------------------------------------------------------------
 
