@@ -51,7 +51,7 @@ struct User : samples::ChatMember {
     if (dropped) return;
     dropped = true;
     std::cout << nick << " does not read: disconnected" << std::endl;
-    writer.transport().abort_connection();  // its readline() raises; it leaves
+    writer.abort();  // its readline() raises; it leaves
   }
   void quit() override {
     quitting = true;

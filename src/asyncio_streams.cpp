@@ -251,6 +251,10 @@ void StreamWriter::close() {
   if (state_->transport != nullptr && !state_->lost) state_->transport->lose_connection();
 }
 
+void StreamWriter::abort() {
+  if (state_->transport != nullptr && !state_->lost) state_->transport->abort_connection();
+}
+
 bool StreamWriter::is_closing() const noexcept {
   return state_->lost || state_->transport == nullptr || state_->transport->disconnecting();
 }
@@ -364,10 +368,10 @@ Task<> serve_connection(ServerCore* core, StreamReader reader, StreamWriter writ
     Closer(const Closer&) = delete;
     Closer& operator=(const Closer&) = delete;
     ~Closer() {
-      if (!abort) {
+      if (abort) {
+        writer.abort();  // also a close() still waiting for its peer to read
+      } else {
         writer.close();
-      } else if (!writer.is_closing()) {
-        writer.transport().abort_connection();
       }
     }
   } closer(writer);
@@ -440,8 +444,10 @@ void ServerCore::cancel_all() {
 
 void ServerCore::report(const StreamWriter& writer) {
   const std::string line = "Exception in the handler of the connection from " +
-                           writer.peername().to_string() + ": " + socketserver::detail::current_exception_text();
-  if (const char* kind = socketserver::detail::expected_failure_kind()) {  // resets, timeouts: rate-limited
+                           writer.peername().to_string() + ": " +
+                           socketserver::detail::current_exception_text();
+  if (const char* kind =
+          socketserver::detail::expected_failure_kind()) {  // resets, timeouts: rate-limited
     reporter.report(kind, line);
     return;
   }
@@ -665,8 +671,7 @@ Task<StreamPair> connect_streams(std::size_t limit, std::string to, Connect conn
 
 }  // namespace
 
-Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port,
-                                 std::size_t limit) {
+Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, std::size_t limit) {
   const std::string to = host + ":" + std::to_string(port);
   co_return co_await connect_streams(
       limit, to,
@@ -684,11 +689,11 @@ Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, S
   auto state = std::make_shared<detail::StreamState>(limit);
   auto pending = std::make_shared<PendingConnect>();
   pending->tls = true;
-  Connector& connector = reactor.connect_ssl(
-      host, port,
-      std::make_shared<TlsConnectFactory>(std::make_unique<TlsClientProtocol>(state, pending),
-                                          pending),
-      ssl, std::chrono::duration<double>(30), std::move(server_hostname));
+  Connector& connector =
+      reactor.connect_ssl(host, port,
+                          std::make_shared<TlsConnectFactory>(
+                              std::make_unique<TlsClientProtocol>(state, pending), pending),
+                          ssl, std::chrono::duration<double>(30), std::move(server_hostname));
   co_return co_await finish_connect(connector, std::move(pending), std::move(state), to);
 }
 

@@ -151,6 +151,9 @@ class StreamWriter {
   Task<> drain();
   /// Python's close(): closes after sending what is queued.
   void close();
+  /// Python's transport.abort(): closes at once, dropping what is queued (also after close(),
+  /// while that close still waits for a peer to read). Nothing once the connection is gone.
+  void abort();
   /// Python's is_closing().
   [[nodiscard]] bool is_closing() const noexcept;
   /// Python's wait_closed(): until the connection is gone.
