@@ -16,6 +16,7 @@
 #include <semaphore>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server_test_util.hpp"
@@ -244,6 +245,35 @@ TEST(ThreadingMixIn, DefaultMaxThreadsIsFiniteAndFromTheProcessLimits) {
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
   EXPECT_EQ(with_64, expected);
   EXPECT_LE(with_64, 32u);
+}
+
+// server_close joins its handler threads: what a thread runs as it exits (thread_local
+// destructors, a library's per-thread clean-up such as OpenSSL's) is over when it returns. With
+// detached threads it was not, and a process that ended just after could see it half done.
+std::atomic<int> exits_finished{0};
+struct SlowThreadExit {
+  ~SlowThreadExit() {
+    std::this_thread::sleep_for(100ms);
+    exits_finished.fetch_add(1);
+  }
+};
+struct EchoWithSlowExit : EchoStream {
+  using EchoStream::EchoStream;
+  void handle() override {
+    thread_local SlowThreadExit at_exit;
+    (void)at_exit;
+    EchoStream::handle();
+  }
+};
+
+TEST(ThreadingMixIn, ServerCloseReturnsOnlyOnceItsThreadsHaveExited) {
+  exits_finished = 0;
+  ss::ThreadingTCPServer server(local0(), ss::handler<EchoWithSlowExit>());
+  ServerThread t(server);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(stu::stream_roundtrip(server.server_address), kTestStr);
+  t.stop();
+  server.server_close();
+  EXPECT_EQ(exits_finished.load(), 3) << "a handler thread was still exiting";
 }
 
 TEST(ThreadingMixIn, FinishedThreadsAreReapedAsItGoes) {
@@ -705,8 +735,8 @@ TEST(AcceptErrors, DescriptorsExhaustedNoSpinAndServiceResumes) {
 
   const int early_served = stu::check_descriptor_exhaustion(child, addr);
   EXPECT_TRUE(child.command('q')) << "the child is gone: " << child.stderr_text();
-  EXPECT_TRUE(child.exited_cleanly()) << "child status " << child.finish() << ": "
-                                      << child.stderr_text();
+  EXPECT_TRUE(child.exited_cleanly())
+      << "child status " << child.finish() << ": " << child.stderr_text();
   const std::string err = child.stderr_text();
   const int reports = stu::count_of(err, "Too many open files");
   EXPECT_GE(reports, 1) << "the accept error is reported: " << err;

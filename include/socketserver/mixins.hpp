@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <iterator>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -90,15 +91,17 @@ class ThreadingMixIn : public Server {
   /// exception, then shutdown_request.
   void process_request(Request& request, const Address& client_address) override {
     typename WorkerList::iterator it;
+    bool reap = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       it = workers_.emplace(workers_.end());
       it->fd = request.connection.fileno();
       ++live_;
       ++total_;
+      reap = ended_.size() >= reap_batch;
     }
     this->note_request_started();
-    reap_ended_threads(reap_batch);
+    if (reap) reap_ended_threads();
     std::thread thread;
     try {  // outside the lock: ending threads must not wait for a clone()
       thread = std::thread(&ThreadingMixIn::process_request_thread, this, std::move(request),
@@ -141,7 +144,8 @@ class ThreadingMixIn : public Server {
     return total_;
   }
   /// Threads the server still tracks: those whose handler has not returned yet. (Each thread
-  /// removes itself as it ends, so this never grows with the number of requests served.)
+  /// moves itself to the ended ones as it ends, which are joined in batches (reap_batch) and
+  /// by server_close, so neither grows with the number of requests served.)
   [[nodiscard]] std::size_t tracked_threads() const {
     std::lock_guard<std::mutex> lock(mu_);
     return workers_.size();
@@ -201,27 +205,24 @@ class ThreadingMixIn : public Server {
     }
     done_.wait(lock, all_done);
     lock.unlock();
-    reap_ended_threads(1);
+    reap_ended_threads();
   }
 
-  // Joins the threads that have ended, when there are at least `at_least` of them (each has left
-  // its last locked section, so a join waits for no more than its exit).
-  void reap_ended_threads(std::size_t at_least) {
+  // Joins the threads that have ended (each has left its last locked section, so a join waits
+  // for no more than its exit). One whose std::thread process_request has not handed over yet
+  // (it ended first) stays for the next reap: only the loop's thread hands over and reaps
+  // while serving, and server_close and the destructor come after the loop.
+  void reap_ended_threads() {
     WorkerList ended;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (ended_.size() < at_least) return;
-      ended.splice(ended.end(), ended_);
-    }
-    for (auto w = ended.begin(); w != ended.end();) {
-      if (w->thread.joinable()) {
-        w->thread.join();
-        ++w;
-      } else {  // its thread object is being handed over (process_request): not yet
-        std::lock_guard<std::mutex> lock(mu_);
-        ended_.splice(ended_.end(), ended, w++);
+      for (auto w = ended_.begin(); w != ended_.end();) {
+        auto next = std::next(w);
+        if (w->thread.joinable()) ended.splice(ended.end(), ended_, w);
+        w = next;
       }
     }
+    for (Worker& w : ended) w.thread.join();
   }
 
   void shutdown_open_connections(int how) {  // with mu_ held
