@@ -299,7 +299,7 @@ void add_proxy_layer(ReactorImpl& impl, ListeningPort& port, const ListenOptions
 /// New ports, adopted by `impl` and listening (reactor_ports.cpp). A stream port on `sock`
 /// (bound and listening) starts `factory`, is published as `host` and serves its connections as
 /// `options` say (`idle`: its idle_timeout, checked; the PROXY settings).
-ListeningPort& open_stream_port(ReactorImpl& impl, Socket sock, Address host,
+ListeningPort& open_stream_port(ReactorImpl& impl, Socket&& sock, Address host,
                                 std::shared_ptr<Factory> factory, detail::BoundSocketFile file,
                                 steady::duration idle, const ListenOptions& options);
 Port& open_udp_port(ReactorImpl& impl, Socket sock, std::shared_ptr<DatagramProtocol> protocol,

@@ -213,7 +213,7 @@ class UdpPort final : public Port, public DatagramProtocol::Transport {
 
 }  // namespace
 
-ListeningPort& open_stream_port(ReactorImpl& impl, Socket sock, Address host,
+ListeningPort& open_stream_port(ReactorImpl& impl, Socket&& sock, Address host,
                                 std::shared_ptr<Factory> factory, detail::BoundSocketFile file,
                                 steady::duration idle, const ListenOptions& options) {
   impl.start_factory(*factory);
@@ -248,8 +248,13 @@ ListeningPort& Reactor::adopt_stream_port(int fd, std::shared_ptr<Factory> facto
   sock.settimeout(std::chrono::duration<double>(0));  // as listen_tcp's: the loop never waits
   Address host = sock.getsockname();
   // No socket file to remove when the port stops: whoever bound the socket owns it.
-  return open_stream_port(*impl_, std::move(sock), std::move(host), std::move(factory),
-                          detail::BoundSocketFile{}, idle, options);
+  try {
+    return open_stream_port(*impl_, std::move(sock), std::move(host), std::move(factory),
+                            detail::BoundSocketFile{}, idle, options);
+  } catch (...) {
+    (void)sock.detach();  // not taken by a port yet (the factory's start threw): the caller's
+    throw;
+  }
 }
 
 }  // namespace socketserver

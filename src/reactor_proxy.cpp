@@ -63,6 +63,11 @@ class ProxyHeaderReader final : public Layer {
       return;
     }
     // The bytes kept before were all the header's (it was not whole): the rest is in `data`.
+    if (parse.header.length < had) {  // cannot be (fuzz_proxy_protocol: a header's prefixes are
+                                      // incomplete); never let a wrap reach substr
+      refuse("a header shorter than the bytes that came before its end", EPROTO);
+      return;
+    }
     const std::size_t used = parse.header.length - had;
     proxied(std::move(parse.header), data.substr(used));
   }

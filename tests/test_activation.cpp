@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -520,6 +521,22 @@ TEST(AdoptStreamPort, RefusesWhatIsNotAListeningStreamSocket) {
   EXPECT_THROW(reactor.adopt_stream_port(l.fileno(), nullptr), std::invalid_argument);
   EXPECT_THROW(reactor.adopt_stream_port(l.fileno(), factory, {.idle_timeout = -1s}),
                std::invalid_argument);
+  EXPECT_TRUE(fd_is_open(l.fileno()));
+}
+
+// A factory whose start fails: adopt_stream_port throws and the descriptor stays the caller's
+// (PreforkWorker::serve closes its listener itself then; had the port closed it as well, the
+// number could have been closed twice).
+struct FailingStart : ss::Factory {
+  void start_factory() override { throw std::runtime_error("no database"); }
+  std::unique_ptr<ss::Protocol> build_protocol(const ss::Address&) override { return nullptr; }
+};
+
+TEST(AdoptStreamPort, AFactoryThatFailsToStartLeavesTheDescriptorOpen) {
+  ss::Reactor reactor;
+  ss::Socket l = listener();
+  EXPECT_THROW(reactor.adopt_stream_port(l.fileno(), std::make_shared<FailingStart>()),
+               std::runtime_error);
   EXPECT_TRUE(fd_is_open(l.fileno()));
 }
 

@@ -469,9 +469,10 @@ class Reactor {
   /// activation.hpp) or a parent — as listen_tcp serves its own. Unlike Twisted, which
   /// duplicates the descriptor and leaves the caller theirs, the port takes `fd` over and closes
   /// it when it stops (pass dup(fd) to keep one). Of `options`, only idle_timeout and the
-  /// proxy_protocol settings apply (the socket already listens). Throws std::invalid_argument,
-  /// leaving `fd` open, when it is not a listening stream socket of those families
-  /// (adopt_listening_socket says why).
+  /// proxy_protocol settings apply (the socket already listens). Throws std::invalid_argument
+  /// when it is not a listening stream socket of those families (adopt_listening_socket says
+  /// why); on that and any other throw (the factory's start_factory) `fd` stays the caller's,
+  /// open.
   ListeningPort& adopt_stream_port(int fd, std::shared_ptr<Factory> factory,
                                    const ListenOptions& options = {});
   Connector& connect_unix(const Address& path, std::shared_ptr<ClientFactory> factory,
