@@ -19,12 +19,12 @@ class ChatProtocol : public ss::LineReceiver, public samples::ChatMember {
  public:
   explicit ChatProtocol(samples::ChatRooms& chat) : chat_(chat) {
     delimiter = "\n";
-    max_length = 4096;  // a longer line gets an error and the connection is closed
+    max_length = samples::kChatMaxLine;  // a longer line gets an error and the connection is closed
   }
 
   void connection_made() override {
     // What others say piles up for a user who does not read: past 256 KiB, pause_writing().
-    transport().set_write_buffer_limits(256 * 1024, 64 * 1024);
+    transport().set_write_buffer_limits(samples::kChatHighMark, samples::kChatLowMark);
     chat_.arrive(*this);
     std::cout << nick << " connected from " << transport().get_peer() << std::endl;
   }

@@ -31,9 +31,9 @@
 namespace ss = socketserver;
 namespace aio = socketserver::asyncio;
 
-constexpr std::size_t kMaxLine = 4096;         // a longer line: an error, then bye
-constexpr std::size_t kHighMark = 256 * 1024;  // a listener this far behind is let go
-constexpr std::size_t kLowMark = 64 * 1024;    // drain() resumes below this
+using samples::kChatHighMark;  // a listener this far behind is let go
+using samples::kChatLowMark;   // drain() resumes below this
+using samples::kChatMaxLine;   // a longer line: an error, then bye
 
 // One user: where to write to them.
 struct User : samples::ChatMember {
@@ -45,7 +45,7 @@ struct User : samples::ChatMember {
   bool tell(const std::string& line) override {
     if (dropped || writer.is_closing()) return true;
     writer.write(line + "\n");  // never waits
-    return writer.transport().write_buffer_size() <= kHighMark;
+    return writer.transport().write_buffer_size() <= kChatHighMark;
   }
   void let_go() override {
     if (dropped) return;
@@ -74,7 +74,7 @@ struct Leaving {
 // async def handle(reader, writer): one user, from welcome to leave.
 aio::Task<> handle(samples::ChatRooms& chat, aio::StreamReader& reader, aio::StreamWriter& writer) {
   User user(writer);
-  writer.transport().set_write_buffer_limits(kHighMark, kLowMark);
+  writer.transport().set_write_buffer_limits(kChatHighMark, kChatLowMark);
   chat.arrive(user);
   std::cout << user.nick << " connected from " << writer.peername() << std::endl;
   Leaving leaving{chat, user};
@@ -85,10 +85,10 @@ aio::Task<> handle(samples::ChatRooms& chat, aio::StreamReader& reader, aio::Str
       line.pop_back();                                // is dropped, as chatserv drops it)
       chat.command(user, line);
       if (user.quitting) break;  // /quit: the writer closes once "bye" is sent
-      co_await writer.drain();  // await writer.drain(): bounded by the high mark
+      co_await writer.drain();   // await writer.drain(): bounded by the high mark
     }
   } catch (const aio::LimitOverrunError&) {
-    user.tell("* line too long (at most " + std::to_string(kMaxLine) + " bytes), bye");
+    user.tell("* line too long (at most " + std::to_string(kChatMaxLine) + " bytes), bye");
     writer.close();
     leaving.why = "line too long";
   } catch (const ss::timeout_error& e) {
@@ -114,13 +114,14 @@ int main(int argc, char* argv[]) {
     samples::ChatRooms chat(reactor);
     aio::Server server = aio::start_server(
         reactor, [&chat](aio::StreamReader& r, aio::StreamWriter& w) { return handle(chat, r, w); },
-        opts.host, opts.port, {.idle_timeout = opts.idle_timeout}, kMaxLine);
+        opts.host, opts.port, {.idle_timeout = opts.idle_timeout}, kChatMaxLine);
     reactor.call_when_running([&server] {
       std::cerr << "listening on " << server.address() << std::endl;
       std::cout << "waiting for users..." << std::endl;
     });
-    reactor.run();  // until Ctrl-C or SIGTERM
-    server.close();
+    reactor.run();   // until Ctrl-C or SIGTERM
+    chat.close();    // everyone goes now: no "has left" lines among them
+    server.close();  // cancels every user's coroutine
     std::cerr << "chatservAIO: " << samples::signal_name(reactor.stopped_by_signal())
               << " received, server closed" << std::endl;
     return 0;
