@@ -29,8 +29,8 @@ class LambdaHandler : public AsyncStreamRequestHandler {
 AsyncHandlerClass async_handler(std::function<Task<>(AsyncStreamRequestHandler&)> fn) {
   if (!fn) throw std::invalid_argument("async_handler: no function");
   auto shared = std::make_shared<std::function<Task<>(AsyncStreamRequestHandler&)>>(std::move(fn));
-  return [shared](StreamReader& r, StreamWriter& w, const Address& a, AsyncStreamServer& s)
-             -> std::unique_ptr<AsyncStreamRequestHandler> {
+  return [shared](StreamReader& r, StreamWriter& w, const Address& a,
+                  AsyncStreamServer& s) -> std::unique_ptr<AsyncStreamRequestHandler> {
     return std::make_unique<LambdaHandler>(r, w, a, s, *shared);
   };
 }
@@ -76,8 +76,8 @@ Task<> AsyncStreamServer::serve_one(StreamReader& reader, StreamWriter& writer) 
     co_return;
   }
   try {
-    std::unique_ptr<AsyncStreamRequestHandler> handler = handler_class_(reader, writer, client,
-                                                                        *this);
+    std::unique_ptr<AsyncStreamRequestHandler> handler =
+        handler_class_(reader, writer, client, *this);
     co_await handler->handle();
   } catch (const CancelledError&) {
     throw;
@@ -92,51 +92,27 @@ bool AsyncStreamServer::verify_request(StreamWriter& /*request*/,
 }
 
 void AsyncStreamServer::handle_error(StreamWriter& /*request*/, const Address& client_address) {
-  const std::string line = "Exception occurred during processing of request from " +
-                           client_address.to_string() + ": " +
-                           socketserver::detail::current_exception_text();
-  if (const char* kind = socketserver::detail::expected_failure_kind()) {
-    reporter_->report(kind, line);
-    return;
-  }
-  std::fflush(stderr);
-  socketserver::detail::write_console(STDERR_FILENO, line + "\n");
+  socketserver::detail::report_exception_line(
+      *reporter_,
+      "Exception occurred during processing of request from " + client_address.to_string() + ": ");
 }
 
 void AsyncStreamServer::serve_forever() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (shutdown_request_.exchange(false)) return;  // shutdown() came first
-    serving_.store(true);
-    loop_thread_ = std::this_thread::get_id();
-  }
-  struct Finally {
-    AsyncStreamServer* self;
-    explicit Finally(AsyncStreamServer* s) : self(s) {}
-    Finally(const Finally&) = delete;
-    Finally& operator=(const Finally&) = delete;
-    ~Finally() {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->shutdown_request_.store(false);
-      self->serving_.store(false);
-      self->loop_thread_ = {};
-      self->stopped_.notify_all();
-    }
-  } finally{this};
+  gate_.enter();
+  const socketserver::detail::ServeGate::Leaving leaving(gate_);
+  if (gate_.stop_requested()) return;  // shutdown() came first
   // A shutdown() between the check above and the loop's start finds it not running (stop() is
   // then a no-op): the loop looks again once it runs.
   reactor_.call_when_running([this] {
-    if (shutdown_request_.load()) reactor_.stop();
+    if (gate_.stop_requested()) reactor_.stop();
   });
   reactor_.run(false);  // its shutdown trigger cancels every handler (start_server)
 }
 
 void AsyncStreamServer::shutdown() {
-  std::unique_lock<std::mutex> lock(mu_);
-  shutdown_request_.store(true);
+  gate_.request_stop();
   reactor_.stop();
-  if (!serving_.load() || loop_thread_ == std::this_thread::get_id()) return;
-  stopped_.wait(lock, [this] { return !serving_.load(); });
+  gate_.wait_stopped();
 }
 
 void AsyncStreamServer::server_close() {

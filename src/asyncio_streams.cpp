@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "report.hpp"
 
@@ -44,7 +47,9 @@ struct StreamState {
   std::exception_ptr error;
   Transport* transport = nullptr;
   Address peer;
-  Address host;
+  // The local address once the connection is gone (while it lasts, the transport's): not
+  // copied for every idle connection (an Address is 176 bytes).
+  std::unique_ptr<Address> host_after;
   WaitList readable;  // a read waits for data or the end
   WaitList drained;   // drain waits for the write buffer
   WaitList closed;    // wait_closed
@@ -123,51 +128,66 @@ std::size_t StreamReader::limit() const noexcept { return state_->limit; }
 
 std::size_t StreamReader::buffered() const noexcept { return state_->size(); }
 
+namespace {
+// One look for `sep` in what `s` holds (Python's readuntil loop body): the separator's index,
+// or npos when more bytes are needed (`offset` then moves past what has been searched).
+// Throws LimitOverrunError when the separator is not within the limit.
+std::size_t find_separator(const detail::StreamState& s, std::string_view sep,
+                           std::size_t& offset) {
+  const std::size_t buflen = s.size();
+  if (buflen < offset + sep.size()) return std::string_view::npos;
+  const std::size_t found = s.view().find(sep, offset);
+  if (found != std::string_view::npos) {
+    if (found > s.limit) {
+      throw LimitOverrunError("Separator is found, but chunk is longer than limit", found, s.limit);
+    }
+    return found;
+  }
+  offset = buflen + 1 - sep.size();
+  if (offset > s.limit) {
+    throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset, s.limit);
+  }
+  return std::string_view::npos;
+}
+}  // namespace
+
 Task<std::string> StreamReader::readuntil(std::string separator) {
   if (separator.empty()) throw std::invalid_argument("readuntil: the separator is empty");
   std::shared_ptr<detail::StreamState> s = state_;
-  const std::size_t seplen = separator.size();
   std::size_t offset = 0;  // where the separator may start in what has not been searched
-  std::size_t isep = 0;
   for (;;) {
-    const std::size_t buflen = s->size();
-    if (buflen >= offset + seplen) {
-      const std::size_t found = s->view().find(separator, offset);
-      if (found != std::string_view::npos) {
-        isep = found;
-        break;
-      }
-      offset = buflen + 1 - seplen;
-      if (offset > s->limit) {
-        throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset,
-                                s->limit);
-      }
-    }
+    const std::size_t found = find_separator(*s, separator, offset);
+    if (found != std::string_view::npos) co_return s->take(found + separator.size());
     if (s->error) std::rethrow_exception(s->error);
     if (s->eof) throw IncompleteReadError(s->take(s->size()), std::nullopt);
     s->before_wait("readuntil");
     co_await detail::Wait(s->readable);
   }
-  if (isep > s->limit) {
-    throw LimitOverrunError("Separator is found, but chunk is longer than limit", isep, s->limit);
-  }
-  co_return s->take(isep + seplen);
 }
 
+// readuntil("\n") with IncompleteReadError turned into the partial line, written out rather
+// than awaiting readuntil: one coroutine frame per waiting connection instead of two.
 Task<std::string> StreamReader::readline() {
   std::shared_ptr<detail::StreamState> s = state_;
-  try {
-    co_return co_await readuntil("\n");
-  } catch (const IncompleteReadError& e) {
-    co_return e.partial;
-  } catch (const LimitOverrunError& e) {
-    // Python: the line up to and including its end is dropped when it has arrived; else all.
-    if (s->view().substr(e.consumed, 1) == "\n") {
-      s->take(e.consumed + 1);
-    } else {
-      s->take(s->size());
+  std::size_t offset = 0;
+  for (;;) {
+    std::size_t found = std::string_view::npos;
+    try {
+      found = find_separator(*s, "\n", offset);
+    } catch (const LimitOverrunError& e) {
+      // Python: the line up to and including its end is dropped when it has arrived; else all.
+      if (s->view().substr(e.consumed, 1) == "\n") {
+        s->take(e.consumed + 1);
+      } else {
+        s->take(s->size());
+      }
+      throw;
     }
-    throw;
+    if (found != std::string_view::npos) co_return s->take(found + 1);
+    if (s->error) std::rethrow_exception(s->error);
+    if (s->eof) co_return s->take(s->size());
+    s->before_wait("readline");
+    co_await detail::Wait(s->readable);
   }
 }
 
@@ -266,7 +286,10 @@ Task<> StreamWriter::wait_closed() {
 
 const Address& StreamWriter::peername() const noexcept { return state_->peer; }
 
-const Address& StreamWriter::sockname() const noexcept { return state_->host; }
+Address StreamWriter::sockname() const {
+  if (state_->transport != nullptr && !state_->lost) return state_->transport->get_host();
+  return state_->host_after ? *state_->host_after : Address();
+}
 
 Transport& StreamWriter::transport() const {
   if (state_->transport == nullptr || state_->lost) {
@@ -292,7 +315,6 @@ StreamProtocol::~StreamProtocol() {
 void StreamProtocol::connection_made() {
   state_->transport = &transport();
   state_->peer = transport().get_peer();
-  state_->host = transport().get_host();
 }
 
 void StreamProtocol::data_received(std::string_view data) { state_->feed(data); }
@@ -304,6 +326,7 @@ void StreamProtocol::read_connection_lost() {  // half-close: the writer goes on
 
 void StreamProtocol::connection_lost(const Reason& reason) {
   std::shared_ptr<StreamState> s = state_;
+  s->host_after = std::make_unique<Address>(transport().get_host());
   if (!reason.clean && !s->error) {
     try {
       throw_os_error(reason.error != 0 ? reason.error : ECONNRESET,
@@ -443,16 +466,9 @@ void ServerCore::cancel_all() {
 }
 
 void ServerCore::report(const StreamWriter& writer) {
-  const std::string line = "Exception in the handler of the connection from " +
-                           writer.peername().to_string() + ": " +
-                           socketserver::detail::current_exception_text();
-  if (const char* kind =
-          socketserver::detail::expected_failure_kind()) {  // resets, timeouts: rate-limited
-    reporter.report(kind, line);
-    return;
-  }
-  std::fflush(stderr);
-  socketserver::detail::write_console(STDERR_FILENO, line + "\n");
+  socketserver::detail::report_exception_line(
+      reporter,
+      "Exception in the handler of the connection from " + writer.peername().to_string() + ": ");
 }
 
 std::shared_ptr<ServerCore> make_server_core(Reactor& reactor, StreamHandler handle,
@@ -516,39 +532,114 @@ Address Server::address() const {
 
 std::size_t Server::active_handlers() const noexcept { return core_ ? core_->tasks.size() : 0; }
 
-Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
-                    ListenOptions options, std::size_t limit) {
+namespace {
+// A server on `reactor` whose port `listen(factory)` opens (listen_tcp, listen_ssl, listen_unix).
+template <class Listen>
+Server serve(Reactor& reactor, StreamHandler handle, std::size_t limit, Listen listen) {
   std::shared_ptr<detail::ServerCore> core =
       detail::make_server_core(reactor, std::move(handle), limit);
-  options.interface = host;
-  ListeningPort& p =
-      reactor.listen_tcp(port, std::make_shared<detail::ServerFactory>(core), options);
+  ListeningPort& p = listen(std::make_shared<detail::ServerFactory>(core));
   core->ports.push_back(&p);
   core->addresses.push_back(p.get_host());
   return Server(std::move(core));
+}
+
+// A server on each reactor of `group`, on one port: `start(reactor, port)` makes one.
+template <class Start>
+ServerGroup serve_group(ReactorGroup& group, int port, Start start) {
+  std::vector<Server> servers(group.size());
+  std::mutex mu;  // the first to bind fixes the port for the others
+  try {
+    group.call_in_each([&](Reactor& reactor, std::size_t i) {
+      std::lock_guard<std::mutex> lock(mu);
+      Server s = start(reactor, port);
+      port = s.address().port();
+      servers[i] = std::move(s);
+    });
+  } catch (...) {
+    ServerGroup made(group, std::move(servers));  // closes those made, each in its thread
+    throw;
+  }
+  return ServerGroup(group, std::move(servers));
+}
+}  // namespace
+
+Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
+                    ListenOptions options, std::size_t limit) {
+  options.interface = host;
+  return serve(
+      reactor, std::move(handle), limit, [&](std::shared_ptr<Factory> f) -> auto& {
+        return reactor.listen_tcp(port, std::move(f), options);
+      });
 }
 
 Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
                     const SSLContext& ssl, ListenOptions options, std::size_t limit) {
-  std::shared_ptr<detail::ServerCore> core =
-      detail::make_server_core(reactor, std::move(handle), limit);
   options.interface = host;
-  ListeningPort& p =
-      reactor.listen_ssl(port, std::make_shared<detail::ServerFactory>(core), ssl, options);
-  core->ports.push_back(&p);
-  core->addresses.push_back(p.get_host());
-  return Server(std::move(core));
+  return serve(
+      reactor, std::move(handle), limit, [&](std::shared_ptr<Factory> f) -> auto& {
+        return reactor.listen_ssl(port, std::move(f), ssl, options);
+      });
 }
 
 Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& path,
                          ListenOptions options, std::size_t limit) {
-  std::shared_ptr<detail::ServerCore> core =
-      detail::make_server_core(reactor, std::move(handle), limit);
-  ListeningPort& p =
-      reactor.listen_unix(path, std::make_shared<detail::ServerFactory>(core), options);
-  core->ports.push_back(&p);
-  core->addresses.push_back(p.get_host());
-  return Server(std::move(core));
+  return serve(
+      reactor, std::move(handle), limit, [&](std::shared_ptr<Factory> f) -> auto& {
+        return reactor.listen_unix(path, std::move(f), options);
+      });
+}
+
+ServerGroup start_server(ReactorGroup& group, StreamHandler handle, const std::string& host,
+                         int port, ListenOptions options, std::size_t limit) {
+  options.reuse_port = true;
+  return serve_group(group, port, [&](Reactor& reactor, int p) {
+    return start_server(reactor, handle, host, p, options, limit);
+  });
+}
+
+ServerGroup start_server(ReactorGroup& group, StreamHandler handle, const std::string& host,
+                         int port, const SSLContext& ssl, ListenOptions options,
+                         std::size_t limit) {
+  options.reuse_port = true;
+  return serve_group(group, port, [&](Reactor& reactor, int p) {
+    return start_server(reactor, handle, host, p, ssl, options, limit);
+  });
+}
+
+// ---- ServerGroup ----------------------------------------------------------------------------
+
+ServerGroup& ServerGroup::operator=(ServerGroup&& other) noexcept {
+  if (this != &other) {
+    ServerGroup old(std::move(*this));
+    group_ = std::exchange(other.group_, nullptr);
+    servers_ = std::move(other.servers_);
+  }
+  return *this;
+}
+
+ServerGroup::~ServerGroup() {
+  try {
+    close();
+  } catch (...) {  // only from a misuse (called from one of the group's threads): leave as is
+  }
+}
+
+void ServerGroup::close() {
+  if (group_ == nullptr || servers_.empty()) return;
+  // Each Server is closed and destroyed (its handlers' frames freed) in its reactor's thread.
+  group_->call_in_each([this](Reactor& /*reactor*/, std::size_t i) {
+    if (i < servers_.size()) servers_[i] = Server();
+  });
+  servers_.clear();
+}
+
+Address ServerGroup::address() const {
+  for (const Server& s : servers_) {
+    Address a = s.address();
+    if (a.family() != 0) return a;
+  }
+  return Address();
 }
 
 // ---- StandardInput ----------------------------------------------------------------------------

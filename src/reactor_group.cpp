@@ -3,6 +3,7 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "posix_util.hpp"
 #include "socketserver/reactor.hpp"
@@ -55,6 +56,7 @@ void ReactorGroup::start(std::function<void(Reactor&, std::size_t)> setup) {
 }
 
 void ReactorGroup::stop() {
+  std::lock_guard<std::mutex> control(control_);
   for (auto& r : reactors_) {
     // run() may not have started yet in a thread: ask until it has returned.
     r->call_from_thread([rp = r.get()] { rp->stop(); });
@@ -64,6 +66,48 @@ void ReactorGroup::stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+}
+
+void ReactorGroup::call_in_each(const std::function<void(Reactor&, std::size_t)>& fn) {
+  std::lock_guard<std::mutex> control(control_);
+  for (const std::thread& t : threads_) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      throw std::logic_error("ReactorGroup::call_in_each: called from one of the group's threads");
+    }
+  }
+  std::exception_ptr first_error;
+  if (threads_.empty()) {  // no loop runs: here, one after the other
+    for (std::size_t i = 0; i < reactors_.size(); ++i) {
+      try {
+        fn(*reactors_[i], i);
+      } catch (...) {
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+  } else {
+    // Each loop runs its call; stop() waits for control_, so every loop is still running
+    // until the last call has returned and been counted.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < reactors_.size(); ++i) {
+      reactors_[i]->call_from_thread([&, i] {
+        std::exception_ptr error;
+        try {
+          fn(*reactors_[i], i);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        std::lock_guard<std::mutex> lock(mu);  // notify under the lock: the locals may go
+        if (error && !first_error) first_error = error;
+        ++done;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done == reactors_.size(); });
+  }
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 void ReactorGroup::run_until_signal() {

@@ -132,4 +132,14 @@ void Reporter::report(const char* kind, std::string (*make)(const void*), const 
   if (State* state = due(kind)) write(*state, make(context));
 }
 
+void report_exception_line(Reporter& reporter, const std::string& what) {
+  const std::string line = what + current_exception_text();
+  if (const char* kind = expected_failure_kind()) {  // resets, timeouts: rate-limited
+    reporter.report(kind, line);
+    return;
+  }
+  std::fflush(stderr);
+  write_console(STDERR_FILENO, line + "\n");
+}
+
 }  // namespace socketserver::detail

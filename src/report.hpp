@@ -35,6 +35,12 @@ std::string type_name(const std::type_info& type);
 /// "broken pipe", "timeout", "line too long"), or nullptr for anything else (a real error).
 const char* expected_failure_kind();
 
+class Reporter;
+/// For the exception being handled (call inside a catch block): `what` and the exception's text
+/// as one line on stderr. A failure a peer causes (expected_failure_kind) goes through
+/// `reporter`, rate-limited; anything else is written at once.
+void report_exception_line(Reporter& reporter, const std::string& what);
+
 /// Writes one line to stderr, at most once a second per `kind`; the next line written says how
 /// many were suppressed. Thread-safe.
 class Reporter {

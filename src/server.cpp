@@ -66,7 +66,7 @@ Socket& Request::plain_socket() noexcept { return tls ? tls->socket() : connecti
 BaseServer::~BaseServer() = default;
 
 void BaseServer::request_shutdown() noexcept {
-  shutdown_request_.store(true);
+  gate_.request_stop();
   waker_.wake();
 }
 
@@ -79,26 +79,16 @@ void BaseServer::interrupt_inline_request() noexcept {
 
 void BaseServer::shutdown() {
   request_shutdown();
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!serving_.load() || loop_thread_ == std::this_thread::get_id()) return;
-  stopped_.wait(lock, [this] { return !serving_.load(); });
+  gate_.wait_stopped();
 }
 
 void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    serving_.store(true);
-    loop_thread_ = std::this_thread::get_id();
-  }
+  gate_.enter();
   struct Finally {
     BaseServer* self;
     ~Finally() {
       self->loop_stopping();  // before shutdown() returns: nothing is accepted after it
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->shutdown_request_.store(false);
-      self->serving_.store(false);
-      self->loop_thread_ = {};
-      self->stopped_.notify_all();
+      self->gate_.leave();
     }
   } finally{this};
   loop_started();
@@ -106,7 +96,7 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
   Selector selector;
   selector.register_(waker_.fileno(), EVENT_READ);
   bool listening = false;
-  while (!shutdown_request_.load()) {
+  while (!gate_.stop_requested()) {
     // Wait on the listener only while accepting: a paused server (limits, back-off) waits on
     // the waker and wakes every poll_interval (or sooner, to end a back-off) instead.
     const bool want_listener = accepting() && steady::now() >= accept_resume_;
@@ -134,12 +124,12 @@ void BaseServer::serve_forever(std::chrono::duration<double> poll_interval) {
         listener_ready = true;
       }
     }
-    if (shutdown_request_.load()) break;
+    if (gate_.stop_requested()) break;
     if (listener_ready) {
       // Datagram servers take what is already queued in one go (one wake-up for a burst);
       // next_request_queued() ends the burst when the queue is empty, without the exception
       // get_request would throw. Stream servers say false: one per wake-up, as Python.
-      for (int i = 0; i < 32 && !shutdown_request_.load(); ++i) {
+      for (int i = 0; i < 32 && !gate_.stop_requested(); ++i) {
         if (i > 0 && !next_request_queued()) break;
         if (!handle_request_noblock() || !accepting()) break;
       }

@@ -30,17 +30,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <utility>
 
 #include "socketserver/address.hpp"
 #include "socketserver/asyncio.hpp"
 #include "socketserver/asyncio_streams.hpp"
+#include "socketserver/detail/serve_gate.hpp"
 #include "socketserver/reactor.hpp"
 
 namespace socketserver::detail {
@@ -55,8 +53,8 @@ class AsyncStreamServer;
 /// while handle() runs. rfile and wfile are the connection's reader and writer.
 class AsyncStreamRequestHandler {
  public:
-  AsyncStreamRequestHandler(StreamReader& rfile, StreamWriter& wfile,
-                            const Address& client_address, AsyncStreamServer& server)
+  AsyncStreamRequestHandler(StreamReader& rfile, StreamWriter& wfile, const Address& client_address,
+                            AsyncStreamServer& server)
       : rfile(rfile), wfile(wfile), client_address(client_address), server(server) {}
   AsyncStreamRequestHandler(const AsyncStreamRequestHandler&) = delete;
   AsyncStreamRequestHandler& operator=(const AsyncStreamRequestHandler&) = delete;
@@ -80,8 +78,8 @@ template <class H>
 AsyncHandlerClass async_handler() {
   static_assert(std::is_base_of_v<AsyncStreamRequestHandler, H>,
                 "async_handler<H>(): H must derive from AsyncStreamRequestHandler");
-  return [](StreamReader& r, StreamWriter& w, const Address& a, AsyncStreamServer& s)
-             -> std::unique_ptr<AsyncStreamRequestHandler> {
+  return [](StreamReader& r, StreamWriter& w, const Address& a,
+            AsyncStreamServer& s) -> std::unique_ptr<AsyncStreamRequestHandler> {
     return std::make_unique<H>(r, w, a, s);
   };
 }
@@ -148,11 +146,7 @@ class AsyncStreamServer {
   Address server_address_;
   Server server_;  // after reactor_: destroyed first
   std::unique_ptr<socketserver::detail::Reporter> reporter_;
-  std::mutex mu_;
-  std::condition_variable stopped_;
-  std::atomic<bool> serving_{false};
-  std::atomic<bool> shutdown_request_{false};
-  std::thread::id loop_thread_{};
+  socketserver::detail::ServeGate gate_;  // serving, the stop request, shutdown()'s wait
   std::atomic<std::size_t> refused_{0};
 };
 

@@ -160,7 +160,7 @@ class StreamWriter {
   Task<> wait_closed();
   /// get_extra_info("peername") / ("sockname"), kept after the close.
   [[nodiscard]] const Address& peername() const noexcept;
-  [[nodiscard]] const Address& sockname() const noexcept;
+  [[nodiscard]] Address sockname() const;
   /// Python's writer.transport: throws std::logic_error once the connection is gone.
   [[nodiscard]] Transport& transport() const;
   /// get_extra_info("peercert"): the peer's certificate on a TLS connection (start_server or
@@ -260,6 +260,48 @@ Server start_server(Reactor& reactor, StreamHandler handle, const std::string& h
 Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
                     const SSLContext& ssl, ListenOptions options = {},
                     std::size_t limit = StreamReader::default_limit);
+/// start_server on every reactor of a ReactorGroup (Python has none: one asyncio loop is one
+/// thread): one listening socket per reactor on the same port (SO_REUSEPORT; the kernel spreads
+/// the connections), the same handler on each. A connection, its reader and writer, and its
+/// handler's coroutine stay in the thread of the reactor that accepted it, from the first await
+/// to the last; handlers on different reactors run at the same time, so what they share needs
+/// a lock (or an atomic). Destroy (or close) it before the ReactorGroup.
+class ServerGroup {
+ public:
+  ServerGroup() = default;
+  ServerGroup(ReactorGroup& group, std::vector<Server> servers)
+      : group_(&group), servers_(std::move(servers)) {}
+  ServerGroup(ServerGroup&&) noexcept = default;
+  ServerGroup& operator=(ServerGroup&& other) noexcept;
+  ServerGroup(const ServerGroup&) = delete;
+  ServerGroup& operator=(const ServerGroup&) = delete;
+  ~ServerGroup();
+
+  /// Closes every reactor's Server in that reactor's thread (ReactorGroup::call_in_each: not
+  /// from one of the group's threads) and frees its handlers' frames; returns when all have.
+  /// Idempotent.
+  void close();
+  /// The address every reactor listens on (the real port when 0 was asked).
+  [[nodiscard]] Address address() const;
+  /// The Server of reactor i (use it in that reactor's thread).
+  [[nodiscard]] Server& server(std::size_t i) { return servers_.at(i); }
+  [[nodiscard]] std::size_t size() const noexcept { return servers_.size(); }
+
+ private:
+  ReactorGroup* group_ = nullptr;
+  std::vector<Server> servers_;  // servers_[i] belongs to group_->reactor(i)
+};
+
+/// start_server(reactor, ...) in each reactor's thread of `group` (started or not; see
+/// ReactorGroup::call_in_each), with options.reuse_port: the first reactor binds `port` (0: a
+/// free one), the others the same. Throws as start_server; then none listens.
+ServerGroup start_server(ReactorGroup& group, StreamHandler handle, const std::string& host,
+                         int port, ListenOptions options = {},
+                         std::size_t limit = StreamReader::default_limit);
+/// The same over TLS (`ssl` a PROTOCOL_TLS_SERVER context with a certificate, shared).
+ServerGroup start_server(ReactorGroup& group, StreamHandler handle, const std::string& host,
+                         int port, const SSLContext& ssl, ListenOptions options = {},
+                         std::size_t limit = StreamReader::default_limit);
 /// Python's asyncio.start_unix_server(handle, path).
 Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& path,
                          ListenOptions options = {},

@@ -42,6 +42,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -591,12 +592,21 @@ class ReactorGroup {
   void stop();
   /// Blocks until SIGINT or SIGTERM (or stop()), then stops everything.
   void run_until_signal();
+  /// Runs fn(reactor, index) for every reactor in that reactor's own thread and returns when
+  /// every call has returned; rethrows the first exception (the others' calls have run). While
+  /// the group runs, each call is queued with call_from_thread; before start() and after
+  /// stop(), when no loop runs, the calls run in the calling thread. Not from one of the
+  /// group's threads (std::logic_error: it would wait for itself), nor while one of the loops
+  /// has been stopped on its own (Reactor::stop) and the group has not: that call would wait
+  /// for it. A stop() from another thread waits until the calls have returned.
+  void call_in_each(const std::function<void(Reactor&, std::size_t)>& fn);
   [[nodiscard]] std::size_t size() const noexcept { return reactors_.size(); }
   [[nodiscard]] Reactor& reactor(std::size_t i) { return *reactors_.at(i); }
 
  private:
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::thread> threads_;
+  std::mutex control_;  // call_in_each against stop(): a queued call always runs
 };
 
 }  // namespace socketserver

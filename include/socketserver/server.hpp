@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "socketserver/detail/accept.hpp"
+#include "socketserver/detail/serve_gate.hpp"
 #include "socketserver/proxy_protocol.hpp"
 #include "socketserver/selector.hpp"
 #include "socketserver/socket.hpp"
@@ -242,7 +243,7 @@ class BaseServer {
   /// returns (its reply can still be written). Async-signal-safe; StopOnSignals calls it.
   void interrupt_inline_request() noexcept;
   /// True while serve_forever runs.
-  [[nodiscard]] bool serving() const noexcept { return serving_.load(); }
+  [[nodiscard]] bool serving() const noexcept { return gate_.serving(); }
   /// The request counters (current, total, queued, refused). Thread-safe.
   [[nodiscard]] ServerCounters counters() const;
 
@@ -361,16 +362,12 @@ class BaseServer {
   void note_accept_error(const socket_error& error);
 
   Waker waker_;
-  std::atomic<bool> shutdown_request_{false};
-  std::atomic<bool> serving_{false};
+  detail::ServeGate gate_;                  // serving, the stop request, shutdown()'s wait
   std::atomic<int> inline_request_fd_{-1};  // the connection served in the loop thread now
   std::atomic<std::size_t> current_requests_{0};
   std::atomic<std::size_t> total_requests_{0};
   std::atomic<std::size_t> queued_requests_{0};
   std::atomic<std::size_t> refused_requests_{0};
-  std::thread::id loop_thread_;
-  std::mutex mu_;
-  std::condition_variable stopped_;
   // Accept back-off after a transient error (EMFILE, ...): the loop ignores the listener until
   // then, so an error it cannot clear does not become a busy loop.
   std::chrono::steady_clock::time_point accept_resume_{};
