@@ -119,6 +119,8 @@ SERVERS = [
     Server("ss_reactor_2", "socketserver-cpp Reactor, 2 threads", "tcp",
            [bin_ss("ss_reactor"), "--threads", "2"], TCP_WORKLOADS,
            "socketserver-cpp", ("ss", "ss_reactor")),
+    Server("ss_aio_1", "socketserver-cpp asyncio streams, 1 thread", "tcp", [bin_ss("ss_aio")],
+           TCP_WORKLOADS + ["idle10000"], "socketserver-cpp", ("ss", "ss_aio")),
     Server("ss_udp", "socketserver-cpp UDPServer", "udp", [bin_ss("ss_udp")], ["udp16"],
            "socketserver-cpp", ("ss", "ss_udp")),
     Server("py_threading", "Python ThreadingTCPServer", "tcp", py_anchor("py_threading.py"),
@@ -127,6 +129,8 @@ SERVERS = [
            TCP_WORKLOADS, "anchor", ("python", None), skip={"pingpong128": PY_FORKING_128}),
     Server("py_udp", "Python UDPServer", "udp", py_anchor("py_udp.py"), ["udp16"], "anchor",
            ("python", None)),
+    Server("py_asyncio", "Python asyncio.start_server", "tcp", py_anchor("py_asyncio.py"),
+           TCP_WORKLOADS, "anchor", ("python", None)),
     Server("twisted", "Twisted LineReceiver", "tcp", py_anchor("twisted_server.py"),
            TCP_WORKLOADS, "anchor", ("python", "twisted")),
     Server("poco", "Poco TCPServer", "tcp", [bin_anchor("poco_server")], TCP_WORKLOADS, "anchor",
@@ -135,6 +139,9 @@ SERVERS = [
            TCP_WORKLOADS + ["idle10000"], "anchor", ("anchor", "asio_server")),
     Server("asio_2", "Boost.Asio, 2 threads", "tcp", [bin_anchor("asio_server"), "--threads", "2"],
            TCP_WORKLOADS, "anchor", ("anchor", "asio_server")),
+    Server("asio_coro_1", "Boost.Asio C++20 coroutines, 1 thread", "tcp",
+           [bin_anchor("asio_coro_server"), "--threads", "1"], TCP_WORKLOADS + ["idle10000"],
+           "anchor", ("anchor", "asio_coro_server")),
     Server("raw_epoll", "hand-written epoll (the limit)", "tcp", [bin_anchor("raw_epoll")],
            TCP_WORKLOADS + ["idle10000"], "anchor", ("anchor", "raw_epoll")),
     Server("raw_threads", "hand-written thread per connection", "tcp", [bin_anchor("raw_threads")],
@@ -160,7 +167,8 @@ SERVERS = [
 
 # The order of the runs within a workload: each of this project's servers beside what its
 # targets compare it with.
-PAIR_ORDER = ["ss_reactor_1", "raw_epoll", "asio_1", "ss_reactor_2", "asio_2", "ss_pool",
+PAIR_ORDER = ["asio_1", "ss_reactor_1", "raw_epoll", "ss_aio_1", "asio_coro_1", "py_asyncio",
+              "ss_reactor_2", "asio_2", "ss_pool",
               "ss_pool_proxy_v2", "ss_pool_proxy_v1", "ss_threading_proxy_v2",
               "ss_threading", "raw_threads", "py_threading", "ss_forking", "py_forking",
               "ss_udp", "raw_udp", "py_udp", "poco", "twisted",
@@ -168,6 +176,7 @@ PAIR_ORDER = ["ss_reactor_1", "raw_epoll", "asio_1", "ss_reactor_2", "asio_2", "
               "py_threading_tls"]
 
 ANCHOR_PACKAGES = {"poco_server": "libpoco-dev", "asio_server": "libboost-dev",
+                   "asio_coro_server": "libboost-dev (and a C++20 compiler with coroutines)",
                    "asio_tls_server": "libboost-dev and libssl-dev"}
 
 # ---------------------------------------------------------------------------------------------
@@ -642,20 +651,54 @@ def target_checks(results):
              "ss_reactor_tls_1", "twisted_tls", "tls-handshake", "rps", 5.0)
     ratio_ge("ThreadingTCPServer over TLS ≥ 3× Python's requests/s (tls-pingpong128)",
              "ss_threading_tls", "py_threading_tls", "tls-pingpong128", "rps", 3.0)
-    x = get(results, "ss_reactor_1", "idle10000", "server_rss_kb")
-    y = get(results, "asio_1", "idle10000", "server_rss_kb")
-    r = results.get(("ss_reactor_1", "idle10000"))
-    answered = r and r.get("median") and r["median"]["errors"] == 0 \
-        and r["median"]["bad_replies"] == 0 and len(r["runs"]) > 0
-    if x is None or y is None:
-        out.append(("10 000 idle: reactor RSS < Asio's, every connection answers", "not measured",
-                    None))
-    else:
-        out.append(("10 000 idle: reactor RSS < Asio's, every connection answers",
-                    "%.1f MB vs %.1f MB; errors %s" % (x / 1024, y / 1024,
-                                                       r["median"]["errors"] if r else "?"),
-                    bool(x < y and answered)))
+    # The asyncio streams (issue 14), ss_aio_1 against: the limit, the same written with Asio's
+    # coroutines, the reactor it runs on (µs/request, at most), and Python's asyncio (requests/s,
+    # at least).
+    for check, what, other, wl, limit in (
+            (ratio_le, "raw epoll", "raw_epoll", "pingpong16", 1.1),
+            (ratio_le, "Asio coroutines 1 thread", "asio_coro_1", "pingpong16", 1.0),
+            (ratio_le, "reactor 1 thread", "ss_reactor_1", "churn16", 1.1),
+            (ratio_ge, "Python asyncio", "py_asyncio", "pingpong16", 5.0),
+            (ratio_ge, "Python asyncio", "py_asyncio", "churn16", 5.0)):
+        le = check is ratio_le
+        check("asyncio streams 1 thread %s %.1f× %s %s (%s)"
+              % ("≤" if le else "≥", limit, what, "µs/request" if le else "requests/s", wl),
+              "ss_aio_1", other, wl, "server_us_per_req" if le else "rps", limit)
+    idle_check(out, results, "reactor", "ss_reactor_1", "Asio's", "asio_1")
+    idle_check(out, results, "asyncio streams", "ss_aio_1", "Asio coroutines'", "asio_coro_1")
     return out
+
+
+def idle_bytes_per_connection(results, server):
+    """The median over idle10000's runs of (RSS with the 10 000 connections open − RSS of the
+    fresh server before they were opened) / 10 000, in bytes: what the process keeps in memory
+    per idle connection (its objects, buffers, coroutine frames, allocator slack; the kernel's
+    socket buffers are not in RSS). None when not measured."""
+    r = results.get((server, "idle10000"))
+    conns = WORKLOADS["idle10000"][2][1]
+    per_run = [(d["server_rss_kb"] - d["server_rss_before_kb"]) * 1024 / int(conns)
+               for d in (r["runs"] if r else [])
+               if d.get("server_rss_kb") and d.get("server_rss_before_kb")]
+    return statistics.median(per_run) if per_run else None
+
+
+def idle_check(out, results, what, a, other, b):
+    """10 000 idle connections: a's RSS below b's and every connection answered by a; with the
+    bytes each idle connection holds in either."""
+    desc = "10 000 idle: %s RSS < %s, every connection answers" % (what, other)
+    x = get(results, a, "idle10000", "server_rss_kb")
+    y = get(results, b, "idle10000", "server_rss_kb")
+    r = results.get((a, "idle10000"))
+    if x is None or y is None:
+        out.append((desc, "not measured", None))
+        return
+    answered = r["median"]["errors"] == 0 and r["median"]["bad_replies"] == 0 and r["runs"]
+    per_conn = [idle_bytes_per_connection(results, s) for s in (a, b)]
+    out.append((desc, "%.1f MB vs %.1f MB; errors %s; per idle connection %s vs %s bytes "
+                      "(RSS growth / 10 000)"
+                % (x / 1024, y / 1024, r["median"]["errors"], fmt(per_conn[0], 0),
+                   fmt(per_conn[1], 0)),
+                bool(x < y and answered)))
 
 
 def write_markdown(path, meta, servers, results, skipped):

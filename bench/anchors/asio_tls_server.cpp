@@ -2,17 +2,11 @@
 // an ssl::stream<tcp::socket> per connection, async_handshake, then async_read_until('\n') on a
 // streambuf and async_write of the reply. --threads N: N threads call io_context::run().
 // --tls-cert/--tls-key: the PEM certificate chain and key (the runner makes an ECDSA P-256 one).
-// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (GCC 12, C++20).
-#include <utility>
+#include "asio_common.hpp"
 
-#include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
 #include <memory>
-#include <thread>
-#include <vector>
-
-#include "anchor_common.hpp"
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -61,12 +55,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Server {
  public:
-  Server(asio::io_context& io, const tcp::endpoint& at, ssl::context& context)
-      : acceptor_(io), context_(context) {
-    acceptor_.open(at.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(at);
-    acceptor_.listen(asio::socket_base::max_listen_connections);
+  Server(tcp::acceptor acceptor, ssl::context& context)
+      : acceptor_(std::move(acceptor)), context_(context) {
     accept();
   }
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
@@ -82,31 +72,21 @@ class Server {
   ssl::context& context_;
 };
 
+void serve(asio::io_context& io, const anchor::Options& opts) {
+  if (opts.tls_cert.empty()) {
+    anchor::usage("asio_tls_server", true, "--tls-cert and --tls-key are required", true);
+  }
+  ssl::context context(ssl::context::tls_server);
+  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  context.use_certificate_chain_file(opts.tls_cert);
+  context.use_private_key_file(opts.tls_key, ssl::context::pem);
+  Server server(anchor::listen_tcp(io, opts), context);
+  anchor::run_until_signal(io, opts.threads, server.port());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  anchor::Options opts = anchor::parse_args(argc, argv, /*with_threads=*/true, /*with_tls=*/true);
-  if (opts.tls_cert.empty()) anchor::usage(argv[0], true, "--tls-cert and --tls-key are required");
-  anchor::init_process();  // asio's signal_set below takes SIGTERM/SIGINT over
-  try {
-    ssl::context context(ssl::context::tls_server);
-    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    context.use_certificate_chain_file(opts.tls_cert);
-    context.use_private_key_file(opts.tls_key, ssl::context::pem);
-    asio::io_context io(opts.threads);
-    Server server(io, tcp::endpoint(asio::ip::make_address(opts.host),
-                                    static_cast<unsigned short>(opts.port)), context);
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io](boost::system::error_code, int) { io.stop(); });
-    anchor::announce_port(server.port());
-    std::vector<std::thread> extra;
-    for (int i = 1; i < opts.threads; ++i) extra.emplace_back([&io] { io.run(); });
-    io.run();
-    for (auto& t : extra) t.join();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "asio_tls_server: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return anchor::asio_main(argc, argv, "asio_tls_server", /*with_tls=*/true, serve);
 }
