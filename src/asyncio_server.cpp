@@ -63,7 +63,7 @@ AsyncStreamServer::AsyncStreamServer(const Address& address, AsyncHandlerClass h
 AsyncStreamServer::~AsyncStreamServer() { AsyncStreamServer::server_close(); }
 
 Task<> AsyncStreamServer::serve_one(StreamReader& reader, StreamWriter& writer) {
-  const Address client = writer.peername();
+  const Address& client = writer.peername();  // the stream state keeps it for the frame's life
   bool admitted = false;
   try {
     admitted = verify_request(writer, client);

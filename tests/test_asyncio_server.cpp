@@ -121,7 +121,8 @@ struct ParkedHandler : aio::AsyncStreamRequestHandler {
 TEST(AsyncTCPServer, ShutdownFromAnotherThreadCancelsConnectedHandlersAndReturns) {
   g_live = 0;
   g_cancelled = 0;
-  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<ParkedHandler>());
+  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0),
+                             aio::async_handler<ParkedHandler>());
   std::thread loop([&] { server.serve_forever(); });
   std::vector<ss::Socket> clients;
   for (int i = 0; i < 5; ++i) {
@@ -137,7 +138,8 @@ TEST(AsyncTCPServer, ShutdownFromAnotherThreadCancelsConnectedHandlersAndReturns
 }
 
 TEST(AsyncTCPServer, ShutdownBeforeServeForeverMakesItReturnAtOnce) {
-  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<ParkedHandler>());
+  aio::AsyncTCPServer server(ss::Address::inet("127.0.0.1", 0),
+                             aio::async_handler<ParkedHandler>());
   server.shutdown();
   std::atomic<bool> returned{false};
   std::thread loop([&] {
@@ -193,12 +195,13 @@ struct RecordingServer : aio::AsyncTCPServer {
 
 TEST(AsyncTCPServer, HandleErrorIsCalledForAThrowingHandlerAndPrintsOneLine) {
   std::atomic<int> n{0};
-  RecordingServer server(ss::Address::inet("127.0.0.1", 0),
-                         aio::async_handler([&n](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
-                           std::string line = co_await self.rfile.readline();
-                           if (n.fetch_add(1) % 2 == 1) throw std::runtime_error("bad request");
-                           self.wfile.write("ok " + line);
-                         }));
+  RecordingServer server(
+      ss::Address::inet("127.0.0.1", 0),
+      aio::async_handler([&n](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
+        std::string line = co_await self.rfile.readline();
+        if (n.fetch_add(1) % 2 == 1) throw std::runtime_error("bad request");
+        self.wfile.write("ok " + line);
+      }));
   testing::internal::CaptureStderr();
   std::vector<std::string> replies;
   {
@@ -218,6 +221,41 @@ TEST(AsyncTCPServer, HandleErrorIsCalledForAThrowingHandlerAndPrintsOneLine) {
             std::string::npos)
       << err;
   EXPECT_NE(err.find("std::runtime_error: bad request"), std::string::npos) << err;
+}
+
+// verify_request throwing for every other connection: the exception goes to handle_error (one
+// line), that connection is closed before any handler, and the next one is served.
+struct ThrowingVerifyServer : RecordingServer {
+  using RecordingServer::RecordingServer;
+  std::atomic<int> asked{0};
+  bool verify_request(aio::StreamWriter&, const ss::Address&) override {
+    if (asked.fetch_add(1) % 2 == 0) throw std::runtime_error("verify failed");
+    return true;
+  }
+};
+
+TEST(AsyncTCPServer, VerifyRequestThrowingIsReportedClosesThatConnectionAndServingGoesOn) {
+  ThrowingVerifyServer server(
+      ss::Address::inet("127.0.0.1", 0),
+      aio::async_handler([](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
+        self.wfile.write("ok " + co_await self.rfile.readline());
+      }));
+  testing::internal::CaptureStderr();
+  std::vector<std::string> replies;
+  {
+    Serving serving(server);
+    for (int i = 0; i < 4; ++i) {
+      ss::Socket c = client_of(server);
+      c.sendall("x\n");
+      replies.push_back(recv_line(c));
+    }
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(replies, (std::vector<std::string>{"", "ok x\n", "", "ok x\n"}));
+  EXPECT_EQ(server.seen(), (std::vector<std::string>{"verify failed from 127.0.0.1",
+                                                     "verify failed from 127.0.0.1"}));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << err;
+  EXPECT_EQ(server.active_handlers(), 0u);
 }
 
 TEST(AsyncTCPServer, IdleTimeoutEndsASilentClientsHandlerWithTimeoutError) {
