@@ -113,8 +113,11 @@ class PreforkWorker {
   /// it; of `options`, idle_timeout applies) and `factory`'s protocols: runs the reactor, which
   /// calls notify_ready() once running, until SIGTERM or SIGINT. Then the port closes (the
   /// connections queued go to the other workers) and run() returns once the last connection
-  /// has closed: a connection that never ends is ended by the supervisor's SIGKILL after
-  /// grace_period; a second SIGTERM or SIGINT stops at once, closing those still open. Returns
+  /// has closed — every connection of the reactor, the ones it opened too (connect_tcp: a
+  /// worker that keeps a connection to a backend open drains until the grace period ends) —
+  /// and a connection that never ends is ended by the
+  /// supervisor's SIGKILL after grace_period; a second SIGTERM or SIGINT stops at once, closing
+  /// those still open. This drain is the worker's: Reactor::run() alone stops at once. Returns
   /// 0, the worker's exit status. Call it in the worker's thread, with a reactor that is not
   /// running. Throws std::logic_error when the listener was taken, as Reactor::adopt_stream_port
   /// for a bad factory or idle_timeout.

@@ -60,10 +60,16 @@ struct ProxyParse {
 
 /// Version 1 headers are at most this long, "\r\n" included (the specification's bound).
 inline constexpr std::size_t proxy_v1_max_length = 107;
+/// The default bound of a version 2 header with its extensions (TLVs).
+inline constexpr std::size_t proxy_v2_max_length = 4096;
+/// The defaults of ServerOptions and ListenOptions behind a balancer: how long a header may
+/// take to arrive (seconds), and who may send one (a balancer on this machine).
+inline constexpr double default_proxy_header_timeout = 5.0;
+inline std::vector<std::string> default_trusted_proxies() { return {"127.0.0.1", "::1"}; }
 
 /// Parses a PROXY header (version 1 or 2) at the start of `bytes`. `max_length` bounds a
 /// version 2 header with its extensions (a longer one is invalid before it has all arrived).
-ProxyParse parse_proxy_header(std::string_view bytes, std::size_t max_length = 4096);
+ProxyParse parse_proxy_header(std::string_view bytes, std::size_t max_length = proxy_v2_max_length);
 
 /// True when `peer` may send a PROXY header under `trusted` (ServerOptions::trusted_proxies,
 /// ListenOptions::trusted_proxies): its IP address, as text, is listed ("127.0.0.1", "::1"), or
@@ -83,6 +89,6 @@ class proxy_header_error : public socket_error {
 /// first), timeout_error, or the socket's errors. Never blocks past the timeout, never holds
 /// more than the header (at most 107 bytes, or max_length for version 2).
 ProxyHeader recv_proxy_header(Socket& sock, std::chrono::duration<double> timeout,
-                              std::size_t max_length = 4096);
+                              std::size_t max_length = proxy_v2_max_length);
 
 }  // namespace socketserver

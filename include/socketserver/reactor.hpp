@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "socketserver/address.hpp"
+#include "socketserver/proxy_protocol.hpp"
 #include "socketserver/selector.hpp"
 #include "socketserver/socket.hpp"
 
@@ -411,10 +412,10 @@ struct ListenOptions {
   bool proxy_protocol = false;
   /// The balancers allowed to send a header, as ServerOptions::trusted_proxies: IP addresses as
   /// text ("127.0.0.1", "::1"), or "unix" for any peer of a Unix socket. Default: loopback.
-  std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
+  std::vector<std::string> trusted_proxies = default_trusted_proxies();
   /// With proxy_protocol: how long the header may take to arrive (default 5 s, as
   /// ServerOptions::proxy_header_timeout); nullopt: never.
-  Timeout proxy_header_timeout = std::chrono::duration<double>(5);
+  Timeout proxy_header_timeout = std::chrono::duration<double>(default_proxy_header_timeout);
 };
 
 /// Twisted's reactor. Move-less; one per thread.

@@ -129,9 +129,9 @@ struct ServerOptions {
   bool proxy_protocol = false;
   /// The balancers allowed to send a header: IP addresses as text ("127.0.0.1", "::1"), or
   /// "unix" for any peer of a Unix socket. Default: loopback (a balancer on this machine).
-  std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
+  std::vector<std::string> trusted_proxies = default_trusted_proxies();
   /// With proxy_protocol: how long the header may take to arrive (default 5 s).
-  Timeout proxy_header_timeout = std::chrono::duration<double>(5);
+  Timeout proxy_header_timeout = std::chrono::duration<double>(default_proxy_header_timeout);
   /// Socket activation (activation.hpp): serve this descriptor, a socket already bound (and,
   /// for a stream server, listening) that systemd (listen_fds()) or a parent passed, instead of
   /// making one. The server's address argument is then not used (pass {}): server_address is

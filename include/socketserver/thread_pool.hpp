@@ -119,6 +119,12 @@ class ThreadPoolMixIn : public Server {
   /// Parked connections at most; parking one more closes the one parked longest (counted in
   /// park_counters().dropped). Default: detail::default_max_parked().
   std::size_t max_parked = detail::default_max_parked();
+  /// server_close with block_on_close: a connection parked less than this long ago may be a
+  /// request on its way (accepted just before its bytes arrived; under load, or on a socket
+  /// without TCP_DEFER_ACCEPT such as a prefork worker's): server_close waits until it is
+  /// ready (then served) or this long after its parking, then closes what is still parked.
+  /// Connections parked longer are silent clients, closed at once. nullopt: close all at once.
+  Timeout parked_close_grace = std::chrono::duration<double>(1);
 
   /// Called for Overload::hook when the queue is full; the default refuses (closes) the request.
   /// It runs in the thread that found the queue full (the loop, or the pool's watcher for a
@@ -147,7 +153,8 @@ class ThreadPoolMixIn : public Server {
 
   /// Python-style server_close(): closes the server, then (block_on_close) lets the workers
   /// finish what is queued and running, and joins them. A datagram server waits first.
-  /// Parked connections are closed (their clients never sent anything).
+  /// Parked connections are closed (their clients never sent anything), those parked within
+  /// parked_close_grace once that has passed unless their request arrives first.
   void server_close() override {
     stop_self_accept();  // before the listener closes: no worker waits on it any more
     if constexpr (!kStream) {
@@ -384,6 +391,7 @@ class ThreadPoolMixIn : public Server {
     parked_by_fd_.erase(fd);
     Item item = std::move(it->item);
     parked_.erase(it);
+    if (parked_.empty()) idle_.notify_all();  // server_close may wait for the last one
     return item;
   }
 
@@ -512,6 +520,13 @@ class ThreadPoolMixIn : public Server {
         std::unique_lock<std::mutex> lock(mu_);
         parking_closed_ = true;  // for good: a later park() closes its request
         if (!parker_.joinable()) return;
+        // Requests on their way: the watcher (still running) queues those that become ready,
+        // for the workers (still running too); unpark() wakes this wait.
+        if (block_on_close && parked_close_grace && !parked_.empty()) {
+          const auto grace =
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(*parked_close_grace);
+          idle_.wait_until(lock, parked_.back().since + grace, [this] { return parked_.empty(); });
+        }
         parking_stopped_ = true;
         park_set_->wake();
         lock.unlock();
