@@ -193,6 +193,18 @@ def find_programs(build, haproxy):
     return haproxy, sample, gen, missing
 
 
+def sanitizer_build(build):
+    """True when `build` was configured with SOCKETSERVER_SANITIZE (its CMakeCache.txt)."""
+    try:
+        with open(os.path.join(build, "CMakeCache.txt"), errors="replace") as f:
+            for line in f:
+                if line.startswith("SOCKETSERVER_SANITIZE:"):
+                    return line.strip().split("=", 1)[-1] != ""
+    except OSError:
+        pass
+    return False
+
+
 def haproxy_version(haproxy):
     out = subprocess.run([haproxy, "-v"], capture_output=True, text=True, timeout=10).stdout
     m = re.search(r"version (\S+)", out)
@@ -233,8 +245,9 @@ def failover(args, haproxy, sample, gen, workdir):
     answered, errors = result["requests"], result["errors"] + result["bad_replies"]
     log("requests answered: %d (%.0f/s), p50 %d µs, p99 %d µs"
         % (answered, result["rps"], result["p50_us"], result["p99_us"]))
-    log("errors: %d (at most the %d requests that can be in flight when ts2 dies)"
-        % (errors, args.connections))
+    log("errors: %d (at most the %d requests that can be in flight when ts2 dies%s)"
+        % (errors, args.connections,
+           "; twice that for a sanitizer build" if sanitizer_build(args.build) else ""))
     log("connections per server: " + ", ".join(
         "%s %d%s" % (name, len(v), " (killed halfway)" if name == "ts2" else "")
         for name, v in seen.items()))
@@ -247,9 +260,14 @@ def failover(args, haproxy, sample, gen, workdir):
     problems = []
     if answered <= 0:
         problems.append("no request was answered")
-    if errors > args.connections:
-        problems.append("%d errors: more than the requests in flight on the killed server"
-                        % errors)
+    # A killed process's listener still takes connections until the kernel closes its files:
+    # measured 0.5 ms after SIGKILL for a release build (13-15 connects still accepted), 2-3 ms
+    # under AddressSanitizer, which unmaps its shadow memory first (58-97). HAProxy cannot
+    # retry those (they were established), so a sanitizer build gets twice the bound.
+    allowed = args.connections * (2 if sanitizer_build(args.build) else 1)
+    if errors > allowed:
+        problems.append("%d errors: more than the requests in flight on the killed server (%d)"
+                        % (errors, allowed))
     if clients != [CLIENT]:
         problems.append("the servers saw clients %s, not the load generator's %s"
                         % (clients, CLIENT))
