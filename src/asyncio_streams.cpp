@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "reactor_impl.hpp"
 #include "report.hpp"
 
 namespace socketserver::asyncio {
@@ -757,6 +758,7 @@ Task<StreamPair> connect_streams(std::size_t limit, std::string to, Connect conn
         pending->failed = reason;
         pending->list.wake_all();
       });
+  ReactorImpl::release_when_finished(connector);  // no one else holds it
   return finish_connect(connector, std::move(pending), std::move(state), std::move(to));
 }
 
@@ -785,6 +787,7 @@ Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, S
                           std::make_shared<TlsConnectFactory>(
                               std::make_unique<TlsClientProtocol>(state, pending), pending),
                           ssl, std::chrono::duration<double>(30), std::move(server_hostname));
+  ReactorImpl::release_when_finished(connector);  // no one else holds it
   co_return co_await finish_connect(connector, std::move(pending), std::move(state), to);
 }
 

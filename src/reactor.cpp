@@ -145,6 +145,17 @@ void ReactorImpl::connector_finished(Connector& connector) {
     started_of(connector) = false;
     stop_factory(factory_of(connector));
   }
+  if (connector.released_ && attempt_of(connector) == nullptr &&
+      connection_of(connector) == nullptr) {
+    // Freed from the loop, once the callers on the stack (its attempt or connection) are done.
+    const Connector* gone = &connector;
+    connector.released_ = false;  // scheduled once
+    schedule(std::chrono::duration<double>(0), [this, gone] {
+      connector_layers.erase(gone);
+      std::erase_if(connectors,
+                    [gone](const std::unique_ptr<Connector>& c) { return c.get() == gone; });
+    });
+  }
 }
 
 ListeningPort& ReactorImpl::publish(Port& port, Address host) {
@@ -346,6 +357,8 @@ double Reactor::seconds() const {
 }
 
 std::size_t Reactor::connection_count() const noexcept { return impl_->connections.load(); }
+
+std::size_t Reactor::connector_count() const noexcept { return impl_->connectors.size(); }
 
 int Reactor::stopped_by_signal() const noexcept { return impl_->stop_signal.load(); }
 

@@ -278,6 +278,9 @@ struct ReactorImpl {
   static StreamConnection*& connection_of(Connector& c) { return c.connection_; }
   static ProtocolCreator*& creator_of(Connector& c) { return c.creator_; }
   static bool& started_of(Connector& c) { return c.started_; }
+  /// A connector nobody holds a handle to (asyncio open_connection's): freed by the loop once
+  /// it has finished (connector_finished), instead of with the reactor.
+  static void release_when_finished(Connector& c) { c.released_ = true; }
   static const Timeout& timeout_of(const Connector& c) { return c.timeout_; }
   static ClientFactory& factory_of(const Connector& c) { return *c.factory_; }
   static void set_transport(DatagramProtocol& p, DatagramProtocol::Transport* t) {

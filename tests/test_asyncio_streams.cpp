@@ -517,6 +517,47 @@ TEST(AsyncioStreams, CancellingAnOpenConnectionGivesTheAttemptUp) {
   EXPECT_TRUE(run_bounded(reactor, main()));
 }
 
+// A client that makes a connection per request for as long as it runs must not grow: the
+// reactor keeps the Connector of connect_tcp (its handle may be used again), but
+// open_connection's is freed once its connection has ended, refused, or been given up.
+TEST(AsyncioStreams, OpenConnectionLeavesNoConnectorBehind) {
+  ss::Reactor reactor;
+  auto echo = [](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write(co_await reader.readline());
+  };
+  aio::Server server = aio::start_server(reactor, echo, "127.0.0.1", 0, local());
+  testutil::ClosedPort closed;
+  auto main = [&]() -> aio::Task<std::size_t> {
+    int answered = 0;
+    for (int i = 0; i < 300; ++i) {
+      auto [reader, writer] =
+          co_await aio::open_connection(reactor, "127.0.0.1", server.address().port());
+      writer.write("ping\n");
+      if (co_await reader.readline() == "ping\n") ++answered;
+      writer.close();
+      co_await writer.wait_closed();
+    }
+    EXPECT_EQ(answered, 300);
+    for (int i = 0; i < 50; ++i) {  // refused
+      try {
+        co_await aio::open_connection(reactor, "127.0.0.1", closed.address().port());
+      } catch (const ss::connection_refused_error&) {
+      }
+    }
+    for (int i = 0; i < 50; ++i) {  // given up
+      aio::TaskHandle<aio::StreamPair> attempt = aio::create_task(
+          reactor, aio::open_connection(reactor, "127.0.0.1", server.address().port()));
+      attempt.cancel();
+    }
+    // The last ones are freed on the loop's next turns.
+    for (int i = 0; i < 400 && reactor.connector_count() > 0; ++i) {
+      co_await aio::sleep(reactor, 5ms);
+    }
+    co_return reactor.connector_count();
+  };
+  EXPECT_EQ(run_bounded(reactor, main()), 0u);
+}
+
 TEST(AsyncioStreams, UnixServerEchoes) {
   ss::Reactor reactor;
   testutil::TempDir dir;

@@ -139,6 +139,33 @@ TEST(AsyncioTls, AClientThatDoesNotTrustTheCaGetsCertVerificationError) {
   (void)testing::internal::GetCapturedStderr();
 }
 
+// As over plain TCP: a TLS open_connection's Connector (and its TLS layer) is freed once the
+// connection has ended, or once the handshake has failed.
+TEST(AsyncioTls, OpenConnectionLeavesNoConnectorBehind) {
+  SSLTEST_NEED_PKI();
+  ss::Reactor reactor;
+  aio::Server server = aio::start_server(reactor, echo_lines, "127.0.0.1", 0, server_ctx());
+  const int port = server.address().port();
+  auto main = [&]() -> aio::Task<std::size_t> {
+    for (int i = 0; i < 20; ++i)
+      co_await tls_echo(reactor, port, "n" + std::to_string(i), client_ctx());
+    for (int i = 0; i < 5; ++i) {
+      try {
+        co_await aio::open_connection(reactor, "127.0.0.1", port,
+                                      ss::SSLContext(ss::PROTOCOL_TLS_CLIENT), "localhost");
+      } catch (const ss::cert_verification_error&) {
+      }
+    }
+    for (int i = 0; i < 400 && reactor.connector_count() > 0; ++i) {
+      co_await aio::sleep(reactor, 5ms);
+    }
+    co_return reactor.connector_count();
+  };
+  testing::internal::CaptureStderr();  // the server's reports of the failed handshakes
+  EXPECT_EQ(run_bounded(reactor, main()), 0u);
+  (void)testing::internal::GetCapturedStderr();
+}
+
 TEST(AsyncioTls, AWrongHostNameIsACertVerificationError) {
   SSLTEST_NEED_PKI();
   ss::Reactor reactor;

@@ -272,7 +272,8 @@ class Connector {
   ConnectAttempt* attempt_ = nullptr;       // the pending connect, or nullptr
   StreamConnection* connection_ = nullptr;  // the established connection, or nullptr
   ProtocolCreator* creator_ = nullptr;      // connect_protocol's factory, told when made
-  bool started_ = false;                    // counted in the factory's start/stop bookkeeping
+  bool released_ = false;  // one-shot (asyncio open_connection): freed once it has finished
+  bool started_ = false;   // counted in the factory's start/stop bookkeeping
 };
 
 /// Twisted's DatagramProtocol: datagram_received(data, addr); transport().write(data, addr).
@@ -535,6 +536,11 @@ class Reactor {
   /// Seconds since an arbitrary epoch, on the clock timers use (Twisted's seconds()).
   [[nodiscard]] double seconds() const;
 
+  /// Connectors the reactor holds: those of connect_tcp, connect_unix, connect_ssl and
+  /// connect_protocol stay until the reactor is destroyed (their handles may be used again);
+  /// asyncio::open_connection's are freed once their connection has ended or failed. Loop
+  /// thread.
+  [[nodiscard]] std::size_t connector_count() const noexcept;
   /// Open connections (incoming and outgoing) and the signal, if any, that stopped run().
   /// Both may be read from any thread.
   [[nodiscard]] std::size_t connection_count() const noexcept;
