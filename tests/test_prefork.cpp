@@ -251,8 +251,8 @@ std::string ask(int port, const std::string& line) {
       got += piece;
     }
     return got;
-  } catch (const std::exception&) {
-    return "";
+  } catch (const std::exception& e) {
+    return std::string("(") + e.what() + ")";
   }
 }
 
@@ -369,6 +369,7 @@ void expect_sighup_restarts_every_worker_without_a_failed_request(Kind kind) {
       answered_by.insert(pid_of(reply));
     } else {
       ++failed;
+      ADD_FAILURE() << "req" << i << " failed, reply: \"" << reply << "\"\n" << sup.err();
     }
     if (!restarted && i > 50) {
       sup.wait_starts(4, 0ms);

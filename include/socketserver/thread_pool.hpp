@@ -257,7 +257,11 @@ class ThreadPoolMixIn : public Server {
         ++polling_;
         const unsigned session = gate_.session();
         lock.unlock();
-        if (waiter.wait(this->fileno(), session) == detail::AcceptGate::Wake::listener) {
+        // A quiet second (the wait's safety net) also tries: a wake-up lost to a worker that
+        // stopped costs a connection at most that second, not its wait for the next one.
+        const detail::AcceptGate::Wake wake = waiter.wait(this->fileno(), session);
+        if (wake == detail::AcceptGate::Wake::listener ||
+            wake == detail::AcceptGate::Wake::timeout) {
           got = try_accept(accept_policy);
         }
         lock.lock();
@@ -353,6 +357,9 @@ class ThreadPoolMixIn : public Server {
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (parking_closed_) {  // after server_close: no watcher any more, so nothing waits
+        // A worker that accepted it as the server stopped serves it (block_on_close: the
+        // workers finish what they have); otherwise it is closed.
+        if (block_on_close && !workers_.empty()) return false;
         lock.unlock();
         this->shutdown_quietly(request);
         return true;
