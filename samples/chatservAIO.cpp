@@ -112,6 +112,10 @@ int main(int argc, char* argv[]) {
   try {
     ss::Reactor reactor;
     samples::ChatRooms chat(reactor);
+    // Ctrl-C or SIGTERM ends run(), whose shutdown triggers run in the order they were added:
+    // the chat hears that it is closing before the server (start_server's trigger) cancels the
+    // users, so nobody is told of the others leaving.
+    reactor.add_shutdown_trigger("before", [&chat] { chat.close(); });
     aio::Server server = aio::start_server(
         reactor, [&chat](aio::StreamReader& r, aio::StreamWriter& w) { return handle(chat, r, w); },
         opts.host, opts.port, {.idle_timeout = opts.idle_timeout}, kChatMaxLine);
@@ -119,9 +123,8 @@ int main(int argc, char* argv[]) {
       std::cerr << "listening on " << server.address() << std::endl;
       std::cout << "waiting for users..." << std::endl;
     });
-    reactor.run();   // until Ctrl-C or SIGTERM
-    chat.close();    // everyone goes now: no "has left" lines among them
-    server.close();  // cancels every user's coroutine
+    reactor.run();  // until Ctrl-C or SIGTERM; the users' coroutines are cancelled then
+    server.close();
     std::cerr << "chatservAIO: " << samples::signal_name(reactor.stopped_by_signal())
               << " received, server closed" << std::endl;
     return 0;

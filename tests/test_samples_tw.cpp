@@ -142,6 +142,8 @@ TEST_P(ReactorTimestampServer, ClientsThatResetDoNotStopIt) {
 }
 
 TEST_P(ReactorTimestampServer, CtrlCWithClientsConnectedExitsZero) {
+  if (kUnderTsan)
+    GTEST_SKIP() << "TSan may never run this server's signal handler (sample_util.hpp)";
   Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Fd a = tcp_connect(AF_INET, srv.port);
@@ -154,6 +156,8 @@ TEST_P(ReactorTimestampServer, CtrlCWithClientsConnectedExitsZero) {
 }
 
 TEST_P(ReactorTimestampServer, SigtermExitsZero) {
+  if (kUnderTsan)
+    GTEST_SKIP() << "TSan may never run this server's signal handler (sample_util.hpp)";
   Server srv(GetParam().name, "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   ASSERT_TRUE(srv.child.wait_stdout("waiting for connection...\n"));
@@ -501,10 +505,16 @@ TEST_P(ChatServer, TwoThousandJoinsCostLittleAndAMemberStillHears) {
   EXPECT_TRUE(alice->wait_line("> still here")) << "the first member no longer hears";
   const double cpu = cpu_seconds(srv.child.pid()) - cpu_before;
   EXPECT_LT(cpu, 5.0) << "the server spent " << cpu << " s of CPU on " << kJoins << " joins";
-  EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
+  // Leaving with 2,000 users costs little too (chatservAIO told each departure to the room:
+  // 10 s under ASan). Not under TSan, which may never run the handler (sample_util.hpp).
+  if (!kUnderTsan) {
+    EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
+  }
 }
 
 TEST_P(ChatServer, CtrlCWithUsersConnectedExitsZero) {
+  if (kUnderTsan)
+    GTEST_SKIP() << "TSan may never run this server's signal handler (sample_util.hpp)";
   Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   auto a = join_chat(srv.port, "guest1");
@@ -514,6 +524,8 @@ TEST_P(ChatServer, CtrlCWithUsersConnectedExitsZero) {
 }
 
 TEST_P(ChatServer, SigtermExitsZero) {
+  if (kUnderTsan)
+    GTEST_SKIP() << "TSan may never run this server's signal handler (sample_util.hpp)";
   Server srv(GetParam(), "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   EXPECT_TRUE(exited_zero_after(srv.child, SIGTERM));
@@ -619,6 +631,8 @@ TEST(SampleChatClient, EndOfInputAfterLinesStillPrintsTheAnswers) {
 }
 
 TEST(SampleChatClient, EndsWhenTheServerStops) {
+  if (kUnderTsan)
+    GTEST_SKIP() << "TSan may never run this server's signal handler (sample_util.hpp)";
   Server srv("chatserv", "127.0.0.1");
   ASSERT_GT(srv.port, 0);
   Child c = start_client("chatclnt", srv.port);
