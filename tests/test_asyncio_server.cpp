@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "socketserver/asyncio_server.hpp"
@@ -193,15 +194,9 @@ struct RecordingServer : aio::AsyncTCPServer {
   }
 };
 
-TEST(AsyncTCPServer, HandleErrorIsCalledForAThrowingHandlerAndPrintsOneLine) {
-  std::atomic<int> n{0};
-  RecordingServer server(
-      ss::Address::inet("127.0.0.1", 0),
-      aio::async_handler([&n](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
-        std::string line = co_await self.rfile.readline();
-        if (n.fetch_add(1) % 2 == 1) throw std::runtime_error("bad request");
-        self.wfile.write("ok " + line);
-      }));
+// Serves four connections that send "x\n" each: their replies ("" when closed unanswered) and
+// what the server wrote on stderr meanwhile.
+std::pair<std::vector<std::string>, std::string> four_requests(aio::AsyncStreamServer& server) {
   testing::internal::CaptureStderr();
   std::vector<std::string> replies;
   {
@@ -212,7 +207,19 @@ TEST(AsyncTCPServer, HandleErrorIsCalledForAThrowingHandlerAndPrintsOneLine) {
       replies.push_back(recv_line(c));
     }
   }
-  const std::string err = testing::internal::GetCapturedStderr();
+  return {replies, testing::internal::GetCapturedStderr()};
+}
+
+TEST(AsyncTCPServer, HandleErrorIsCalledForAThrowingHandlerAndPrintsOneLine) {
+  std::atomic<int> n{0};
+  RecordingServer server(
+      ss::Address::inet("127.0.0.1", 0),
+      aio::async_handler([&n](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
+        std::string line = co_await self.rfile.readline();
+        if (n.fetch_add(1) % 2 == 1) throw std::runtime_error("bad request");
+        self.wfile.write("ok " + line);
+      }));
+  const auto [replies, err] = four_requests(server);
   EXPECT_EQ(replies, (std::vector<std::string>{"ok x\n", "", "ok x\n", ""}));
   EXPECT_EQ(server.seen(),
             (std::vector<std::string>{"bad request from 127.0.0.1", "bad request from 127.0.0.1"}));
@@ -240,17 +247,7 @@ TEST(AsyncTCPServer, VerifyRequestThrowingIsReportedClosesThatConnectionAndServi
       aio::async_handler([](aio::AsyncStreamRequestHandler& self) -> aio::Task<> {
         self.wfile.write("ok " + co_await self.rfile.readline());
       }));
-  testing::internal::CaptureStderr();
-  std::vector<std::string> replies;
-  {
-    Serving serving(server);
-    for (int i = 0; i < 4; ++i) {
-      ss::Socket c = client_of(server);
-      c.sendall("x\n");
-      replies.push_back(recv_line(c));
-    }
-  }
-  const std::string err = testing::internal::GetCapturedStderr();
+  const auto [replies, err] = four_requests(server);
   EXPECT_EQ(replies, (std::vector<std::string>{"", "ok x\n", "", "ok x\n"}));
   EXPECT_EQ(server.seen(), (std::vector<std::string>{"verify failed from 127.0.0.1",
                                                      "verify failed from 127.0.0.1"}));
