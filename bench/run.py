@@ -102,6 +102,11 @@ SERVERS = [
            TCP_WORKLOADS, "socketserver-cpp", ("ss", "ss_forking")),
     Server("ss_pool", "socketserver-cpp ThreadPoolTCPServer", "tcp", [bin_ss("ss_pool")],
            TCP_WORKLOADS, "socketserver-cpp", ("ss", "ss_pool")),
+    # The pool that never grows (max_threads = max_workers, 32): each waiting handler holds
+    # its worker, and no socket call announces a wait (issue 9: what growth costs).
+    Server("ss_pool_fixed", "socketserver-cpp ThreadPoolTCPServer, max_threads = max_workers",
+           "tcp", [bin_ss("ss_pool"), "--max-threads", "32"], TCP_WORKLOADS, "socketserver-cpp",
+           ("ss", "ss_pool")),
     # The PROXY protocol's cost (issue 13): the same servers with --proxy-protocol, the load
     # generator sending HAProxy's header at the start of each connection.
     Server("ss_pool_proxy_v2", "socketserver-cpp ThreadPoolTCPServer, PROXY v2 headers", "tcp",
@@ -168,7 +173,7 @@ SERVERS = [
 # The order of the runs within a workload: each of this project's servers beside what its
 # targets compare it with.
 PAIR_ORDER = ["asio_1", "ss_reactor_1", "raw_epoll", "ss_aio_1", "asio_coro_1", "py_asyncio",
-              "ss_reactor_2", "asio_2", "ss_pool",
+              "ss_reactor_2", "asio_2", "ss_pool", "ss_pool_fixed",
               "ss_pool_proxy_v2", "ss_pool_proxy_v1", "ss_threading_proxy_v2",
               "ss_threading", "raw_threads", "py_threading", "ss_forking", "py_forking",
               "ss_udp", "raw_udp", "py_udp", "poco", "twisted",

@@ -22,14 +22,29 @@
 #include <stdexcept>
 
 #include "socketserver/detail/fd.hpp"
+#include "socketserver/detail/peer_wait.hpp"
 #include "timeout.hpp"
 
 namespace socketserver {
+
+namespace {
+thread_local detail::PeerWaitObserver* t_peer_wait_observer = nullptr;
+}  // namespace
+
+detail::PeerWaitObserver* detail::peer_wait_observer() noexcept { return t_peer_wait_observer; }
+
+detail::PeerWaitScope::PeerWaitScope(PeerWaitObserver* observer) noexcept
+    : saved_(t_peer_wait_observer) {
+  t_peer_wait_observer = observer;
+}
+
+detail::PeerWaitScope::~PeerWaitScope() { t_peer_wait_observer = saved_; }
 
 // Waits with the time that remains; rounded up so that a short remainder does not turn into a
 // busy 0 ms poll.
 bool detail::wait_ready(int fd, short events, const Deadline& deadline) {
   using clock = std::chrono::steady_clock;
+  announce_peer_wait();
   for (;;) {
     int wait_ms = -1;
     if (deadline) {
@@ -97,11 +112,19 @@ Timeout timeout_for_adopted(int fd) {
 
 // Runs `call` (a system call returning -1 and errno on failure) under `timeout`, as every
 // data-transfer method of a Python socket does. `context` builds the error text lazily.
+// `call(extra_flags)` ors extra_flags into its flags. A blocking call on a thread with a
+// PeerWaitObserver (detail/peer_wait.hpp) tries with MSG_DONTWAIT first, so that a sleep is
+// announced before it begins.
 template <class Call, class Context>
 ssize_t run_io(int fd, const Timeout& timeout, short events, Call call, Context context) {
   const deadline_t deadline = deadline_for(timeout);
+  const bool announce = !timeout && detail::peer_wait_observer() != nullptr;
   for (;;) {
-    const ssize_t n = call();
+    ssize_t n = call(announce ? MSG_DONTWAIT : 0);
+    if (announce && n < 0 && would_block(errno)) {
+      detail::announce_peer_wait();
+      n = call(0);
+    }
     if (n >= 0) return n;
     const int err = errno;
     if (err == EINTR) continue;
@@ -226,9 +249,9 @@ std::pair<ssize_t, Address> receive_with_address(int fd, const Timeout& timeout,
   socklen_t len = sizeof ss;
   const ssize_t n = run_io(
       fd, timeout, POLLIN,
-      [&] {
+      [&](int extra_flags) {
         len = sizeof ss;
-        return call(reinterpret_cast<sockaddr*>(&ss), &len);
+        return call(reinterpret_cast<sockaddr*>(&ss), &len, extra_flags);
       },
       [&] { return local_context(fd, op); });
   return {n, Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
@@ -264,7 +287,9 @@ std::pair<Socket, Address> Socket::accept() {
   const Timeout child_timeout = getdefaulttimeout();
   const int flags = SOCK_CLOEXEC | (child_timeout ? SOCK_NONBLOCK : 0);
   auto [n, peer] =
-      receive_with_address(fd, io_timeout(), "accept", [&](sockaddr* sa, socklen_t* len) {
+      receive_with_address(fd, io_timeout(), "accept", [&](sockaddr* sa, socklen_t* len, int) {
+        // accept4 takes no MSG_DONTWAIT: a blocking accept is never announced (no peer of its
+        // own to wait for).
         return static_cast<ssize_t>(::accept4(fd, sa, len, flags));
       });
   Socket conn(adopt_tag{}, static_cast<int>(n), family_, type_, proto_);
@@ -342,7 +367,8 @@ std::size_t Socket::recv_into(std::span<char> buffer, int flags) {
   const int fd = require_open("recv");
   if (buffer.empty()) return 0;
   return static_cast<std::size_t>(run_io(
-      fd, io_timeout(), POLLIN, [&] { return ::recv(fd, buffer.data(), buffer.size(), flags); },
+      fd, io_timeout(), POLLIN,
+      [&](int extra_flags) { return ::recv(fd, buffer.data(), buffer.size(), flags | extra_flags); },
       [&] { return peer_context(fd, "recv", "from"); }));
 }
 
@@ -350,7 +376,9 @@ std::size_t Socket::send(std::string_view data, int flags) {
   const int fd = require_open("send");
   return static_cast<std::size_t>(run_io(
       fd, io_timeout(), POLLOUT,
-      [&] { return ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL); },
+      [&](int extra_flags) {
+        return ::send(fd, data.data(), data.size(), flags | extra_flags | MSG_NOSIGNAL);
+      },
       [&] { return peer_context(fd, "send", "to"); }));
 }
 
@@ -358,8 +386,15 @@ void Socket::sendall(std::string_view data, int flags) {
   const int fd = require_open("sendall");
   const deadline_t deadline = deadline_for(io_timeout());
   const bool timed = is_positive(io_timeout());
+  // A blocking sendall on a thread with a PeerWaitObserver: as run_io.
+  const bool announce = !io_timeout() && detail::peer_wait_observer() != nullptr;
   while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL | (announce ? MSG_DONTWAIT : 0));
+    if (announce && n < 0 && would_block(errno)) {
+      detail::announce_peer_wait();
+      n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
+    }
     if (n >= 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       continue;
@@ -386,9 +421,11 @@ std::pair<std::string, Address> Socket::recvfrom(std::size_t bufsize, int flags)
 std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, int flags) {
   const int fd = require_open("recvfrom");
   auto [n, from] =
-      receive_with_address(fd, io_timeout(), "recvfrom", [&](sockaddr* sa, socklen_t* len) {
-        return ::recvfrom(fd, buffer.data(), buffer.size(), flags, sa, len);
-      });
+      receive_with_address(fd, io_timeout(), "recvfrom",
+                           [&](sockaddr* sa, socklen_t* len, int extra_flags) {
+                             return ::recvfrom(fd, buffer.data(), buffer.size(),
+                                               flags | extra_flags, sa, len);
+                           });
   return {static_cast<std::size_t>(n), std::move(from)};
 }
 
@@ -416,9 +453,9 @@ std::size_t sendto_resolved(int fd, const Timeout& timeout, std::string_view dat
                             const Address& to, int flags) {
   return static_cast<std::size_t>(run_io(
       fd, timeout, POLLOUT,
-      [&] {
-        return ::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, to.sockaddr_ptr(),
-                        to.sockaddr_len());
+      [&](int extra_flags) {
+        return ::sendto(fd, data.data(), data.size(), flags | extra_flags | MSG_NOSIGNAL,
+                        to.sockaddr_ptr(), to.sockaddr_len());
       },
       [&] { return "sendto " + to.to_string(); }));
 }

@@ -20,7 +20,9 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 
+#include "socketserver/detail/peer_wait.hpp"
 #include "ssl_internal.hpp"
 #include "timeout.hpp"
 
@@ -123,6 +125,15 @@ int SSLSocket::run_until(const char* what, const detail::Deadline& deadline, Op 
   }
   const Timeout timeout = sock_.gettimeout();
   const bool nonblocking = timeout && timeout->count() <= 0;
+  if (!timeout && detail::peer_wait_observer() != nullptr) {
+    // A blocking call on a thread with a PeerWaitObserver (detail/peer_wait.hpp): announced
+    // when nothing is there to read now (or no room to write), before OpenSSL sleeps in it.
+    const bool writing = std::string_view(what).starts_with("send");
+    if (writing || SSL_pending(ssl_.get()) == 0) {
+      pollfd p{sock_.fileno(), static_cast<short>(writing ? POLLOUT : POLLIN), 0};
+      if (::poll(&p, 1, 0) == 0) detail::announce_peer_wait();
+    }
+  }
   for (;;) {
     ERR_clear_error();
     errno = 0;

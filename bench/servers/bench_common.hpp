@@ -17,6 +17,7 @@ struct Args {
   int port = 0;
   int threads = 1;
   int workers = 32;
+  int max_threads = 0;  ///< --max-threads N: the pool's max_threads (0: its default)
   std::string tls_cert;  // with --tls-cert: serve TLS with this PEM chain and --tls-key's key
   std::string tls_key;
   bool proxy_protocol = false;  ///< --proxy-protocol: behind a balancer (PROXY v1/v2 headers)
@@ -31,6 +32,7 @@ inline Args parse(int argc, char** argv, const char* name, bool accepts_proxy = 
     if (arg == "--help") {
       std::printf("%s: timestamp-protocol bench server\n"
                   "  --host H (127.0.0.1) --port P (0: any) --threads N --workers N\n"
+                  "  --max-threads N (the pool's; 0: its default)\n"
                   "  --tls-cert PEM --tls-key PEM (serve TLS)\n%s", name,
                   accepts_proxy ? "  --proxy-protocol (each connection starts with a PROXY header)\n"
                                 : "");
@@ -49,6 +51,7 @@ inline Args parse(int argc, char** argv, const char* name, bool accepts_proxy = 
     else if (arg == "--port") a.port = std::atoi(v);
     else if (arg == "--threads") a.threads = std::atoi(v);
     else if (arg == "--workers") a.workers = std::atoi(v);
+    else if (arg == "--max-threads") a.max_threads = std::atoi(v);
     else if (arg == "--tls-cert") a.tls_cert = v;
     else if (arg == "--tls-key") a.tls_key = v;
     else {

@@ -43,6 +43,7 @@ void configure(ss::ForkingTCPServer& s, const bench::Args&) {
 }
 void configure(ss::ThreadPoolTCPServer& s, const bench::Args& a) {
   s.max_workers = static_cast<std::size_t>(a.workers);
+  if (a.max_threads > 0) s.max_threads = static_cast<std::size_t>(a.max_threads);
   s.max_queued = 4096;
   s.close_deadline = std::chrono::seconds(1);
 }

@@ -1,8 +1,9 @@
-// thread_pool.hpp — ThreadPoolMixIn: a fixed pool of worker threads as a policy template over a
+// thread_pool.hpp — ThreadPoolMixIn: a pool of worker threads as a policy template over a
 // server (Python has no twin; Poco's TCPServer is one). ThreadPoolTCPServer and its siblings.
 //
 // Its workers accept connections themselves while any is idle, park silent clients until they
-// send something (so they hold no worker), bound the queue and apply an overload policy. The
+// send something (so they hold no worker), hand their place to a new thread while their handler
+// sleeps for a slow client (max_threads), bound the queue and apply an overload policy. The
 // machinery (epoll sets, eventfds, the peek) is in src/pool.cpp, behind detail/pool.hpp.
 //
 // Thread-safety: as BaseServer; the counters may be read from any thread.
@@ -23,12 +24,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "socketserver/detail/accept.hpp"
+#include "socketserver/detail/peer_wait.hpp"
 #include "socketserver/detail/pool.hpp"
 #include "socketserver/server.hpp"
 #include "socketserver/stream.hpp"
@@ -49,7 +52,7 @@ struct ParkCounters {
   std::size_t dropped = 0;  ///< closed while parked: park_timeout ran out, or max_parked reached
 };
 
-/// A fixed pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
+/// A pool of worker threads (Python has none; Poco's TCPServer has one that drops silently).
 ///
 /// When every worker is busy and requests wait, one line on stderr says so (at most one a second:
 /// BaseServer::report), so that a stalled pool is never silent (Poco's is).
@@ -62,7 +65,10 @@ struct ParkCounters {
 /// the thread that accepted it; a silent one is parked in the pool's epoll set, watched by one
 /// thread of the pool, and queued for a worker when its first bytes (or its end) arrive, so
 /// silent clients never hold a worker. Parked connections are bounded (max_parked, oldest
-/// closed first) and closed after park_timeout (60 s), and by server_close.
+/// closed first) and closed after park_timeout (60 s), and by server_close. A handler that
+/// sleeps for its client later (the rest of a trickled request, a keep-alive client's next
+/// one, a full send window) keeps its thread, but no longer counts as a worker: when none is
+/// free, the pool starts another thread (max_threads), and ends the extra ones once idle.
 /// Datagram servers, handle_request(), and `workers_accept = false` use the queue alone: the loop
 /// receives or accepts, a worker serves (stream connections still park until readable). Workers
 /// start with serve_forever (or the first request) and stop in server_close.
@@ -73,7 +79,7 @@ struct ParkCounters {
 /// Thread-safety: set the members below before serve_forever (the pool's threads read them);
 /// worker_count(), park_counters() and counters() may be called from any thread.
 template <class Server>
-class ThreadPoolMixIn : public Server {
+class ThreadPoolMixIn : public Server, private detail::PeerWaitObserver {
   static constexpr bool kStream = !std::is_base_of_v<UDPServer, Server>;
   // Idle workers waiting on the listener at once; the others wait their turn. Few, so that
   // under load connections queue up for workers coming back rather than waking a sleeping
@@ -89,7 +95,18 @@ class ThreadPoolMixIn : public Server {
     stop_workers();
   }
 
-  std::size_t max_workers = 16;        ///< worker threads
+  std::size_t max_workers = 16;        ///< worker threads kept (more while some wait: max_threads)
+  /// Threads at most, counting workers whose handler waits on its client. A handler about to
+  /// sleep until its client acts (a read with nothing to read, a send into a full window, a
+  /// wait under a timeout: detail/peer_wait.hpp) hands its place on: when no other worker is
+  /// idle, the pool starts one more thread, so that slow, trickling or keep-alive clients
+  /// cannot hold every worker while others wait. The threads beyond max_workers end after
+  /// spare_thread_linger idle. Default: detail::default_max_threads(), from the process's
+  /// limits, as ThreadingMixIn's. max_workers or less: the pool never grows, and a waiting
+  /// handler holds its worker (the pool before this bound existed).
+  std::size_t max_threads = detail::default_max_threads();
+  /// How long a thread beyond max_workers may stay idle before it ends.
+  std::chrono::duration<double> spare_thread_linger{5};
   std::size_t max_queued = 64;         ///< requests waiting for a busy pool, at most
   Overload overload = Overload::wait;  ///< what to do beyond max_queued
   bool block_on_close = true;          ///< server_close finishes queued and running requests
@@ -113,8 +130,8 @@ class ThreadPoolMixIn : public Server {
   std::size_t max_line = default_max_line;
   /// How long a connection may stay parked (silent, or without a whole first line): then it is
   /// closed (park_counters().dropped). The server's idle_timeout, when shorter, wins. Handlers
-  /// themselves get no timeout by default (as Python): set idle_timeout or request_timeout to
-  /// bound clients that send a little and then trickle.
+  /// themselves get no timeout by default (as Python): a client that sends a little and then
+  /// trickles costs a thread (max_threads) until idle_timeout or request_timeout, if set, ends it.
   Timeout park_timeout = std::chrono::duration<double>(60);
   /// Parked connections at most; parking one more closes the one parked longest (counted in
   /// park_counters().dropped). Default: detail::default_max_parked().
@@ -167,10 +184,11 @@ class ThreadPoolMixIn : public Server {
     }
   }
 
-  /// Worker threads started.
+  /// Worker threads running now: max_workers once started, more while handlers wait on their
+  /// clients (max_threads).
   [[nodiscard]] std::size_t worker_count() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return workers_.size();
+    return live_;
   }
 
   /// Parked connections now, in all, and dropped while parked. Thread-safe.
@@ -218,24 +236,70 @@ class ThreadPoolMixIn : public Server {
   };
   using ParkedList = std::list<Parked>;  // oldest first
 
+  // The workers kept (max_workers, at least one).
+  [[nodiscard]] std::size_t base_workers() const { return max_workers == 0 ? 1 : max_workers; }
+
   // With mu_ held: workers neither running a request nor about to.
   [[nodiscard]] std::size_t idle() const {
-    return workers_.empty() ? (max_workers == 0 ? 1 : max_workers) - busy_
-                            : workers_.size() - busy_;
+    return workers_.empty() ? base_workers() - busy_ : live_ - busy_;
   }
 
   // With mu_ held: every idle worker has a request waiting for it and the queue is at its limit.
   [[nodiscard]] bool queue_full() const { return queue_.size() >= max_queued + idle(); }
 
   void start_workers() {  // with mu_ held
-    const std::size_t n = max_workers == 0 ? 1 : max_workers;
+    const std::size_t n = base_workers();
     busy_fds_.assign(n, -1);
+    slot_live_.assign(n, 1);
+    live_ = n;
     for (std::size_t i = 0; i < n; ++i) workers_.emplace_back(&ThreadPoolMixIn::worker, this, i);
+  }
+
+  // True when this pool's workers hand their place on while their handler waits (max_threads).
+  [[nodiscard]] bool grows() const { return kStream && max_threads > base_workers(); }
+
+  // A worker's handler is about to sleep for its client (PeerWaitObserver, installed while a
+  // worker admits or serves a request): with no other worker idle, one more thread is started
+  // (up to max_threads) so that the queue and the listener are not left without one.
+  void peer_wait_begins() noexcept override {
+    std::thread ended;  // a thread that ended in the slot now taken, joined after the unlock
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ || workers_.empty() || idle() > 0 || live_ >= max_threads) return;
+      std::size_t index = 0;
+      while (index < slot_live_.size() && slot_live_[index] != 0) ++index;
+      if (index == slot_live_.size()) {
+        slot_live_.push_back(0);
+        busy_fds_.push_back(-1);
+        workers_.emplace_back();
+      } else {
+        ended = std::move(workers_[index]);
+      }
+      try {
+        workers_[index] = std::thread(&ThreadPoolMixIn::worker, this, index);
+        slot_live_[index] = 1;
+        ++live_;
+      } catch (const std::system_error&) {
+        // No thread to be had now (the system's limit): the pool stays as it is, as at
+        // max_threads; the next wait tries again.
+      }
+    }
+    if (ended.joinable()) ended.join();
+  }
+
+  // With mu_ held: a thread beyond max_workers idle for spare_thread_linger ends.
+  [[nodiscard]] bool retires(std::chrono::steady_clock::time_point idle_since) const {
+    if (live_ <= base_workers() || stopping_) return false;
+    const double seconds = spare_thread_linger.count();  // NaN or negative: at once
+    const std::chrono::duration<double> linger(seconds > 0 ? std::min(seconds, 1e9) : 0.0);
+    return std::chrono::steady_clock::now() - idle_since >=
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(linger);
   }
 
   void worker(std::size_t index) {
     detail::AcceptGate::Waiter waiter(gate_);
     detail::AcceptPolicy accept_policy;
+    auto idle_since = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       if (!queue_.empty() && (!stopping_ || block_on_close)) {
@@ -246,12 +310,21 @@ class ThreadPoolMixIn : public Server {
         lock.unlock();
         this->note_request_queued(-1);
         this->wake_loop();  // a queue slot is free: the loop may accept again
-        serve(item.request, item.client_address, index);
+        {
+          const detail::PeerWaitScope announcing(grows() ? this : nullptr);
+          serve(item.request, item.client_address, index);
+        }
         lock.lock();
         --busy_;
+        idle_since = std::chrono::steady_clock::now();
         continue;
       }
       if (stopping_) return;  // nothing left (or not block_on_close: stop_workers closes it)
+      if (retires(idle_since)) {
+        slot_live_[index] = 0;  // joined by the next thread started in this slot, or at stop
+        --live_;
+        return;
+      }
       if (self_accept_ && polling_ < kPollers) {
         std::optional<std::pair<Request, Address>> got;
         ++polling_;
@@ -277,13 +350,21 @@ class ThreadPoolMixIn : public Server {
           }
           lock.unlock();
           this->note_request_accepted();
-          admit(got->first, got->second, index);
+          {
+            const detail::PeerWaitScope announcing(grows() ? this : nullptr);
+            admit(got->first, got->second, index);
+          }
           lock.lock();
           --busy_;
+          idle_since = std::chrono::steady_clock::now();
         }
         continue;
       }
-      work_.wait(lock);
+      if (live_ > base_workers()) {
+        work_.wait_for(lock, std::chrono::seconds(1));  // then retires() is asked again
+      } else {
+        work_.wait(lock);
+      }
     }
   }
 
@@ -501,7 +582,7 @@ class ThreadPoolMixIn : public Server {
     this->note_request_queued(1);
     work_.notify_one();
     if (polling_ > 0) gate_.signal_queued();
-    if (queue_.size() > idle()) return Backlog{queue_.size(), workers_.size()};
+    if (queue_.size() > idle()) return Backlog{queue_.size(), live_};
     return Backlog{};
   }
 
@@ -588,8 +669,12 @@ class ThreadPoolMixIn : public Server {
       }
       workers.swap(workers_);
     }
-    for (std::thread& t : workers) t.join();
+    for (std::thread& t : workers) {
+      if (t.joinable()) t.join();  // a slot whose thread ended and was joined is empty
+    }
     std::lock_guard<std::mutex> lock(mu_);
+    live_ = 0;
+    slot_live_.clear();
     for (Item& item : queue_) {  // not block_on_close: what never ran is closed
       this->note_request_queued(-1);
       this->shutdown_quietly(item.request);
@@ -604,7 +689,9 @@ class ThreadPoolMixIn : public Server {
   std::deque<Item> queue_;
   std::vector<std::thread> workers_;
   std::vector<int> busy_fds_;
-  std::size_t busy_ = 0;     // workers running a request
+  std::vector<char> slot_live_;  // per slot of workers_: its thread runs (0: ended, or none yet)
+  std::size_t live_ = 0;         // threads running the worker loop
+  std::size_t busy_ = 0;         // workers running a request
   std::size_t polling_ = 0;  // workers waiting on the listener (self_accept_)
   bool self_accept_ = false;
   bool stopping_ = false;

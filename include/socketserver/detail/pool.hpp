@@ -90,4 +90,14 @@ class ParkSet {
 /// (65,536 when unlimited), at least 1.
 [[nodiscard]] std::size_t default_max_parked() noexcept;
 
+/// The default max_threads of ThreadingMixIn and ThreadPoolMixIn (src/mixins.cpp), from this
+/// process's limits at the time of the call: the smallest of
+///   - half the soft RLIMIT_NOFILE (each handler thread holds its connection's descriptor; the
+///     other half is left for the listener and whatever the handlers open),
+///   - half the soft RLIMIT_NPROC (threads count against it, with the user's other processes),
+///   - physical memory (sysconf _SC_PHYS_PAGES x _SC_PAGE_SIZE) divided by the stack a new
+///     thread reserves (the soft RLIMIT_STACK, which glibc uses; 8 MiB when unlimited),
+/// skipping a limit that is RLIM_INFINITY; at least 1.
+[[nodiscard]] std::size_t default_max_threads() noexcept;
+
 }  // namespace socketserver::detail
