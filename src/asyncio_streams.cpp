@@ -367,6 +367,14 @@ struct ServerCore {
   void start(const std::shared_ptr<StreamState>& state);
   void cancel_all();
   void report(const StreamWriter& writer);
+  /// Removes the reactor's shutdown trigger (make_server_core's): once the server is closed
+  /// and no handler is left for it to cancel, or when the Server is destroyed. Idempotent.
+  void drop_trigger() {
+    if (trigger) reactor->remove_shutdown_trigger(*std::exchange(trigger, std::nullopt));
+  }
+  void drop_trigger_when_done() {
+    if (closed && tasks.empty()) drop_trigger();
+  }
 
   Reactor* reactor;
   StreamHandler handle;
@@ -376,6 +384,7 @@ struct ServerCore {
   std::unordered_map<TaskCore*, std::shared_ptr<TaskCore>> tasks;
   WaitList ended;  // the last handler ended
   bool closed = false;
+  std::optional<TriggerId> trigger;  // the reactor's stop cancels the handlers (until closed)
   socketserver::detail::Reporter reporter;
 };
 
@@ -450,7 +459,10 @@ void ServerCore::start(const std::shared_ptr<StreamState>& state) {
   tasks.emplace(key, task.state());
   task.state()->on_done = [this](TaskCore& c) {
     tasks.erase(&c);
-    if (tasks.empty()) ended.wake_all();
+    if (tasks.empty()) {
+      drop_trigger_when_done();  // before wait_closed() resumes: closed means gone
+      ended.wake_all();
+    }
   };
 }
 
@@ -476,7 +488,7 @@ std::shared_ptr<ServerCore> make_server_core(Reactor& reactor, StreamHandler han
                                              std::size_t limit) {
   auto core = std::make_shared<ServerCore>(reactor, std::move(handle), limit);
   std::weak_ptr<ServerCore> weak = core;
-  reactor.add_shutdown_trigger("before", [weak] {
+  core->trigger = reactor.add_shutdown_trigger("before", [weak] {
     if (std::shared_ptr<ServerCore> c = weak.lock()) c->cancel_all();
   });
   return core;
@@ -501,6 +513,7 @@ Server::~Server() {
   std::vector<std::shared_ptr<detail::TaskCore>> left;
   for (auto& entry : core_->tasks) left.push_back(entry.second);
   for (auto& t : left) t->destroy_frame();
+  core_->drop_trigger();
 }
 
 void Server::close() {
@@ -511,6 +524,7 @@ void Server::close() {
     for (ListeningPort* p : ports) p->stop_listening();
   }
   core_->cancel_all();
+  core_->drop_trigger_when_done();  // else once the last handler has ended
 }
 
 Task<> Server::wait_closed() {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reactor_test_util.hpp"
@@ -455,9 +456,11 @@ TEST(AsyncioStreams, DestroyingTheServerFreesFramesOfHandlersThatIgnoreCancellat
         co_await connect_many(reactor, server->address().port(), 10);
     EXPECT_EQ(FrameCounter::live, 10);
     server->close();
-    EXPECT_EQ(FrameCounter::live, 10);  // they caught it and sleep again
+    EXPECT_EQ(FrameCounter::live, 10);                // they caught it and sleep again
+    EXPECT_EQ(reactor.shutdown_trigger_count(), 1u);  // theirs, while they are left
     server.reset();
     EXPECT_EQ(FrameCounter::live, 0);
+    EXPECT_EQ(reactor.shutdown_trigger_count(), 0u);
   };
   run_bounded(reactor, main());
 }
@@ -478,6 +481,85 @@ TEST(AsyncioStreams, StoppingTheReactorCancelsEveryHandler) {
   EXPECT_EQ(FrameCounter::cancelled, 20);
   EXPECT_EQ(FrameCounter::live, 0);
   EXPECT_EQ(server.active_handlers(), 0u);
+}
+
+// A program that starts and closes servers on one running reactor must not grow: a Server's
+// shutdown trigger (its handlers cancelled when the reactor stops) goes once it is closed and
+// its handlers have ended; the Server object itself may stay.
+TEST(AsyncioStreams, StartingAndClosingServersLeavesNoShutdownTriggerBehind) {
+  ss::Reactor reactor;
+  testutil::TempDir dir;
+  auto echo = [](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write(co_await reader.readline());
+    co_await reader.readline();  // parked until the client or the server's close ends it
+  };
+  // One connection served, then the server closed while its handler waits.
+  const auto serve_once = [&](aio::Server& server, bool unix_socket) -> aio::Task<> {
+    aio::Task<aio::StreamPair> connect =
+        unix_socket ? aio::open_unix_connection(reactor, server.address())
+                    : aio::open_connection(reactor, "127.0.0.1", server.address().port());
+    aio::StreamPair c = co_await std::move(connect);
+    c.writer.write("ping\n");
+    EXPECT_EQ(co_await c.reader.readline(), "ping\n") << (unix_socket ? "unix" : "tcp");
+    EXPECT_EQ(server.active_handlers(), 1u);
+    server.close();
+    co_await server.wait_closed();
+  };
+  auto main = [&]() -> aio::Task<> {
+    const std::size_t before = reactor.shutdown_trigger_count();
+    std::vector<aio::Server> closed;  // kept alive: close() alone removes the trigger
+    for (int i = 0; i < 100; ++i) {
+      const bool unix_socket = i % 4 == 3;
+      aio::Server server =
+          unix_socket ? aio::start_unix_server(
+                            reactor, echo,
+                            ss::Address::unix_path(dir.file("s" + std::to_string(i) + ".sock")))
+                      : aio::start_server(reactor, echo, "127.0.0.1", 0, local());
+      EXPECT_EQ(reactor.shutdown_trigger_count(), before + 1) << i;
+      co_await serve_once(server, unix_socket);
+      EXPECT_EQ(reactor.shutdown_trigger_count(), before) << "after server " << i;
+      closed.push_back(std::move(server));
+    }
+    closed.clear();
+    EXPECT_EQ(reactor.shutdown_trigger_count(), before);
+  };
+  run_bounded(reactor, main());
+}
+
+// A closed Server whose handlers caught CancelledError and read on keeps its trigger (the
+// reactor's stop would cancel them again) until the last of them has ended.
+TEST(AsyncioStreams, AClosedServerKeepsItsShutdownTriggerUntilItsLastHandlerEnds) {
+  ss::Reactor reactor;
+  int cancelled = 0;
+  auto stubborn = [&](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write("ready\n");
+    try {
+      co_await aio::sleep(reactor, 30s);
+    } catch (const aio::CancelledError&) {
+      ++cancelled;
+    }
+    co_await reader.read(-1);  // until the client closes
+  };
+  aio::Server server = aio::start_server(reactor, stubborn, "127.0.0.1", 0, local());
+  const std::size_t open = reactor.shutdown_trigger_count();
+  auto main = [&]() -> aio::Task<> {
+    std::vector<aio::StreamPair> clients =
+        co_await connect_many(reactor, server.address().port(), 3);
+    server.close();
+    EXPECT_EQ(cancelled, 3);
+    EXPECT_EQ(server.active_handlers(), 3u);
+    EXPECT_EQ(reactor.shutdown_trigger_count(), open);  // still theirs
+    clients.front().writer.close();
+    for (int i = 0; i < 1000 && server.active_handlers() > 2; ++i) {
+      co_await aio::sleep(reactor, 5ms);
+    }
+    EXPECT_EQ(server.active_handlers(), 2u);
+    EXPECT_EQ(reactor.shutdown_trigger_count(), open);
+    for (auto& c : clients) c.writer.close();
+    co_await server.wait_closed();
+    EXPECT_EQ(reactor.shutdown_trigger_count(), open - 1);
+  };
+  run_bounded(reactor, main());
 }
 
 TEST(AsyncioStreams, OpenConnectionToAClosedPortRaisesConnectionRefused) {

@@ -228,7 +228,8 @@ class Server {
   ~Server();
 
   /// Stops listening and cancels every handler (CancelledError at its await; its connection
-  /// is aborted). Idempotent.
+  /// is aborted). Idempotent. The reactor's shutdown trigger that start_server added for this
+  /// server (its stop cancels the handlers) is removed once no handler is left.
   void close();
   /// Until every handler task has ended (a handler that catches CancelledError and waits on
   /// is waited for).
