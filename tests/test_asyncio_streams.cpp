@@ -112,6 +112,100 @@ TEST(AsyncioStreamReader, ReadWaitsForDataAndASecondWaitingReadIsALogicError) {
   run_bounded(reactor, main());
 }
 
+// ---- moved-from readers and writers ----------------------------------------------------------
+
+// The message of the std::logic_error `fn` throws; "" when it throws none.
+template <class Fn>
+std::string logic_error_of(Fn&& fn) {
+  try {
+    std::forward<Fn>(fn)();
+  } catch (const std::logic_error& e) {
+    return e.what();
+  }
+  return "";
+}
+// The same for an awaited task (a read, drain, wait_closed).
+template <class T>
+aio::Task<std::string> awaited_logic_error(aio::Task<T> task) {
+  try {
+    co_await std::move(task);
+  } catch (const std::logic_error& e) {
+    co_return e.what();
+  }
+  co_return "";
+}
+// The message names the object, the member and the move.
+void expect_moved_from(const std::string& what, const std::string& member) {
+  EXPECT_NE(what.find(member + ":"), std::string::npos) << member << ": " << what;
+  EXPECT_NE(what.find("moved from"), std::string::npos) << member << ": " << what;
+}
+
+TEST(AsyncioStreamReader, EveryMemberOfAMovedFromReaderThrowsLogicError) {
+  ss::Reactor reactor;
+  auto main = [&]() -> aio::Task<> {
+    aio::StreamReader r;
+    r.feed_data("kept\n");
+    aio::StreamReader taker(std::move(r));
+    // clang-format off
+    expect_moved_from(co_await awaited_logic_error(r.readline()), "StreamReader::readline");  // NOLINT(bugprone-use-after-move)
+    expect_moved_from(co_await awaited_logic_error(r.readuntil("\n")), "StreamReader::readuntil");
+    expect_moved_from(co_await awaited_logic_error(r.readexactly(1)), "StreamReader::readexactly");
+    expect_moved_from(co_await awaited_logic_error(r.read(1)), "StreamReader::read");
+    expect_moved_from(co_await awaited_logic_error(r.read(-1)), "StreamReader::read");
+    expect_moved_from(logic_error_of([&] { (void)r.at_eof(); }), "StreamReader::at_eof");
+    expect_moved_from(logic_error_of([&] { r.feed_data("x"); }), "StreamReader::feed_data");
+    expect_moved_from(logic_error_of([&] { r.feed_eof(); }), "StreamReader::feed_eof");
+    expect_moved_from(logic_error_of([&] { (void)r.exception(); }), "StreamReader::exception");
+    expect_moved_from(logic_error_of([&] { (void)r.limit(); }), "StreamReader::limit");
+    expect_moved_from(logic_error_of([&] { (void)r.buffered(); }), "StreamReader::buffered");
+    // clang-format on
+    // The reader it moved to has the stream; one assigned to the moved-from one works again.
+    EXPECT_EQ(co_await taker.readline(), "kept\n");
+    r = aio::StreamReader(8);
+    EXPECT_EQ(r.limit(), 8u);
+  };
+  run_bounded(reactor, main());
+}
+
+TEST(AsyncioStreamWriter, EveryMemberOfAMovedFromWriterThrowsLogicError) {
+  ss::Reactor reactor;
+  auto echo = [](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write(co_await reader.readline());
+  };
+  aio::Server server = aio::start_server(reactor, echo, "127.0.0.1", 0, local());
+  auto main = [&]() -> aio::Task<> {
+    aio::StreamPair pair =
+        co_await aio::open_connection(reactor, "127.0.0.1", server.address().port());
+    aio::StreamReader& reader = pair.reader;
+    aio::StreamWriter& w = pair.writer;
+    aio::StreamWriter writer(std::move(w));
+    // clang-format off
+    expect_moved_from(logic_error_of([&] { w.write("x"); }), "StreamWriter::write");  // NOLINT(bugprone-use-after-move)
+    expect_moved_from(logic_error_of([&] { w.writelines({}); }), "StreamWriter::writelines");
+    expect_moved_from(logic_error_of([&] { w.write_eof(); }), "StreamWriter::write_eof");
+    expect_moved_from(co_await awaited_logic_error(w.drain()), "StreamWriter::drain");
+    expect_moved_from(logic_error_of([&] { w.close(); }), "StreamWriter::close");
+    expect_moved_from(logic_error_of([&] { w.abort(); }), "StreamWriter::abort");
+    expect_moved_from(logic_error_of([&] { (void)w.is_closing(); }), "StreamWriter::is_closing");
+    expect_moved_from(co_await awaited_logic_error(w.wait_closed()), "StreamWriter::wait_closed");
+    expect_moved_from(logic_error_of([&] { (void)w.peername(); }), "StreamWriter::peername");
+    expect_moved_from(logic_error_of([&] { (void)w.sockname(); }), "StreamWriter::sockname");
+    expect_moved_from(logic_error_of([&] { (void)w.transport(); }), "StreamWriter::transport");
+    expect_moved_from(logic_error_of([&] { (void)w.get_peer_certificate(); }), "StreamWriter::get_peer_certificate");
+    // clang-format on
+    // None of it touched the connection: the writer it moved to still talks over it.
+    EXPECT_FALSE(writer.is_closing());
+    writer.write("still here\n");
+    EXPECT_EQ(co_await reader.readline(), "still here\n");
+    // A moved-from writer may be assigned to and destroyed (it closes nothing).
+    w = std::move(writer);
+    EXPECT_FALSE(w.is_closing());
+    w.close();
+    co_await w.wait_closed();
+  };
+  run_bounded(reactor, main());
+}
+
 // ---- over connections -----------------------------------------------------------------------
 
 aio::Task<> echo_lines(aio::StreamReader& reader, aio::StreamWriter& writer) {
