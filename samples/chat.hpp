@@ -47,7 +47,13 @@ class ChatMember {
 
   /// Sends one line (the "\n" is added). False: this user is too far behind in reading; the
   /// chat lets them go (let_go) once it has finished telling the room.
-  virtual bool tell(const std::string& line) = 0;
+  bool tell(std::string line) {
+    line += '\n';
+    return send(line);
+  }
+  /// Sends `line_nl`, one line with its "\n", as it is: what the room hears is built once and
+  /// the same bytes go to each listener (ChatRooms::tell_room). False: as tell's.
+  virtual bool send(std::string_view line_nl) = 0;
   /// The user does not read what the room says: disconnect them.
   virtual void let_go() {}
   /// "/quit": close the connection once "bye" is sent.
@@ -136,12 +142,13 @@ class ChatRooms {
 
   /// Sends `line` to everyone in `room` except `skip` (the speaker). Never waits: a user who
   /// does not read only fills their own buffer, and past its mark is let go.
-  void tell_room(const std::string& room, const std::string& line, ChatMember* skip = nullptr) {
+  void tell_room(const std::string& room, std::string line, ChatMember* skip = nullptr) {
     auto it = rooms.find(room);
     if (it == rooms.end()) return;
+    line += '\n';  // once for the room, not once per listener
     std::vector<ChatMember*> behind;
     for (ChatMember* user : it->second) {
-      if (user != skip && !user->tell(line)) behind.push_back(user);
+      if (user != skip && !user->send(line)) behind.push_back(user);
     }
     for (ChatMember* user : behind) user->let_go();  // after the loop: letting go may leave
   }

@@ -14,7 +14,8 @@
 
 namespace ss = socketserver;
 
-// One user. A LineReceiver: line_received() gets each line, send_line() adds the "\n".
+// One user. A LineReceiver: line_received() gets each line; what the chat says comes with
+// its "\n" (send), so it goes straight to the transport.
 class ChatProtocol : public ss::LineReceiver, public samples::ChatMember {
  public:
   explicit ChatProtocol(samples::ChatRooms& chat) : chat_(chat) {
@@ -37,8 +38,8 @@ class ChatProtocol : public ss::LineReceiver, public samples::ChatMember {
 
   void line_received(std::string_view line) override { chat_.command(*this, line); }
 
-  bool tell(const std::string& line) override {
-    send_line(line);  // write() never blocks; past the high-water mark, pause_writing()
+  bool send(std::string_view line_nl) override {
+    transport().write(line_nl);  // never blocks; past the high-water mark, pause_writing()
     return true;
   }
   void quit() override { transport().lose_connection(); }  // after "bye" is sent

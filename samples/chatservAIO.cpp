@@ -15,11 +15,12 @@
 // with either); here is how a user's bytes come and go with coroutines. A line longer than
 // 4096 bytes is an error and a bye.
 //
-// A user who does not read must not hold up the others. What a user says is written to each
-// listener (write() never blocks); a listener whose write buffer passes 256 KiB is let go at
-// once, as chatserv's pause_writing() does, so the server's memory stays bounded and the
-// speaker never waits on anyone. Each user's own coroutine drains its own writer after
-// answering a command (`await writer.drain()`): that wait is bounded too, by the same mark.
+// A user who does not read must not hold up the others. What a user says is built once (its
+// "\n" too) and those bytes are written to each listener (write() never blocks); a listener
+// whose write buffer passes 256 KiB is let go at once, as chatserv's pause_writing() does, so
+// the server's memory stays bounded and the speaker never waits on anyone. Each user's own
+// coroutine drains its own writer after answering a command (`await writer.drain()`): that
+// wait is bounded too, by the same mark.
 // Try it:  chatservAIO         then, in two or more terminals:  chatclnt  (or nc localhost 21567)
 #include <iostream>
 #include <string>
@@ -42,9 +43,10 @@ struct User : samples::ChatMember {
   bool dropped = false;  // let go for not reading; its coroutine ends at its next await
   bool quitting = false;
 
-  bool tell(const std::string& line) override {
+  // The line comes with its "\n", built once for the whole room (ChatRooms::tell_room).
+  bool send(std::string_view line_nl) override {
     if (dropped || writer.is_closing()) return true;
-    writer.write(line + "\n");  // never waits
+    writer.write(line_nl);  // never waits
     return writer.transport().write_buffer_size() <= kChatHighMark;
   }
   void let_go() override {

@@ -109,25 +109,48 @@ struct StreamState {
 
 // ---- StreamReader ---------------------------------------------------------------------------
 
+namespace {
+// The state of a reader or writer, for its method `what`: a moved-from one has none, and
+// using it is the caller's bug (as co_await on an empty Task).
+const std::shared_ptr<detail::StreamState>& live(const std::shared_ptr<detail::StreamState>& state,
+                                                 const char* object, const char* what) {
+  if (!state) {
+    throw std::logic_error(std::string(object) + "::" + what + ": the " + object +
+                           " has been moved from");
+  }
+  return state;
+}
+}  // namespace
+
 StreamReader::StreamReader(std::size_t limit)
     : state_(std::make_shared<detail::StreamState>(limit)) {}
 
 StreamReader::StreamReader(std::shared_ptr<detail::StreamState> state) : state_(std::move(state)) {}
 
-bool StreamReader::at_eof() const noexcept { return state_->eof && state_->size() == 0; }
-
-void StreamReader::feed_data(std::string_view data) { state_->feed(data); }
-
-void StreamReader::feed_eof() {
-  state_->eof = true;
-  state_->readable.wake_all();
+bool StreamReader::at_eof() const {
+  const detail::StreamState& s = *live(state_, "StreamReader", "at_eof");
+  return s.eof && s.size() == 0;
 }
 
-std::exception_ptr StreamReader::exception() const noexcept { return state_->error; }
+void StreamReader::feed_data(std::string_view data) {
+  live(state_, "StreamReader", "feed_data")->feed(data);
+}
 
-std::size_t StreamReader::limit() const noexcept { return state_->limit; }
+void StreamReader::feed_eof() {
+  detail::StreamState& s = *live(state_, "StreamReader", "feed_eof");
+  s.eof = true;
+  s.readable.wake_all();
+}
 
-std::size_t StreamReader::buffered() const noexcept { return state_->size(); }
+std::exception_ptr StreamReader::exception() const {
+  return live(state_, "StreamReader", "exception")->error;
+}
+
+std::size_t StreamReader::limit() const { return live(state_, "StreamReader", "limit")->limit; }
+
+std::size_t StreamReader::buffered() const {
+  return live(state_, "StreamReader", "buffered")->size();
+}
 
 namespace {
 // One look for `sep` in what `s` holds (Python's readuntil loop body): the separator's index,
@@ -153,8 +176,8 @@ std::size_t find_separator(const detail::StreamState& s, std::string_view sep,
 }  // namespace
 
 Task<std::string> StreamReader::readuntil(std::string separator) {
+  std::shared_ptr<detail::StreamState> s = live(state_, "StreamReader", "readuntil");
   if (separator.empty()) throw std::invalid_argument("readuntil: the separator is empty");
-  std::shared_ptr<detail::StreamState> s = state_;
   std::size_t offset = 0;  // where the separator may start in what has not been searched
   for (;;) {
     const std::size_t found = find_separator(*s, separator, offset);
@@ -169,7 +192,7 @@ Task<std::string> StreamReader::readuntil(std::string separator) {
 // readuntil("\n") with IncompleteReadError turned into the partial line, written out rather
 // than awaiting readuntil: one coroutine frame per waiting connection instead of two.
 Task<std::string> StreamReader::readline() {
-  std::shared_ptr<detail::StreamState> s = state_;
+  std::shared_ptr<detail::StreamState> s = live(state_, "StreamReader", "readline");
   std::size_t offset = 0;
   for (;;) {
     std::size_t found = std::string_view::npos;
@@ -193,7 +216,7 @@ Task<std::string> StreamReader::readline() {
 }
 
 Task<std::string> StreamReader::readexactly(std::size_t n) {
-  std::shared_ptr<detail::StreamState> s = state_;
+  std::shared_ptr<detail::StreamState> s = live(state_, "StreamReader", "readexactly");
   while (s->size() < n) {
     if (s->error) std::rethrow_exception(s->error);
     if (s->eof) throw IncompleteReadError(s->take(s->size()), n);
@@ -204,7 +227,7 @@ Task<std::string> StreamReader::readexactly(std::size_t n) {
 }
 
 Task<std::string> StreamReader::read(std::ptrdiff_t n) {
-  std::shared_ptr<detail::StreamState> s = state_;
+  std::shared_ptr<detail::StreamState> s = live(state_, "StreamReader", "read");
   if (n == 0) co_return std::string();
   if (n < 0) {  // to the end of the stream
     std::string all;
@@ -242,15 +265,18 @@ StreamWriter::~StreamWriter() {
 }
 
 void StreamWriter::write(std::string_view data) {
-  if (state_->transport != nullptr && !state_->lost) state_->transport->write(data);
+  const detail::StreamState& s = *live(state_, "StreamWriter", "write");
+  if (s.transport != nullptr && !s.lost) s.transport->write(data);
 }
 
 void StreamWriter::writelines(const std::vector<std::string>& lines) {
+  (void)live(state_, "StreamWriter", "writelines");  // also with no lines
   for (const std::string& line : lines) write(line);
 }
 
 void StreamWriter::write_eof() {
-  if (state_->transport != nullptr && !state_->lost) state_->transport->lose_write_connection();
+  const detail::StreamState& s = *live(state_, "StreamWriter", "write_eof");
+  if (s.transport != nullptr && !s.lost) s.transport->lose_write_connection();
 }
 
 namespace {
@@ -262,46 +288,54 @@ namespace {
 }  // namespace
 
 Task<> StreamWriter::drain() {
-  std::shared_ptr<detail::StreamState> s = state_;
+  std::shared_ptr<detail::StreamState> s = live(state_, "StreamWriter", "drain");
   if (s->lost) throw_lost(*s);
   while (s->write_paused && !s->lost) co_await detail::Wait(s->drained);
   if (s->lost) throw_lost(*s);
 }
 
 void StreamWriter::close() {
-  if (state_->transport != nullptr && !state_->lost) state_->transport->lose_connection();
+  const detail::StreamState& s = *live(state_, "StreamWriter", "close");
+  if (s.transport != nullptr && !s.lost) s.transport->lose_connection();
 }
 
 void StreamWriter::abort() {
-  if (state_->transport != nullptr && !state_->lost) state_->transport->abort_connection();
+  const detail::StreamState& s = *live(state_, "StreamWriter", "abort");
+  if (s.transport != nullptr && !s.lost) s.transport->abort_connection();
 }
 
-bool StreamWriter::is_closing() const noexcept {
-  return state_->lost || state_->transport == nullptr || state_->transport->disconnecting();
+bool StreamWriter::is_closing() const {
+  const detail::StreamState& s = *live(state_, "StreamWriter", "is_closing");
+  return s.lost || s.transport == nullptr || s.transport->disconnecting();
 }
 
 Task<> StreamWriter::wait_closed() {
-  std::shared_ptr<detail::StreamState> s = state_;
+  std::shared_ptr<detail::StreamState> s = live(state_, "StreamWriter", "wait_closed");
   while (!s->lost && s->transport != nullptr) co_await detail::Wait(s->closed);
 }
 
-const Address& StreamWriter::peername() const noexcept { return state_->peer; }
+const Address& StreamWriter::peername() const {
+  return live(state_, "StreamWriter", "peername")->peer;
+}
 
 Address StreamWriter::sockname() const {
-  if (state_->transport != nullptr && !state_->lost) return state_->transport->get_host();
-  return state_->host_after ? *state_->host_after : Address();
+  const detail::StreamState& s = *live(state_, "StreamWriter", "sockname");
+  if (s.transport != nullptr && !s.lost) return s.transport->get_host();
+  return s.host_after ? *s.host_after : Address();
 }
 
 Transport& StreamWriter::transport() const {
-  if (state_->transport == nullptr || state_->lost) {
+  const detail::StreamState& s = *live(state_, "StreamWriter", "transport");
+  if (s.transport == nullptr || s.lost) {
     throw std::logic_error("StreamWriter::transport(): the connection is gone");
   }
-  return *state_->transport;
+  return *s.transport;
 }
 
 std::optional<PeerCertificate> StreamWriter::get_peer_certificate() const {
-  if (state_->transport == nullptr || state_->lost) return std::nullopt;
-  return state_->transport->get_peer_certificate();
+  const detail::StreamState& s = *live(state_, "StreamWriter", "get_peer_certificate");
+  if (s.transport == nullptr || s.lost) return std::nullopt;
+  return s.transport->get_peer_certificate();
 }
 
 // ---- the protocol ---------------------------------------------------------------------------
@@ -367,6 +401,14 @@ struct ServerCore {
   void start(const std::shared_ptr<StreamState>& state);
   void cancel_all();
   void report(const StreamWriter& writer);
+  /// Removes the reactor's shutdown trigger (make_server_core's): once the server is closed
+  /// and no handler is left for it to cancel, or when the Server is destroyed. Idempotent.
+  void drop_trigger() {
+    if (trigger) reactor->remove_shutdown_trigger(*std::exchange(trigger, std::nullopt));
+  }
+  void drop_trigger_when_done() {
+    if (closed && tasks.empty()) drop_trigger();
+  }
 
   Reactor* reactor;
   StreamHandler handle;
@@ -376,6 +418,7 @@ struct ServerCore {
   std::unordered_map<TaskCore*, std::shared_ptr<TaskCore>> tasks;
   WaitList ended;  // the last handler ended
   bool closed = false;
+  std::optional<TriggerId> trigger;  // the reactor's stop cancels the handlers (until closed)
   socketserver::detail::Reporter reporter;
 };
 
@@ -450,7 +493,10 @@ void ServerCore::start(const std::shared_ptr<StreamState>& state) {
   tasks.emplace(key, task.state());
   task.state()->on_done = [this](TaskCore& c) {
     tasks.erase(&c);
-    if (tasks.empty()) ended.wake_all();
+    if (tasks.empty()) {
+      drop_trigger_when_done();  // before wait_closed() resumes: closed means gone
+      ended.wake_all();
+    }
   };
 }
 
@@ -476,7 +522,7 @@ std::shared_ptr<ServerCore> make_server_core(Reactor& reactor, StreamHandler han
                                              std::size_t limit) {
   auto core = std::make_shared<ServerCore>(reactor, std::move(handle), limit);
   std::weak_ptr<ServerCore> weak = core;
-  reactor.add_shutdown_trigger("before", [weak] {
+  core->trigger = reactor.add_shutdown_trigger("before", [weak] {
     if (std::shared_ptr<ServerCore> c = weak.lock()) c->cancel_all();
   });
   return core;
@@ -501,6 +547,7 @@ Server::~Server() {
   std::vector<std::shared_ptr<detail::TaskCore>> left;
   for (auto& entry : core_->tasks) left.push_back(entry.second);
   for (auto& t : left) t->destroy_frame();
+  core_->drop_trigger();
 }
 
 void Server::close() {
@@ -511,6 +558,7 @@ void Server::close() {
     for (ListeningPort* p : ports) p->stop_listening();
   }
   core_->cancel_all();
+  core_->drop_trigger_when_done();  // else once the last handler has ended
 }
 
 Task<> Server::wait_closed() {

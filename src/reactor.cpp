@@ -275,16 +275,33 @@ ListeningPort& Reactor::listen_udp(int port, std::shared_ptr<DatagramProtocol> p
       std::move(host));
 }
 
-void Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()> fn) {
+TriggerId Reactor::add_shutdown_trigger(std::string_view phase, std::function<void()> fn) {
   impl_->check_loop_thread("add_shutdown_trigger");
+  std::vector<ReactorImpl::Trigger>* list = nullptr;
   if (phase == "before") {
-    impl_->before_shutdown.push_back(std::move(fn));
+    list = &impl_->before_shutdown;
   } else if (phase == "after" || phase == "during") {
-    impl_->after_shutdown.push_back(std::move(fn));
+    list = &impl_->after_shutdown;
   } else {
     throw std::invalid_argument(
         "add_shutdown_trigger: phase must be 'before', 'during' or 'after'");
   }
+  const TriggerId id{++impl_->last_trigger_id};
+  list->push_back({id, std::move(fn)});
+  return id;
+}
+
+bool Reactor::remove_shutdown_trigger(TriggerId id) {
+  impl_->check_loop_thread("remove_shutdown_trigger");
+  for (auto* list : {&impl_->before_shutdown, &impl_->after_shutdown}) {
+    const auto it = std::find_if(list->begin(), list->end(),
+                                 [id](const ReactorImpl::Trigger& t) { return t.id == id; });
+    if (it != list->end()) {
+      list->erase(it);
+      return true;
+    }
+  }
+  return false;
 }
 
 void Reactor::run(bool install_signal_handlers) {
@@ -311,6 +328,7 @@ void Reactor::run(bool install_signal_handlers) {
   // Only when no other loop in the process is their target (Twisted's: the first reactor).
   if (install_signal_handlers) (void)restore.signals.claim(reactor_on_signal, &r);
 
+  // Each list is run from a copy: a call may add or remove triggers (or calls) as it runs.
   const auto run_list = [&r](std::vector<std::function<void()>> calls, const char* what) {
     for (auto& fn : calls) {
       try {
@@ -338,9 +356,15 @@ void Reactor::run(bool install_signal_handlers) {
     if (!r.graveyard.empty()) r.graveyard.clear();
   }
 
-  run_list(r.before_shutdown, "before-shutdown trigger");
+  const auto calls_of = [](const std::vector<ReactorImpl::Trigger>& triggers) {
+    std::vector<std::function<void()>> calls;
+    calls.reserve(triggers.size());
+    for (const auto& t : triggers) calls.push_back(t.fn);
+    return calls;
+  };
+  run_list(calls_of(r.before_shutdown), "before-shutdown trigger");
   r.disconnect_all();
-  run_list(r.after_shutdown, "after-shutdown trigger");
+  run_list(calls_of(r.after_shutdown), "after-shutdown trigger");
   r.graveyard.clear();
 }
 
@@ -359,6 +383,10 @@ double Reactor::seconds() const {
 std::size_t Reactor::connection_count() const noexcept { return impl_->connections.load(); }
 
 std::size_t Reactor::connector_count() const noexcept { return impl_->connectors.size(); }
+
+std::size_t Reactor::shutdown_trigger_count() const noexcept {
+  return impl_->before_shutdown.size() + impl_->after_shutdown.size();
+}
 
 int Reactor::stopped_by_signal() const noexcept { return impl_->stop_signal.load(); }
 

@@ -204,8 +204,13 @@ struct ReactorImpl {
 
   CallQueue thread_calls;  // call_from_thread
   std::vector<std::function<void()>> startup_calls;
-  std::vector<std::function<void()>> before_shutdown;
-  std::vector<std::function<void()>> after_shutdown;
+  struct Trigger {
+    TriggerId id;
+    std::function<void()> fn;
+  };
+  std::vector<Trigger> before_shutdown;
+  std::vector<Trigger> after_shutdown;  // "during" and "after"
+  std::uint64_t last_trigger_id = 0;
 
   std::unordered_map<Handler*, std::unique_ptr<Handler>> owned;
   std::vector<std::unique_ptr<Handler>> graveyard;

@@ -149,6 +149,36 @@ TEST(AsyncioGroup, StartedBeforeTheGroupRunsAndDestroyedAfterItStopped) {
   EXPECT_EQ(drain(held), "");
 }
 
+// Each reactor's Server adds a shutdown trigger (its handlers cancelled when that reactor
+// stops); closing the group removes them, so starting and closing groups of servers on running
+// reactors does not grow them.
+TEST(AsyncioGroup, StartingAndClosingRepeatedlyLeavesNoShutdownTriggerBehind) {
+  Seen seen;
+  ss::ReactorGroup group(2);
+  group.start([](ss::Reactor&, std::size_t) {});
+  std::mutex mu;
+  std::vector<std::size_t> counts(group.size());
+  const auto trigger_counts = [&] {
+    group.call_in_each([&](ss::Reactor& reactor, std::size_t i) {
+      std::lock_guard<std::mutex> lock(mu);
+      counts[i] = reactor.shutdown_trigger_count();
+    });
+    return counts;
+  };
+  const std::vector<std::size_t> before = trigger_counts();
+  for (int round = 0; round < 30; ++round) {
+    aio::ServerGroup servers = aio::start_server(group, echo_on_one_thread(seen), "127.0.0.1", 0);
+    std::vector<std::size_t> open = trigger_counts();
+    for (std::size_t i = 0; i < open.size(); ++i) ASSERT_EQ(open[i], before[i] + 1) << round;
+    ss::Socket c = connect_to(servers.address().port());  // a handler comes and goes
+    c.sendall("hi\n");
+    ASSERT_EQ(recv_exactly(c, 3), "hi\n") << round;
+    servers.close();
+    ASSERT_EQ(trigger_counts(), before) << "after round " << round;
+  }
+  EXPECT_EQ(seen.moved.load(), 0);
+}
+
 TEST(AsyncioGroup, OverTlsEachClientIsServedOnOneThread) {
   SSLTEST_NEED_PKI();
   Seen seen;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reactor_test_util.hpp"
@@ -107,6 +108,100 @@ TEST(AsyncioStreamReader, ReadWaitsForDataAndASecondWaitingReadIsALogicError) {
     EXPECT_TRUE(first.done());
     EXPECT_EQ(first.result(), "hello");
     EXPECT_EQ(co_await r.read(0), "");
+  };
+  run_bounded(reactor, main());
+}
+
+// ---- moved-from readers and writers ----------------------------------------------------------
+
+// The message of the std::logic_error `fn` throws; "" when it throws none.
+template <class Fn>
+std::string logic_error_of(Fn&& fn) {
+  try {
+    std::forward<Fn>(fn)();
+  } catch (const std::logic_error& e) {
+    return e.what();
+  }
+  return "";
+}
+// The same for an awaited task (a read, drain, wait_closed).
+template <class T>
+aio::Task<std::string> awaited_logic_error(aio::Task<T> task) {
+  try {
+    co_await std::move(task);
+  } catch (const std::logic_error& e) {
+    co_return e.what();
+  }
+  co_return "";
+}
+// The message names the object, the member and the move.
+void expect_moved_from(const std::string& what, const std::string& member) {
+  EXPECT_NE(what.find(member + ":"), std::string::npos) << member << ": " << what;
+  EXPECT_NE(what.find("moved from"), std::string::npos) << member << ": " << what;
+}
+
+TEST(AsyncioStreamReader, EveryMemberOfAMovedFromReaderThrowsLogicError) {
+  ss::Reactor reactor;
+  auto main = [&]() -> aio::Task<> {
+    aio::StreamReader r;
+    r.feed_data("kept\n");
+    aio::StreamReader taker(std::move(r));
+    // clang-format off
+    expect_moved_from(co_await awaited_logic_error(r.readline()), "StreamReader::readline");  // NOLINT(bugprone-use-after-move)
+    expect_moved_from(co_await awaited_logic_error(r.readuntil("\n")), "StreamReader::readuntil");
+    expect_moved_from(co_await awaited_logic_error(r.readexactly(1)), "StreamReader::readexactly");
+    expect_moved_from(co_await awaited_logic_error(r.read(1)), "StreamReader::read");
+    expect_moved_from(co_await awaited_logic_error(r.read(-1)), "StreamReader::read");
+    expect_moved_from(logic_error_of([&] { (void)r.at_eof(); }), "StreamReader::at_eof");
+    expect_moved_from(logic_error_of([&] { r.feed_data("x"); }), "StreamReader::feed_data");
+    expect_moved_from(logic_error_of([&] { r.feed_eof(); }), "StreamReader::feed_eof");
+    expect_moved_from(logic_error_of([&] { (void)r.exception(); }), "StreamReader::exception");
+    expect_moved_from(logic_error_of([&] { (void)r.limit(); }), "StreamReader::limit");
+    expect_moved_from(logic_error_of([&] { (void)r.buffered(); }), "StreamReader::buffered");
+    // clang-format on
+    // The reader it moved to has the stream; one assigned to the moved-from one works again.
+    EXPECT_EQ(co_await taker.readline(), "kept\n");
+    r = aio::StreamReader(8);
+    EXPECT_EQ(r.limit(), 8u);
+  };
+  run_bounded(reactor, main());
+}
+
+TEST(AsyncioStreamWriter, EveryMemberOfAMovedFromWriterThrowsLogicError) {
+  ss::Reactor reactor;
+  auto echo = [](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write(co_await reader.readline());
+  };
+  aio::Server server = aio::start_server(reactor, echo, "127.0.0.1", 0, local());
+  auto main = [&]() -> aio::Task<> {
+    aio::StreamPair pair =
+        co_await aio::open_connection(reactor, "127.0.0.1", server.address().port());
+    aio::StreamReader& reader = pair.reader;
+    aio::StreamWriter& w = pair.writer;
+    aio::StreamWriter writer(std::move(w));
+    // clang-format off
+    expect_moved_from(logic_error_of([&] { w.write("x"); }), "StreamWriter::write");  // NOLINT(bugprone-use-after-move)
+    expect_moved_from(logic_error_of([&] { w.writelines({}); }), "StreamWriter::writelines");
+    expect_moved_from(logic_error_of([&] { w.write_eof(); }), "StreamWriter::write_eof");
+    expect_moved_from(co_await awaited_logic_error(w.drain()), "StreamWriter::drain");
+    expect_moved_from(logic_error_of([&] { w.close(); }), "StreamWriter::close");
+    expect_moved_from(logic_error_of([&] { w.abort(); }), "StreamWriter::abort");
+    expect_moved_from(logic_error_of([&] { (void)w.is_closing(); }), "StreamWriter::is_closing");
+    expect_moved_from(co_await awaited_logic_error(w.wait_closed()), "StreamWriter::wait_closed");
+    expect_moved_from(logic_error_of([&] { (void)w.peername(); }), "StreamWriter::peername");
+    expect_moved_from(logic_error_of([&] { (void)w.sockname(); }), "StreamWriter::sockname");
+    expect_moved_from(logic_error_of([&] { (void)w.transport(); }), "StreamWriter::transport");
+    expect_moved_from(logic_error_of([&] { (void)w.get_peer_certificate(); }), "StreamWriter::get_peer_certificate");
+    // clang-format on
+    // None of it touched the connection: the writer it moved to still talks over it.
+    EXPECT_FALSE(writer.is_closing());
+    writer.write("still here\n");
+    EXPECT_EQ(co_await reader.readline(), "still here\n");
+    // A moved-from writer may be assigned to and destroyed (it closes nothing).
+    w = std::move(writer);
+    EXPECT_FALSE(w.is_closing());
+    w.close();
+    co_await w.wait_closed();
   };
   run_bounded(reactor, main());
 }
@@ -455,9 +550,11 @@ TEST(AsyncioStreams, DestroyingTheServerFreesFramesOfHandlersThatIgnoreCancellat
         co_await connect_many(reactor, server->address().port(), 10);
     EXPECT_EQ(FrameCounter::live, 10);
     server->close();
-    EXPECT_EQ(FrameCounter::live, 10);  // they caught it and sleep again
+    EXPECT_EQ(FrameCounter::live, 10);                // they caught it and sleep again
+    EXPECT_EQ(reactor.shutdown_trigger_count(), 1u);  // theirs, while they are left
     server.reset();
     EXPECT_EQ(FrameCounter::live, 0);
+    EXPECT_EQ(reactor.shutdown_trigger_count(), 0u);
   };
   run_bounded(reactor, main());
 }
@@ -478,6 +575,85 @@ TEST(AsyncioStreams, StoppingTheReactorCancelsEveryHandler) {
   EXPECT_EQ(FrameCounter::cancelled, 20);
   EXPECT_EQ(FrameCounter::live, 0);
   EXPECT_EQ(server.active_handlers(), 0u);
+}
+
+// A program that starts and closes servers on one running reactor must not grow: a Server's
+// shutdown trigger (its handlers cancelled when the reactor stops) goes once it is closed and
+// its handlers have ended; the Server object itself may stay.
+TEST(AsyncioStreams, StartingAndClosingServersLeavesNoShutdownTriggerBehind) {
+  ss::Reactor reactor;
+  testutil::TempDir dir;
+  auto echo = [](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write(co_await reader.readline());
+    co_await reader.readline();  // parked until the client or the server's close ends it
+  };
+  // One connection served, then the server closed while its handler waits.
+  const auto serve_once = [&](aio::Server& server, bool unix_socket) -> aio::Task<> {
+    aio::Task<aio::StreamPair> connect =
+        unix_socket ? aio::open_unix_connection(reactor, server.address())
+                    : aio::open_connection(reactor, "127.0.0.1", server.address().port());
+    aio::StreamPair c = co_await std::move(connect);
+    c.writer.write("ping\n");
+    EXPECT_EQ(co_await c.reader.readline(), "ping\n") << (unix_socket ? "unix" : "tcp");
+    EXPECT_EQ(server.active_handlers(), 1u);
+    server.close();
+    co_await server.wait_closed();
+  };
+  auto main = [&]() -> aio::Task<> {
+    const std::size_t before = reactor.shutdown_trigger_count();
+    std::vector<aio::Server> closed;  // kept alive: close() alone removes the trigger
+    for (int i = 0; i < 100; ++i) {
+      const bool unix_socket = i % 4 == 3;
+      aio::Server server =
+          unix_socket ? aio::start_unix_server(
+                            reactor, echo,
+                            ss::Address::unix_path(dir.file("s" + std::to_string(i) + ".sock")))
+                      : aio::start_server(reactor, echo, "127.0.0.1", 0, local());
+      EXPECT_EQ(reactor.shutdown_trigger_count(), before + 1) << i;
+      co_await serve_once(server, unix_socket);
+      EXPECT_EQ(reactor.shutdown_trigger_count(), before) << "after server " << i;
+      closed.push_back(std::move(server));
+    }
+    closed.clear();
+    EXPECT_EQ(reactor.shutdown_trigger_count(), before);
+  };
+  run_bounded(reactor, main());
+}
+
+// A closed Server whose handlers caught CancelledError and read on keeps its trigger (the
+// reactor's stop would cancel them again) until the last of them has ended.
+TEST(AsyncioStreams, AClosedServerKeepsItsShutdownTriggerUntilItsLastHandlerEnds) {
+  ss::Reactor reactor;
+  int cancelled = 0;
+  auto stubborn = [&](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    writer.write("ready\n");
+    try {
+      co_await aio::sleep(reactor, 30s);
+    } catch (const aio::CancelledError&) {
+      ++cancelled;
+    }
+    co_await reader.read(-1);  // until the client closes
+  };
+  aio::Server server = aio::start_server(reactor, stubborn, "127.0.0.1", 0, local());
+  const std::size_t open = reactor.shutdown_trigger_count();
+  auto main = [&]() -> aio::Task<> {
+    std::vector<aio::StreamPair> clients =
+        co_await connect_many(reactor, server.address().port(), 3);
+    server.close();
+    EXPECT_EQ(cancelled, 3);
+    EXPECT_EQ(server.active_handlers(), 3u);
+    EXPECT_EQ(reactor.shutdown_trigger_count(), open);  // still theirs
+    clients.front().writer.close();
+    for (int i = 0; i < 1000 && server.active_handlers() > 2; ++i) {
+      co_await aio::sleep(reactor, 5ms);
+    }
+    EXPECT_EQ(server.active_handlers(), 2u);
+    EXPECT_EQ(reactor.shutdown_trigger_count(), open);
+    for (auto& c : clients) c.writer.close();
+    co_await server.wait_closed();
+    EXPECT_EQ(reactor.shutdown_trigger_count(), open - 1);
+  };
+  run_bounded(reactor, main());
 }
 
 TEST(AsyncioStreams, OpenConnectionToAClosedPortRaisesConnectionRefused) {

@@ -390,6 +390,39 @@ TEST(ReactorShutdownTriggers, BeforeThenAfterWithConnectionsStillOpen) {
   EXPECT_EQ(open_before, 1u);
 }
 
+// Twisted's removeSystemEventTrigger: a removed trigger does not run, in either phase; the
+// others do, in their order; removing one twice, or an id never given, says false.
+TEST(ReactorShutdownTriggers, ARemovedTriggerDoesNotRunAndTheCountFollows) {
+  ss::Reactor reactor;
+  std::vector<std::string> order;
+  EXPECT_EQ(reactor.shutdown_trigger_count(), 0u);
+  const ss::TriggerId b1 = reactor.add_shutdown_trigger("before", [&] { order.push_back("b1"); });
+  const ss::TriggerId b2 = reactor.add_shutdown_trigger("before", [&] { order.push_back("b2"); });
+  const ss::TriggerId d1 = reactor.add_shutdown_trigger("during", [&] { order.push_back("d1"); });
+  const ss::TriggerId a1 = reactor.add_shutdown_trigger("after", [&] { order.push_back("a1"); });
+  EXPECT_EQ(reactor.shutdown_trigger_count(), 4u);
+  EXPECT_NE(b1, b2);
+  EXPECT_TRUE(reactor.remove_shutdown_trigger(b1));
+  EXPECT_TRUE(reactor.remove_shutdown_trigger(d1));
+  EXPECT_FALSE(reactor.remove_shutdown_trigger(b1));
+  EXPECT_FALSE(reactor.remove_shutdown_trigger(ss::TriggerId{12345}));
+  EXPECT_EQ(reactor.shutdown_trigger_count(), 2u);
+  reactor.call_when_running([&] { reactor.stop(); });
+  reactor.run(false);
+  EXPECT_EQ(order, (std::vector<std::string>{"b2", "a1"}));
+  // A trigger stays until removed: a reactor that runs again runs it again.
+  order.clear();
+  EXPECT_TRUE(reactor.remove_shutdown_trigger(a1));
+  reactor.call_when_running([&] {
+    // Removed while the loop runs: gone from this stop too.
+    EXPECT_TRUE(reactor.remove_shutdown_trigger(b2));
+    reactor.stop();
+  });
+  reactor.run(false);
+  EXPECT_TRUE(order.empty());
+  EXPECT_EQ(reactor.shutdown_trigger_count(), 0u);
+}
+
 // ---- signals ---------------------------------------------------------------------------------
 
 void signal_stops_run(int sig) {

@@ -6,7 +6,9 @@
 // the book's other programs. Every wait is bounded (kWait); every child is killed and reaped.
 // The user who never reads is tested for chatservAIO with the other chat servers
 // (EveryChatServer in test_samples_tw.cpp), its protocol with chatserv's (ChatServer there),
-// the command line in test_samples.cpp.
+// the command line in test_samples.cpp. The chat the servers share (samples/chat.hpp) is also
+// driven here without a network, to see which bytes reach whom.
+#include "../samples/chat.hpp"
 #include "chat_peer.hpp"
 #include "sample_util.hpp"
 #include "test_util.hpp"
@@ -43,6 +45,54 @@ TEST(SampleAioChat, ChatclntTalksToIt) {
   ASSERT_TRUE(c.write("hello watcher\n/quit\n"));
   EXPECT_EQ(c.exit_code(), 0);
   EXPECT_TRUE(watcher->wait_line("<guest2> hello watcher"));
+}
+
+// ---- the chat's broadcast (samples/chat.hpp, no network) ------------------------------------
+
+// A user who keeps what the chat sends them and where those bytes were.
+struct Recorder final : samples::ChatMember {
+  std::vector<std::string> lines;
+  std::vector<const char*> buffers;
+  bool send(std::string_view line_nl) override {
+    lines.emplace_back(line_nl);
+    buffers.push_back(line_nl.data());
+    return true;
+  }
+  void quit() override {}
+  void forget() {
+    lines.clear();
+    buffers.clear();
+  }
+};
+
+// What one user says is built once, "\n" and all, and every listener is sent those same bytes
+// (chatservAIO wrote line + "\n" per listener: 2,000 users, 2,000 copies of each line).
+TEST(ChatRooms, WhatIsSaidIsBuiltOnceAndEveryListenerGetsTheSameBytes) {
+  socketserver::Reactor reactor;  // not run: the batched join announcements never go out
+  samples::ChatRooms chat(reactor);
+  Recorder speaker;
+  Recorder a;
+  Recorder b;
+  Recorder c;
+  for (Recorder* u : {&speaker, &a, &b, &c}) chat.arrive(*u);
+  ASSERT_EQ(speaker.lines.size(), 1u);
+  EXPECT_EQ(speaker.lines[0],
+            "* welcome, guest1! commands: /nick NAME, /join ROOM, /who, /rooms, /quit\n");
+  for (Recorder* u : {&speaker, &a, &b, &c}) u->forget();
+
+  chat.command(speaker, "hello room\r");
+  EXPECT_TRUE(speaker.lines.empty());  // not told to the speaker
+  for (Recorder* u : {&a, &b, &c}) {
+    ASSERT_EQ(u->lines.size(), 1u);
+    EXPECT_EQ(u->lines[0], "<guest1> hello room\n");
+  }
+  EXPECT_EQ(a.buffers[0], b.buffers[0]) << "a copy per listener";
+  EXPECT_EQ(b.buffers[0], c.buffers[0]) << "a copy per listener";
+
+  // A line for one user alone comes with its "\n" as well.
+  chat.command(a, "/rooms");
+  ASSERT_EQ(a.lines.size(), 2u);
+  EXPECT_EQ(a.lines[1], "* rooms: #lobby (4)\n");
 }
 
 // ---- gatherAIO -------------------------------------------------------------------------------

@@ -81,7 +81,8 @@ namespace detail {
 struct StreamState;
 }  // namespace detail
 
-/// Python's asyncio.StreamReader. Move-only. One read waits at a time (a second concurrent
+/// Python's asyncio.StreamReader. Move-only: every member of a moved-from reader throws
+/// std::logic_error (a read's when awaited). One read waits at a time (a second concurrent
 /// read throws std::logic_error, as Python's RuntimeError).
 class StreamReader {
  public:
@@ -111,24 +112,25 @@ class StreamReader {
   /// to the end of the stream.
   Task<std::string> read(std::ptrdiff_t n = -1);
   /// Python's at_eof(): the stream ended and every byte has been read.
-  [[nodiscard]] bool at_eof() const noexcept;
+  [[nodiscard]] bool at_eof() const;
 
   /// Python's feed_data / feed_eof (what the protocol calls).
   void feed_data(std::string_view data);
   void feed_eof();
   /// Python's exception(): the error the connection ended with (nullptr: none).
-  [[nodiscard]] std::exception_ptr exception() const noexcept;
-  [[nodiscard]] std::size_t limit() const noexcept;
+  [[nodiscard]] std::exception_ptr exception() const;
+  [[nodiscard]] std::size_t limit() const;
   /// Bytes received and not yet read.
-  [[nodiscard]] std::size_t buffered() const noexcept;
+  [[nodiscard]] std::size_t buffered() const;
 
  private:
   friend class StandardInput;
   std::shared_ptr<detail::StreamState> state_;
 };
 
-/// Python's asyncio.StreamWriter. Move-only; destroying it closes the connection when it is
-/// still open (Python 3.13's __del__).
+/// Python's asyncio.StreamWriter. Move-only: every member of a moved-from writer throws
+/// std::logic_error (drain's and wait_closed's when awaited); destroying one closes the
+/// connection when it is still open (Python 3.13's __del__), a moved-from one nothing.
 class StreamWriter {
  public:
   explicit StreamWriter(std::shared_ptr<detail::StreamState> state);
@@ -155,11 +157,11 @@ class StreamWriter {
   /// while that close still waits for a peer to read). Nothing once the connection is gone.
   void abort();
   /// Python's is_closing().
-  [[nodiscard]] bool is_closing() const noexcept;
+  [[nodiscard]] bool is_closing() const;
   /// Python's wait_closed(): until the connection is gone.
   Task<> wait_closed();
   /// get_extra_info("peername") / ("sockname"), kept after the close.
-  [[nodiscard]] const Address& peername() const noexcept;
+  [[nodiscard]] const Address& peername() const;
   [[nodiscard]] Address sockname() const;
   /// Python's writer.transport: throws std::logic_error once the connection is gone.
   [[nodiscard]] Transport& transport() const;
@@ -228,7 +230,8 @@ class Server {
   ~Server();
 
   /// Stops listening and cancels every handler (CancelledError at its await; its connection
-  /// is aborted). Idempotent.
+  /// is aborted). Idempotent. The reactor's shutdown trigger that start_server added for this
+  /// server (its stop cancels the handlers) is removed once no handler is left.
   void close();
   /// Until every handler task has ended (a handler that catches CancelledError and waits on
   /// is waited for).

@@ -32,13 +32,14 @@
 // handler through run()'s own handlers). For more than one core, run one Reactor per thread
 // (ReactorGroup below): each connection belongs to exactly one reactor thread. A debug build
 // (NDEBUG undefined) checks the rule where it is cheap: listen_*, connect_*, call_later,
-// call_when_running and add_shutdown_trigger from another thread while run() runs throw
+// call_when_running and add_/remove_shutdown_trigger from another thread while run() runs throw
 // std::logic_error (muduo's assertInLoopThread); a release build trusts the caller.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -73,6 +74,10 @@ class SSLObject;
 struct PeerCertificate;
 // PROXY protocol (proxy_protocol.hpp): include it to read proxy_header()'s fields.
 struct ProxyHeader;
+
+/// Names a shutdown trigger (Twisted's triggerID): add_shutdown_trigger gives it,
+/// remove_shutdown_trigger takes it.
+enum class TriggerId : std::uint64_t {};
 
 /// Why a connection ended (Twisted's Failure of ConnectionDone or ConnectionLost).
 struct Reason {
@@ -518,8 +523,14 @@ class Reactor {
   /// "after": "before" runs when stop() ends run(), while connections are still open; then
   /// every open connection is closed and its protocol hears connection_lost (a client
   /// factory client_connection_lost), as Twisted's disconnectAll; "during" and "after" run
-  /// next, in the order added. Throws std::invalid_argument for another phase.
-  void add_shutdown_trigger(std::string_view phase, std::function<void()> fn);
+  /// next, in the order added. Returns the trigger's id (Twisted's triggerID) for
+  /// remove_shutdown_trigger; a trigger stays until removed (it runs at every stop of a
+  /// reactor that runs again). Throws std::invalid_argument for another phase.
+  TriggerId add_shutdown_trigger(std::string_view phase, std::function<void()> fn);
+  /// Twisted's removeSystemEventTrigger(triggerID): the trigger will not run. Returns false
+  /// when `id` names no trigger (already removed), where Twisted raises ValueError. Loop
+  /// thread (or when run() does not run).
+  bool remove_shutdown_trigger(TriggerId id);
 
   /// Twisted's run(): serves until stop(); connections still open then are closed (see
   /// add_shutdown_trigger), listening ports stay open. With install_signal_handlers, SIGINT and
@@ -541,6 +552,10 @@ class Reactor {
   /// asyncio::open_connection's are freed once their connection has ended or failed. Loop
   /// thread.
   [[nodiscard]] std::size_t connector_count() const noexcept;
+  /// Shutdown triggers added and not removed, every phase together (asyncio's start_server
+  /// adds one per Server, removed once that Server is closed and its handlers have ended).
+  /// Loop thread.
+  [[nodiscard]] std::size_t shutdown_trigger_count() const noexcept;
   /// Open connections (incoming and outgoing) and the signal, if any, that stopped run().
   /// Both may be read from any thread.
   [[nodiscard]] std::size_t connection_count() const noexcept;
