@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <string>
 
+#include "asyncio_impl.hpp"
 #include "report.hpp"
+#include "tls_hooks.hpp"
 
 namespace socketserver::asyncio {
 
@@ -51,8 +53,16 @@ AsyncStreamServer::AsyncStreamServer(const Address& address, AsyncHandlerClass h
   if (unix_socket) {
     server_ = start_unix_server(reactor_, std::move(handle), address, listen, options.limit);
   } else if (options.ssl) {
-    server_ = start_server(reactor_, std::move(handle), address.host(), address.port(),
-                           *options.ssl, listen, options.limit);
+    // start_server with ssl, through the TLS hooks: this file is in every program with an
+    // AsyncTCPServer, TLS or not, and must not link OpenSSL (tls_hooks.hpp).
+    listen.interface = address.host();
+    const int port = address.port();
+    const SSLContext& ssl = *options.ssl;
+    server_ = detail::serve(reactor_, std::move(handle), options.limit,
+                            [&](std::shared_ptr<Factory> f) -> ListeningPort& {
+                              return socketserver::detail::tls_hooks().listen_ssl(
+                                  reactor_, port, std::move(f), ssl, listen);
+                            });
   } else {
     server_ = start_server(reactor_, std::move(handle), address.host(), address.port(), listen,
                            options.limit);

@@ -1,5 +1,5 @@
 // asyncio_streams.cpp — asyncio_streams.hpp: the stream protocol, StreamReader, StreamWriter,
-// start_server and open_connection.
+// start_server and open_connection (their TLS overloads: asyncio_tls.cpp).
 #include "socketserver/asyncio_streams.hpp"
 
 #include <unistd.h>
@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio_impl.hpp"
 #include "reactor_impl.hpp"
 #include "report.hpp"
 
@@ -581,10 +582,8 @@ Address Server::address() const {
 
 std::size_t Server::active_handlers() const noexcept { return core_ ? core_->tasks.size() : 0; }
 
-namespace {
-// A server on `reactor` whose port `listen(factory)` opens (listen_tcp, listen_ssl, listen_unix).
-template <class Listen>
-Server serve(Reactor& reactor, StreamHandler handle, std::size_t limit, Listen listen) {
+Server detail::serve(Reactor& reactor, StreamHandler handle, std::size_t limit,
+                     const std::function<ListeningPort&(std::shared_ptr<Factory>)>& listen) {
   std::shared_ptr<detail::ServerCore> core =
       detail::make_server_core(reactor, std::move(handle), limit);
   ListeningPort& p = listen(std::make_shared<detail::ServerFactory>(core));
@@ -593,9 +592,8 @@ Server serve(Reactor& reactor, StreamHandler handle, std::size_t limit, Listen l
   return Server(std::move(core));
 }
 
-// A server on each reactor of `group`, on one port: `start(reactor, port)` makes one.
-template <class Start>
-ServerGroup serve_group(ReactorGroup& group, int port, Start start) {
+ServerGroup detail::serve_group(ReactorGroup& group, int port,
+                                const std::function<Server(Reactor&, int)>& start) {
   std::vector<Server> servers(group.size());
   std::mutex mu;  // the first to bind fixes the port for the others
   try {
@@ -611,29 +609,19 @@ ServerGroup serve_group(ReactorGroup& group, int port, Start start) {
   }
   return ServerGroup(group, std::move(servers));
 }
-}  // namespace
 
 Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
                     ListenOptions options, std::size_t limit) {
   options.interface = host;
-  return serve(
+  return detail::serve(
       reactor, std::move(handle), limit, [&](std::shared_ptr<Factory> f) -> auto& {
         return reactor.listen_tcp(port, std::move(f), options);
       });
 }
 
-Server start_server(Reactor& reactor, StreamHandler handle, const std::string& host, int port,
-                    const SSLContext& ssl, ListenOptions options, std::size_t limit) {
-  options.interface = host;
-  return serve(
-      reactor, std::move(handle), limit, [&](std::shared_ptr<Factory> f) -> auto& {
-        return reactor.listen_ssl(port, std::move(f), ssl, options);
-      });
-}
-
 Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& path,
                          ListenOptions options, std::size_t limit) {
-  return serve(
+  return detail::serve(
       reactor, std::move(handle), limit, [&](std::shared_ptr<Factory> f) -> auto& {
         return reactor.listen_unix(path, std::move(f), options);
       });
@@ -642,17 +630,8 @@ Server start_unix_server(Reactor& reactor, StreamHandler handle, const Address& 
 ServerGroup start_server(ReactorGroup& group, StreamHandler handle, const std::string& host,
                          int port, ListenOptions options, std::size_t limit) {
   options.reuse_port = true;
-  return serve_group(group, port, [&](Reactor& reactor, int p) {
+  return detail::serve_group(group, port, [&](Reactor& reactor, int p) {
     return start_server(reactor, handle, host, p, options, limit);
-  });
-}
-
-ServerGroup start_server(ReactorGroup& group, StreamHandler handle, const std::string& host,
-                         int port, const SSLContext& ssl, ListenOptions options,
-                         std::size_t limit) {
-  options.reuse_port = true;
-  return serve_group(group, port, [&](Reactor& reactor, int p) {
-    return start_server(reactor, handle, host, p, ssl, options, limit);
   });
 }
 
@@ -693,14 +672,12 @@ Address ServerGroup::address() const {
 
 // ---- StandardInput ----------------------------------------------------------------------------
 
-namespace {
-std::shared_ptr<detail::StreamState> make_state(std::size_t limit) {
+std::shared_ptr<detail::StreamState> detail::make_stream_state(std::size_t limit) {
   return std::make_shared<detail::StreamState>(limit);
 }
-}  // namespace
 
 StandardInput::StandardInput(Reactor& reactor, std::size_t limit, int stdin_fd)
-    : reader_(make_state(limit)) {
+    : reader_(detail::make_stream_state(limit)) {
   std::shared_ptr<detail::StreamState> state = reader_.state_;
   io_ = std::make_unique<StandardIO>(std::make_unique<detail::StreamProtocol>(state), reactor,
                                      stdin_fd);
@@ -710,66 +687,9 @@ StandardInput::~StandardInput() = default;
 
 // ---- open_connection ------------------------------------------------------------------------
 
-namespace {
-
-/// A connect in progress: the callbacks' side and the awaiting task's.
-struct PendingConnect {
-  detail::WaitList list;
-  bool done = false;
-  bool tls = false;  // a failure without errno is then the handshake's
-  std::optional<Reason> failed;
-};
-
-/// A failed client handshake as Python raises it: the reactor gives its message only.
-[[noreturn]] void throw_tls_failure(const std::string& message, const std::string& to) {
-  static constexpr std::string_view verify = "certificate verify failed: ";
-  const std::size_t at = message.find(verify);
-  if (at != std::string::npos) {
-    throw cert_verification_error("TLS handshake with " + to, -1,
-                                  message.substr(at + verify.size()));
-  }
-  constexpr int ssl_error_ssl = 1;  // OpenSSL's SSL_ERROR_SSL
-  throw ssl_error(ssl_error_ssl, "TLS handshake with " + to, "SSL routines", message);
-}
-
-/// open_connection's protocol over TLS: connection_made comes once the handshake is done.
-class TlsClientProtocol final : public detail::StreamProtocol {
- public:
-  TlsClientProtocol(std::shared_ptr<detail::StreamState> state,
-                    std::shared_ptr<PendingConnect> pending)
-      : StreamProtocol(std::move(state)), pending_(std::move(pending)) {}
-  void connection_made() override {
-    StreamProtocol::connection_made();
-    pending_->done = true;
-    pending_->list.wake_all();
-  }
-
- private:
-  std::shared_ptr<PendingConnect> pending_;
-};
-
-/// connect_ssl's factory: the one protocol, and the failure to the awaiting task.
-class TlsConnectFactory final : public ClientFactory {
- public:
-  TlsConnectFactory(std::unique_ptr<Protocol> protocol, std::shared_ptr<PendingConnect> pending)
-      : protocol_(std::move(protocol)), pending_(std::move(pending)) {}
-  std::unique_ptr<Protocol> build_protocol(const Address& /*addr*/) override {
-    return std::move(protocol_);
-  }
-  void client_connection_failed(Connector& /*connector*/, const Reason& reason) override {
-    if (pending_->done) return;
-    pending_->done = true;
-    pending_->failed = reason;
-    pending_->list.wake_all();
-  }
-
- private:
-  std::unique_ptr<Protocol> protocol_;
-  std::shared_ptr<PendingConnect> pending_;
-};
-
-Task<StreamPair> finish_connect(Connector& connector, std::shared_ptr<PendingConnect> pending,
-                                std::shared_ptr<detail::StreamState> state, std::string to) {
+Task<StreamPair> detail::finish_connect(Connector& connector,
+                                        std::shared_ptr<PendingConnect> pending,
+                                        std::shared_ptr<StreamState> state, std::string to) {
   // Cancelled (or the frame freed) before the connect ended: the attempt is given up.
   struct GiveUp {
     Connector& connector;
@@ -785,16 +705,20 @@ Task<StreamPair> finish_connect(Connector& connector, std::shared_ptr<PendingCon
   give_up.armed = false;
   if (pending->failed) {
     const Reason& why = *pending->failed;
-    if (pending->tls && why.error == 0) throw_tls_failure(why.message, to);
+    if (pending->throw_handshake_failure != nullptr && why.error == 0) {
+      pending->throw_handshake_failure(why.message, to);
+    }
     throw_os_error(why.error != 0 ? why.error : ECONNREFUSED, "connect to " + to);
   }
   co_return StreamPair{StreamReader(state), StreamWriter(state)};
 }
 
+namespace {
+
 template <class Connect>
 Task<StreamPair> connect_streams(std::size_t limit, std::string to, Connect connect) {
   auto state = std::make_shared<detail::StreamState>(limit);
-  auto pending = std::make_shared<PendingConnect>();
+  auto pending = std::make_shared<detail::PendingConnect>();
   Connector& connector = connect(
       std::make_unique<detail::StreamProtocol>(state),
       [pending](detail::StreamProtocol&) {
@@ -807,7 +731,7 @@ Task<StreamPair> connect_streams(std::size_t limit, std::string to, Connect conn
         pending->list.wake_all();
       });
   ReactorImpl::release_when_finished(connector);  // no one else holds it
-  return finish_connect(connector, std::move(pending), std::move(state), std::move(to));
+  return detail::finish_connect(connector, std::move(pending), std::move(state), std::move(to));
 }
 
 }  // namespace
@@ -822,21 +746,6 @@ Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, s
         return reactor.connect_protocol<detail::StreamProtocol>(
             host, port, std::move(protocol), std::move(connected), std::move(failed));
       });
-}
-
-Task<StreamPair> open_connection(Reactor& reactor, std::string host, int port, SSLContext ssl,
-                                 std::string server_hostname, std::size_t limit) {
-  const std::string to = host + ":" + std::to_string(port);
-  auto state = std::make_shared<detail::StreamState>(limit);
-  auto pending = std::make_shared<PendingConnect>();
-  pending->tls = true;
-  Connector& connector =
-      reactor.connect_ssl(host, port,
-                          std::make_shared<TlsConnectFactory>(
-                              std::make_unique<TlsClientProtocol>(state, pending), pending),
-                          ssl, std::chrono::duration<double>(30), std::move(server_hostname));
-  ReactorImpl::release_when_finished(connector);  // no one else holds it
-  co_return co_await finish_connect(connector, std::move(pending), std::move(state), to);
 }
 
 Task<StreamPair> open_unix_connection(Reactor& reactor, Address path, std::size_t limit) {

@@ -25,6 +25,7 @@
 #include "socketserver/detail/fd.hpp"
 #include "socketserver/ssl.hpp"
 #include "timeout.hpp"
+#include "tls_hooks.hpp"
 
 namespace socketserver {
 
@@ -35,9 +36,11 @@ void detail::throw_not_a(const BaseServer& server, const std::type_info& wanted)
 
 namespace {
 
-// What rfile and wfile read and write: the TLS stream of a TLS request, else the connection.
+// What rfile and wfile read and write: the TLS stream of a TLS request (made by the TLS side,
+// tls_hooks.hpp), else the connection. Either way each read is one call through the StreamRef.
 detail::StreamRef stream_of(Request& request) {
-  return request.tls ? detail::stream_ref(*request.tls) : detail::stream_ref(request.connection);
+  return request.tls ? detail::tls_hooks().stream_ref(*request.tls)
+                     : detail::stream_ref(request.connection);
 }
 
 using steady = std::chrono::steady_clock;

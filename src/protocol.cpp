@@ -1,8 +1,10 @@
-// protocol.cpp — Protocol's defaults, Factory, DatagramProtocol, LineReceiver.
+// protocol.cpp — Protocol's and Transport's defaults, Factory, DatagramProtocol, LineReceiver.
 #include <cstring>
 #include <stdexcept>
 
 #include "socketserver/reactor.hpp"
+#include "socketserver/ssl.hpp"
+#include "tls_hooks.hpp"
 
 namespace socketserver {
 
@@ -15,6 +17,21 @@ void Protocol::read_connection_lost() { transport().lose_connection(); }
 void Protocol::pause_writing() { transport().pause_producing(); }
 
 void Protocol::resume_writing() { transport().resume_producing(); }
+
+// ---- Transport ------------------------------------------------------------------------------
+
+void Transport::start_tls(const SSLContext& /*context*/, bool /*server_side*/,
+                          const std::string& /*server_hostname*/) {
+  throw std::logic_error("start_tls: this transport cannot carry TLS");
+}
+
+std::optional<PeerCertificate> Transport::get_peer_certificate() const {
+  const SSLObject* session = ssl_object();
+  if (session == nullptr) return std::nullopt;
+  return detail::tls_hooks().getpeercert(*session);  // a session: TLS is linked (tls_hooks.hpp)
+}
+
+// ---- Factory --------------------------------------------------------------------------------
 
 std::unique_ptr<Protocol> Factory::build_protocol(const Address& /*addr*/) {
   if (!protocol) throw std::logic_error("Factory::build_protocol: no `protocol` set");

@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 #include "reactor_impl.hpp"
 #include "socketserver/detail/fd.hpp"
+#include "tls_hooks.hpp"
 
 namespace socketserver {
 
@@ -122,6 +124,29 @@ void StreamConnection::replace_protocol(std::unique_ptr<Protocol> next, Factory&
   if (!call_protocol("connection_made", [p] { p->connection_made(); })) return;
   if (rest.empty() || phase_ != Phase::open) return;
   call_protocol("data_received", [p, rest] { p->data_received(rest); });
+}
+
+void StreamConnection::start_tls(const SSLContext& context, bool server_side,
+                                 const std::string& server_hostname) {
+  if (!is_socket_) throw std::logic_error("start_tls: standard input/output cannot carry TLS");
+  if (layer_) throw std::logic_error("start_tls: the connection already speaks TLS");
+  if (phase_ != Phase::open) throw std::logic_error("start_tls: the connection is closing");
+  // The layer is OpenSSL's (reactor_tls.cpp): reached through the hooks, so that a program
+  // without TLS does not link it.
+  install_layer(detail::tls_hooks().start_tls_layer(impl_, context, server_side, server_hostname,
+                                                    *protocol_));
+}
+
+void StreamConnection::install_layer(std::unique_ptr<Layer> layer) {
+  Layer* l = layer.get();
+  l->stream = this;
+  ReactorImpl::transport_of(*protocol_) = l;  // the protocol writes to the layer from now on
+  ReactorImpl::transport_of(*l) = this;
+  ReactorImpl::factory_of(*l) = ReactorImpl::factory_of(*protocol_);
+  protocol_ = l;
+  layer_ = std::move(layer);
+  l->set_write_buffer_limits(high_water_, low_water_);
+  l->connection_made();
 }
 
 void StreamConnection::update_interest() {

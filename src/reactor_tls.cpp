@@ -1,5 +1,6 @@
 // reactor_tls.cpp — TLS in the reactor (reactor_tls.hpp): the TLS layer over OpenSSL memory
-// BIOs, listen_ssl, connect_ssl and start_tls.
+// BIOs, listen_ssl, connect_ssl and start_tls's layer (StreamConnection::start_tls, in
+// reactor_io.cpp, reaches it through tls_hooks.hpp).
 //
 // The layer feeds what the connection reads to the SSLObject's input BIO, runs the handshake and
 // then SSL_read, and hands the plaintext to the protocol above; what the protocol writes goes
@@ -351,39 +352,13 @@ void TLSLayer::close_with(Reason reason) {
   stream->begin_close(std::move(reason));
 }
 
-// ---- the transport's TLS calls -------------------------------------------------------------
+// ---- start_tls (through tls_hooks.hpp: StreamConnection::start_tls is in every program) -----
 
-void Transport::start_tls(const SSLContext& /*context*/, bool /*server_side*/,
-                          const std::string& /*server_hostname*/) {
-  throw std::logic_error("start_tls: this transport cannot carry TLS");
-}
-
-std::optional<PeerCertificate> Transport::get_peer_certificate() const {
-  const SSLObject* session = ssl_object();
-  if (session == nullptr) return std::nullopt;
-  return session->getpeercert();
-}
-
-void StreamConnection::start_tls(const SSLContext& context, bool server_side,
-                                 const std::string& server_hostname) {
-  if (!is_socket_) throw std::logic_error("start_tls: standard input/output cannot carry TLS");
-  if (layer_) throw std::logic_error("start_tls: the connection already speaks TLS");
-  if (phase_ != Phase::open) throw std::logic_error("start_tls: the connection is closing");
-  SSLObject session = context.wrap_bio(server_side, server_hostname);
-  install_layer(
-      std::make_unique<TLSLayer>(impl_, std::move(session), kStartTlsHandshakeTimeout, *protocol_));
-}
-
-void StreamConnection::install_layer(std::unique_ptr<Layer> layer) {
-  Layer* l = layer.get();
-  l->stream = this;
-  ReactorImpl::transport_of(*protocol_) = l;  // the protocol writes to the layer from now on
-  ReactorImpl::transport_of(*l) = this;
-  ReactorImpl::factory_of(*l) = ReactorImpl::factory_of(*protocol_);
-  protocol_ = l;
-  layer_ = std::move(layer);
-  l->set_write_buffer_limits(high_water_, low_water_);
-  l->connection_made();
+std::unique_ptr<Layer> make_start_tls_layer(ReactorImpl& impl, const SSLContext& context,
+                                            bool server_side, const std::string& server_hostname,
+                                            Protocol& above) {
+  return std::make_unique<TLSLayer>(impl, context.wrap_bio(server_side, server_hostname),
+                                    kStartTlsHandshakeTimeout, above);
 }
 
 // ---- listen_ssl, connect_ssl ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // reactor_tls.hpp (internal) — TLS in the reactor: a Layer that speaks ciphertext to the
 // connection under it and plaintext to the protocol above it, through an SSLObject (two OpenSSL
 // memory BIOs): no thread, no blocking. Used by listen_ssl, connect_ssl and start_tls.
+// OpenSSL's side of the library: only TLS objects include this (tls_hooks.hpp).
 #pragma once
 
 #include <memory>
@@ -95,5 +96,11 @@ class TLSLayer final : public Layer {
   bool closed_ = false;  // the connection under it is closing
   bool delivering_ = false;
 };
+
+/// Transport::start_tls on a StreamConnection (tls_hooks.hpp): the layer over `above`, with
+/// start_tls's handshake bound (10 s). Throws as wrap_bio.
+std::unique_ptr<Layer> make_start_tls_layer(ReactorImpl& impl, const SSLContext& context,
+                                            bool server_side, const std::string& server_hostname,
+                                            Protocol& above);
 
 }  // namespace socketserver

@@ -21,6 +21,7 @@
 #include "socketserver/activation.hpp"
 #include "socketserver/ssl.hpp"
 #include "timeout.hpp"
+#include "tls_hooks.hpp"
 
 namespace socketserver {
 
@@ -269,9 +270,11 @@ void BaseServer::start_tls(Request& request) {
   // shutdown_request closes it in order (close_notify is sent only after a handshake).
   const Timeout before = request.connection.gettimeout();
   if (handshake_timeout) request.connection.settimeout(handshake_timeout);
-  request.tls = std::make_shared<SSLSocket>(
-      ssl_context->wrap_socket(std::move(request.connection), true, "", false));
-  request.tls->do_handshake();  // throws: handle_error reports it, shutdown_request closes
+  // SSLSocket through the hooks (tls_hooks.hpp): this file is in every server program, TLS
+  // or not, and must not link OpenSSL.
+  const detail::TlsHooks& tls = detail::tls_hooks();
+  request.tls = tls.wrap_server_socket(*ssl_context, std::move(request.connection));
+  tls.do_handshake(*request.tls);  // throws: handle_error reports it, shutdown_request closes
   request.tls->settimeout(before);
 }
 
@@ -387,7 +390,7 @@ void TCPServer::shutdown_request(Request& request) {
   // client already gone) are ignored. Over TLS, close_notify goes first.
   if (request.tls) {
     try {
-      request.tls->shutdown(SHUT_WR);
+      detail::tls_hooks().shutdown(*request.tls, SHUT_WR);
     } catch (const socket_error&) {  // NOLINT(bugprone-empty-catch): the client is gone
     }
   } else if (request.connection.fileno() >= 0) {
@@ -397,7 +400,7 @@ void TCPServer::shutdown_request(Request& request) {
 }
 
 void TCPServer::close_request(Request& request) {
-  if (request.tls) request.tls->close();
+  if (request.tls) detail::tls_hooks().close(*request.tls);
   request.connection.close();
 }
 

@@ -20,6 +20,7 @@
 
 #include "socketserver/ssl.hpp"
 #include "ssl_internal.hpp"
+#include "tls_hooks.hpp"
 
 namespace socketserver {
 
@@ -218,6 +219,9 @@ int shared_index() {
 }  // namespace
 
 SSLContext::SSLContext(int protocol) : protocol_(protocol) {
+  // From here on the core can reach TLS (tls_hooks.hpp): a program that makes no context links
+  // none of it, nor OpenSSL.
+  detail::install_tls_hooks();
   const SSL_METHOD* method = nullptr;
   if (protocol == PROTOCOL_TLS_CLIENT) {
     method = TLS_client_method();

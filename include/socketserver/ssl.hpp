@@ -24,7 +24,9 @@
 // that long in all, then throws timeout_error; with a timeout of 0, a call that would wait
 // throws ssl_want_read_error or ssl_want_write_error instead (Python's SSLWantReadError).
 //
-// The OpenSSL headers stay out of this one: a program that never uses TLS needs only to link.
+// The OpenSSL headers stay out of this one, and OpenSSL out of a program that never makes an
+// SSLContext: the rest of the library reaches TLS only through the context (src/tls_hooks.hpp),
+// so such a program links no TLS object and, linked --as-needed, does not load libssl/libcrypto.
 // Thread-safety: an SSLContext may wrap sockets from any number of threads once it is set up
 // (loading certificates and changing settings: before); an SSLSocket is one thread's at a time.
 #pragma once
