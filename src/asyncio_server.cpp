@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "asyncio_impl.hpp"
 #include "report.hpp"
+#include "timeout.hpp"
 #include "tls_hooks.hpp"
 
 namespace socketserver::asyncio {
@@ -37,11 +39,25 @@ AsyncHandlerClass async_handler(std::function<Task<>(AsyncStreamRequestHandler&)
   };
 }
 
+AsyncStreamRequestHandler::AsyncStreamRequestHandler(StreamReader& rfile, StreamWriter& wfile,
+                                                     const Address& client_address,
+                                                     AsyncStreamServer& server)
+    : rfile(rfile),
+      wfile(wfile),
+      client_address(client_address),
+      server(server),
+      request_timeout(server.request_timeout()) {}
+
 AsyncStreamServer::AsyncStreamServer(const Address& address, AsyncHandlerClass handler_class,
                                      const AsyncServerOptions& options, bool unix_socket)
     : handler_class_(std::move(handler_class)),
-      reporter_(std::make_unique<socketserver::detail::Reporter>()) {
+      reporter_(std::make_unique<socketserver::detail::Reporter>()),
+      request_timeout_(options.request_timeout) {
   if (!handler_class_) throw std::invalid_argument("AsyncStreamServer: no handler class");
+  if (request_timeout_) {
+    socketserver::detail::check_seconds(request_timeout_->count(),
+                                        "AsyncServerOptions::request_timeout", false);
+  }
   ListenOptions listen;
   listen.backlog = options.request_queue_size;
   listen.idle_timeout = options.idle_timeout;
@@ -88,7 +104,12 @@ Task<> AsyncStreamServer::serve_one(StreamReader& reader, StreamWriter& writer) 
   try {
     std::unique_ptr<AsyncStreamRequestHandler> handler =
         handler_class_(reader, writer, client, *this);
-    co_await handler->handle();
+    if (const Timeout limit = handler->request_timeout) {
+      socketserver::detail::check_seconds(limit->count(), "request_timeout", false);
+      co_await wait_for(handler->handle(), *limit);
+    } else {
+      co_await handler->handle();
+    }
   } catch (const CancelledError&) {
     throw;
   } catch (...) {

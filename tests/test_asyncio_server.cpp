@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -266,6 +268,117 @@ TEST(AsyncTCPServer, IdleTimeoutEndsASilentClientsHandlerWithTimeoutError) {
   EXPECT_EQ(c.recv(10), "");  // closed by the idle timeout
   ASSERT_TRUE(testutil::wait_until([&] { return server.seen().size() == 1; }));
   EXPECT_NE(server.seen()[0].find("timed out"), std::string::npos) << server.seen()[0];
+}
+
+// Echoes lines until its client leaves (a client that trickles never meets idle_timeout).
+struct LineEcho : aio::AsyncStreamRequestHandler {
+  using AsyncStreamRequestHandler::AsyncStreamRequestHandler;
+  aio::Task<> handle() override {
+    for (int i = 0; i < 100000; ++i) {
+      std::string line = co_await rfile.readline();
+      if (line.empty()) break;
+      wfile.write(line);
+      co_await wfile.drain();
+    }
+  }
+};
+
+// Sends a line every 20 ms and reads it back until the server closes: how long that took,
+// and how many lines came back. Bounded by `limit` lines.
+std::pair<std::chrono::duration<double>, int> trickle_until_closed(ss::Socket& c, int limit) {
+  const auto start = std::chrono::steady_clock::now();
+  int echoed = 0;
+  for (int i = 0; i < limit; ++i) {
+    try {
+      c.sendall("tick\n");
+    } catch (const ss::socket_error&) {
+      break;  // closed (reset) between two lines
+    }
+    std::string line;
+    try {
+      line = recv_line(c);
+    } catch (const ss::socket_error&) {
+    }
+    if (line != "tick\n") break;
+    ++echoed;
+    std::this_thread::sleep_for(20ms);
+  }
+  return {std::chrono::steady_clock::now() - start, echoed};
+}
+
+TEST(AsyncTCPServer, RequestTimeoutEndsAHandlerWhoseClientTricklesAndOthersGoOn) {
+  aio::AsyncServerOptions options;
+  options.idle_timeout = 5s;  // never met: a line every 20 ms
+  options.request_timeout = 0.3s;
+  RecordingServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<LineEcho>(),
+                         options);
+  Serving serving(server);
+  ss::Socket slow = client_of(server);
+  const auto [took, echoed] = trickle_until_closed(slow, 500);  // 10 s at most
+  EXPECT_GE(echoed, 1) << "served until the deadline";
+  EXPECT_LT(echoed, 500) << "closed by request_timeout";
+  EXPECT_GE(took, 0.25s);
+  ASSERT_TRUE(testutil::wait_until([&] { return server.seen().size() == 1; }));
+  EXPECT_NE(server.seen()[0].find("timed out after 0.3"), std::string::npos) << server.seen()[0];
+  ss::Socket next = client_of(server);
+  next.sendall("next\n");
+  EXPECT_EQ(recv_line(next), "next\n") << "the server goes on";
+}
+
+struct QuickHandler : LineEcho {
+  QuickHandler(aio::StreamReader& r, aio::StreamWriter& w, const ss::Address& a,
+               aio::AsyncStreamServer& s)
+      : LineEcho(r, w, a, s) {
+    request_timeout = 0.2s;  // its own, where the server has none
+  }
+};
+
+TEST(AsyncTCPServer, AHandlersOwnRequestTimeoutApplies) {
+  RecordingServer server(ss::Address::inet("127.0.0.1", 0), aio::async_handler<QuickHandler>());
+  EXPECT_FALSE(server.request_timeout().has_value()) << "none by default, as Python";
+  Serving serving(server);
+  ss::Socket slow = client_of(server);
+  const auto [took, echoed] = trickle_until_closed(slow, 500);
+  EXPECT_GE(echoed, 1);
+  EXPECT_LT(echoed, 500) << "closed by the handler's request_timeout";
+  ASSERT_TRUE(testutil::wait_until([&] { return server.seen().size() == 1; }));
+  EXPECT_NE(server.seen()[0].find("timed out"), std::string::npos) << server.seen()[0];
+}
+
+TEST(AsyncTCPServer, ABadServerRequestTimeoutIsRejectedAtConstruction) {
+  for (const double bad : {0.0, -1.0, std::nan("")}) {
+    aio::AsyncServerOptions options;
+    options.request_timeout = std::chrono::duration<double>(bad);
+    EXPECT_THROW(aio::AsyncTCPServer(ss::Address::inet("127.0.0.1", 0),
+                                     aio::async_handler<LineEcho>(), options),
+                 std::invalid_argument)
+        << bad;
+  }
+  aio::AsyncServerOptions huge;
+  huge.request_timeout = std::chrono::duration<double>(1e300);
+  EXPECT_THROW(aio::AsyncTCPServer(ss::Address::inet("127.0.0.1", 0),
+                                   aio::async_handler<LineEcho>(), huge),
+               std::overflow_error);
+}
+
+struct BadLimitHandler : LineEcho {
+  BadLimitHandler(aio::StreamReader& r, aio::StreamWriter& w, const ss::Address& a,
+                  aio::AsyncStreamServer& s)
+      : LineEcho(r, w, a, s) {
+    request_timeout = std::chrono::duration<double>(-1);
+  }
+};
+
+TEST(AsyncTCPServer, AHandlersBadRequestTimeoutIsAnErrorOfThatRequestOnly) {
+  RecordingServer server(ss::Address::inet("127.0.0.1", 0),
+                         aio::async_handler<BadLimitHandler>());
+  Serving serving(server);
+  for (int i = 0; i < 2; ++i) {
+    ss::Socket c = client_of(server);
+    EXPECT_EQ(c.recv(10), "") << "closed, unserved";
+  }
+  ASSERT_TRUE(testutil::wait_until([&] { return server.seen().size() == 2; }));
+  EXPECT_NE(server.seen()[0].find("request_timeout"), std::string::npos) << server.seen()[0];
 }
 
 TEST(AsyncUnixStreamServer, ServesOverAUnixSocket) {

@@ -54,8 +54,7 @@ class AsyncStreamServer;
 class AsyncStreamRequestHandler {
  public:
   AsyncStreamRequestHandler(StreamReader& rfile, StreamWriter& wfile, const Address& client_address,
-                            AsyncStreamServer& server)
-      : rfile(rfile), wfile(wfile), client_address(client_address), server(server) {}
+                            AsyncStreamServer& server);
   AsyncStreamRequestHandler(const AsyncStreamRequestHandler&) = delete;
   AsyncStreamRequestHandler& operator=(const AsyncStreamRequestHandler&) = delete;
   virtual ~AsyncStreamRequestHandler() = default;
@@ -67,6 +66,12 @@ class AsyncStreamRequestHandler {
   StreamWriter& wfile;            ///< Python's self.wfile (with drain())
   const Address& client_address;  ///< Python's self.client_address
   AsyncStreamServer& server;      ///< Python's self.server
+  /// How long handle() may take in all, however the client trickles (no Python twin; as the
+  /// blocking handlers' request_timeout): then it is cancelled at its current await, its
+  /// connection closed, and handle_error reports timeout_error. From the server's
+  /// (AsyncServerOptions::request_timeout); a handler may set its own in its constructor.
+  /// nullopt: none. Zero, negative or NaN: std::invalid_argument for that request only.
+  Timeout request_timeout;
 };
 
 /// Makes the handler object of a connection (Python's RequestHandlerClass).
@@ -93,6 +98,9 @@ struct AsyncServerOptions {
   /// A connection that sends nothing for this long is closed; its handler's pending read
   /// raises timeout_error (ListenOptions::idle_timeout). nullopt: never.
   Timeout idle_timeout{};
+  /// Each handler's request_timeout: the whole of handle() (a client that trickles a byte now
+  /// and then never meets idle_timeout). nullopt: none.
+  Timeout request_timeout{};
   std::size_t limit = StreamReader::default_limit;  ///< each rfile's limit
   /// AsyncTCPServer over TLS (start_server with ssl): a PROTOCOL_TLS_SERVER context with a
   /// certificate; handle() reads and writes plaintext, wfile.get_peer_certificate() gives the
@@ -133,6 +141,8 @@ class AsyncStreamServer {
   [[nodiscard]] std::size_t active_handlers() const noexcept { return server_.active_handlers(); }
   /// Connections refused by verify_request (any thread).
   [[nodiscard]] std::size_t refused() const noexcept { return refused_.load(); }
+  /// AsyncServerOptions::request_timeout: what each new handler's request_timeout starts as.
+  [[nodiscard]] const Timeout& request_timeout() const noexcept { return request_timeout_; }
 
  protected:
   /// Binds and listens on `address` (TCP when unix_socket is false).
@@ -148,6 +158,7 @@ class AsyncStreamServer {
   std::unique_ptr<socketserver::detail::Reporter> reporter_;
   socketserver::detail::ServeGate gate_;  // serving, the stop request, shutdown()'s wait
   std::atomic<std::size_t> refused_{0};
+  Timeout request_timeout_;
 };
 
 /// Python's TCPServer(server_address, RequestHandlerClass), with coroutine handlers.
