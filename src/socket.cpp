@@ -110,18 +110,36 @@ Timeout timeout_for_adopted(int fd) {
   return getdefaulttimeout();
 }
 
+// How a blocking call on a thread with a PeerWaitObserver (detail/peer_wait.hpp) finds out,
+// before it sleeps, that it would: by a first try with MSG_DONTWAIT (free when the data is
+// there), or by a poll() without waiting where a first try would change the call's result
+// (MSG_WAITALL would return what is there). A call that cannot block (the caller's own
+// MSG_DONTWAIT, a timeout) or has no observer to tell announces nothing.
+enum class Announce { no, by_try, by_poll };
+
+Announce announce_mode(const Timeout& timeout, int flags) {
+  if (timeout || (flags & MSG_DONTWAIT) != 0 || detail::peer_wait_observer() == nullptr) {
+    return Announce::no;
+  }
+  return (flags & MSG_WAITALL) != 0 ? Announce::by_poll : Announce::by_try;
+}
+
 // Runs `call` (a system call returning -1 and errno on failure) under `timeout`, as every
 // data-transfer method of a Python socket does. `context` builds the error text lazily.
-// `call(extra_flags)` ors extra_flags into its flags. A blocking call on a thread with a
-// PeerWaitObserver (detail/peer_wait.hpp) tries with MSG_DONTWAIT first, so that a sleep is
-// announced before it begins.
+// `call(extra_flags)` ors extra_flags into its flags; `mode` (announce_mode) says how a sleep
+// is announced before it begins.
 template <class Call, class Context>
-ssize_t run_io(int fd, const Timeout& timeout, short events, Call call, Context context) {
+ssize_t run_io(int fd, const Timeout& timeout, short events, Announce mode, Call call,
+               Context context) {
   const deadline_t deadline = deadline_for(timeout);
-  const bool announce = !timeout && detail::peer_wait_observer() != nullptr;
+  if (mode == Announce::by_poll) {
+    pollfd p{fd, events, 0};
+    if (::poll(&p, 1, 0) == 0) detail::announce_peer_wait();
+  }
+  const bool by_try = mode == Announce::by_try;
   for (;;) {
-    ssize_t n = call(announce ? MSG_DONTWAIT : 0);
-    if (announce && n < 0 && would_block(errno)) {
+    ssize_t n = call(by_try ? MSG_DONTWAIT : 0);
+    if (by_try && n < 0 && would_block(errno)) {
       detail::announce_peer_wait();
       n = call(0);
     }
@@ -244,11 +262,11 @@ std::string local_context(int fd, std::string_view op) {
 // address the kernel filled in.
 template <class Call>
 std::pair<ssize_t, Address> receive_with_address(int fd, const Timeout& timeout, const char* op,
-                                                 Call call) {
+                                                 Announce mode, Call call) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   const ssize_t n = run_io(
-      fd, timeout, POLLIN,
+      fd, timeout, POLLIN, mode,
       [&](int extra_flags) {
         len = sizeof ss;
         return call(reinterpret_cast<sockaddr*>(&ss), &len, extra_flags);
@@ -287,11 +305,11 @@ std::pair<Socket, Address> Socket::accept() {
   const Timeout child_timeout = getdefaulttimeout();
   const int flags = SOCK_CLOEXEC | (child_timeout ? SOCK_NONBLOCK : 0);
   auto [n, peer] =
-      receive_with_address(fd, io_timeout(), "accept", [&](sockaddr* sa, socklen_t* len, int) {
-        // accept4 takes no MSG_DONTWAIT: a blocking accept is never announced (no peer of its
-        // own to wait for).
-        return static_cast<ssize_t>(::accept4(fd, sa, len, flags));
-      });
+      // accept4 takes no MSG_DONTWAIT, and a listener has no peer of its own: not announced.
+      receive_with_address(fd, io_timeout(), "accept", Announce::no,
+                           [&](sockaddr* sa, socklen_t* len, int) {
+                             return static_cast<ssize_t>(::accept4(fd, sa, len, flags));
+                           });
   Socket conn(adopt_tag{}, static_cast<int>(n), family_, type_, proto_);
   conn.timeout_ = child_timeout;
   return {std::move(conn), std::move(peer)};
@@ -367,19 +385,32 @@ std::size_t Socket::recv_into(std::span<char> buffer, int flags) {
   const int fd = require_open("recv");
   if (buffer.empty()) return 0;
   return static_cast<std::size_t>(run_io(
-      fd, io_timeout(), POLLIN,
+      fd, io_timeout(), POLLIN, announce_mode(io_timeout(), flags),
       [&](int extra_flags) { return ::recv(fd, buffer.data(), buffer.size(), flags | extra_flags); },
       [&] { return peer_context(fd, "recv", "from"); }));
 }
 
 std::size_t Socket::send(std::string_view data, int flags) {
   const int fd = require_open("send");
-  return static_cast<std::size_t>(run_io(
-      fd, io_timeout(), POLLOUT,
+  const Announce mode = announce_mode(io_timeout(), flags);
+  const auto context = [&] { return peer_context(fd, "send", "to"); };
+  std::size_t sent = static_cast<std::size_t>(run_io(
+      fd, io_timeout(), POLLOUT, mode,
       [&](int extra_flags) {
         return ::send(fd, data.data(), data.size(), flags | extra_flags | MSG_NOSIGNAL);
       },
-      [&] { return peer_context(fd, "send", "to"); }));
+      context));
+  // A blocking send on a stream socket hands the kernel all of `data` before it returns; the
+  // first try without waiting may have handed it part (a full window): the rest goes as the
+  // blocking call would have sent it, after the announcement.
+  while (mode == Announce::by_try && type_ == SOCK_STREAM && sent > 0 && sent < data.size()) {
+    detail::announce_peer_wait();
+    sent += static_cast<std::size_t>(run_io(
+        fd, io_timeout(), POLLOUT, Announce::no,
+        [&](int) { return ::send(fd, data.data() + sent, data.size() - sent, flags | MSG_NOSIGNAL); },
+        context));
+  }
+  return sent;
 }
 
 void Socket::sendall(std::string_view data, int flags) {
@@ -387,7 +418,7 @@ void Socket::sendall(std::string_view data, int flags) {
   const deadline_t deadline = deadline_for(io_timeout());
   const bool timed = is_positive(io_timeout());
   // A blocking sendall on a thread with a PeerWaitObserver: as run_io.
-  const bool announce = !io_timeout() && detail::peer_wait_observer() != nullptr;
+  const bool announce = announce_mode(io_timeout(), flags) != Announce::no;
   while (!data.empty()) {
     ssize_t n =
         ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL | (announce ? MSG_DONTWAIT : 0));
@@ -421,7 +452,7 @@ std::pair<std::string, Address> Socket::recvfrom(std::size_t bufsize, int flags)
 std::pair<std::size_t, Address> Socket::recvfrom_into(std::span<char> buffer, int flags) {
   const int fd = require_open("recvfrom");
   auto [n, from] =
-      receive_with_address(fd, io_timeout(), "recvfrom",
+      receive_with_address(fd, io_timeout(), "recvfrom", announce_mode(io_timeout(), flags),
                            [&](sockaddr* sa, socklen_t* len, int extra_flags) {
                              return ::recvfrom(fd, buffer.data(), buffer.size(),
                                                flags | extra_flags, sa, len);
@@ -451,8 +482,9 @@ std::optional<std::size_t> Socket::try_recvfrom_into(std::span<char> buffer, Add
 namespace {
 std::size_t sendto_resolved(int fd, const Timeout& timeout, std::string_view data,
                             const Address& to, int flags) {
+  // Datagrams (sendto's use) go whole or not at all: a first try that would block sent none.
   return static_cast<std::size_t>(run_io(
-      fd, timeout, POLLOUT,
+      fd, timeout, POLLOUT, announce_mode(timeout, flags),
       [&](int extra_flags) {
         return ::sendto(fd, data.data(), data.size(), flags | extra_flags | MSG_NOSIGNAL,
                         to.sockaddr_ptr(), to.sockaddr_len());

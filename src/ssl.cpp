@@ -20,7 +20,6 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
-#include <string_view>
 
 #include "socketserver/detail/peer_wait.hpp"
 #include "ssl_internal.hpp"
@@ -125,13 +124,23 @@ int SSLSocket::run_until(const char* what, const detail::Deadline& deadline, Op 
   }
   const Timeout timeout = sock_.gettimeout();
   const bool nonblocking = timeout && timeout->count() <= 0;
+  // A blocking call on a thread with a PeerWaitObserver (detail/peer_wait.hpp): its descriptor
+  // is non-blocking for the call's length, so that every sleep OpenSSL would take in read() or
+  // write() (the rest of a record, a full window) is a wait_ready below, which announces it.
+  // Three fcntl calls per call, on pool workers only.
+  struct RestoreFlags {
+    int fd = -1;
+    int flags = -1;
+    ~RestoreFlags() {
+      if (flags >= 0) ::fcntl(fd, F_SETFL, flags);
+    }
+  } restore;
   if (!timeout && detail::peer_wait_observer() != nullptr) {
-    // A blocking call on a thread with a PeerWaitObserver (detail/peer_wait.hpp): announced
-    // when nothing is there to read now (or no room to write), before OpenSSL sleeps in it.
-    const bool writing = std::string_view(what).starts_with("send");
-    if (writing || SSL_pending(ssl_.get()) == 0) {
-      pollfd p{sock_.fileno(), static_cast<short>(writing ? POLLOUT : POLLIN), 0};
-      if (::poll(&p, 1, 0) == 0) detail::announce_peer_wait();
+    const int fd = sock_.fileno();
+    const int flags = fd >= 0 ? ::fcntl(fd, F_GETFL) : -1;
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+      restore.fd = fd;
+      restore.flags = flags;
     }
   }
   for (;;) {

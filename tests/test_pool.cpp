@@ -1097,8 +1097,11 @@ TEST(ThreadPoolParking, TenThousandSilentAndAThousandTricklingClientsDoNotStopAW
     std::printf("scaled down to %zu silent + %zu trickling clients\n", silent_count, trickle_count);
 
   ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>());
-  ASSERT_GE(server.max_threads, trickle_count + server.max_workers)
-      << "the default max_threads, from this process's limits, is below the flood";
+  if (server.max_threads < trickle_count + server.max_workers) {
+    GTEST_SKIP() << "the default max_threads here, " << server.max_threads
+                 << " (from this process's limits: memory / 8 MiB stacks, RLIMIT_NPROC / 2), "
+                    "is below a thread per trickler";
+  }
   ServerThread t(server);
   std::vector<Socket> silent;
   std::vector<Socket> trickle;

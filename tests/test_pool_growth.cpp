@@ -1,16 +1,19 @@
 // ThreadPoolMixIn's growth: a worker whose handler sleeps for its client hands its place on
 // (max_threads, spare_thread_linger), and the socket layer's announcement it stands on
 // (detail/peer_wait.hpp).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "server_test_util.hpp"
 #include "socketserver/detail/peer_wait.hpp"
+#include "socketserver/ssl.hpp"
 
 namespace {
 
@@ -40,8 +43,9 @@ TEST(PeerWait, ACallWhoseDataIsThereAnnouncesNothing) {
 TEST(PeerWait, ABlockingReceiveThatMustWaitIsAnnouncedOnceAndGetsItsData) {
   auto [a, b] = stream_pair();
   CountingObserver observer;
-  std::thread later([&b = b] {
-    std::this_thread::sleep_for(100ms);
+  std::thread later([&b = b, &observer] {
+    // Sends once the receiver has announced its wait (so the data cannot be there first).
+    (void)wait_until([&] { return observer.waits.load() == 1; });
     b.sendall("late");
   });
   std::string got;
@@ -54,6 +58,46 @@ TEST(PeerWait, ABlockingReceiveThatMustWaitIsAnnouncedOnceAndGetsItsData) {
   EXPECT_EQ(observer.waits.load(), 1);
 }
 
+TEST(PeerWait, AReceiveWithMsgWaitallStillGetsAllItAskedFor) {
+  // A first try without waiting would return the 3 bytes there: the wait is found by a poll
+  // instead, and the call is the blocking one it always was.
+  auto [a, b] = stream_pair();
+  CountingObserver observer;
+  b.sendall("abc");
+  std::thread later([&b = b, &observer] {
+    (void)wait_until([&] { return observer.waits.load() == 0; });
+    std::this_thread::sleep_for(50ms);
+    b.sendall("defghij");
+  });
+  std::string got;
+  {
+    const ss::detail::PeerWaitScope scope(&observer);
+    got = a.recv(10, MSG_WAITALL);
+  }
+  later.join();
+  EXPECT_EQ(got, "abcdefghij");
+  EXPECT_EQ(observer.waits.load(), 0) << "3 bytes were there: poll found the socket readable";
+  std::thread again([&b = b, &observer] {
+    (void)wait_until([&] { return observer.waits.load() == 1; });
+    b.sendall("0123456789");
+  });
+  {
+    const ss::detail::PeerWaitScope scope(&observer);
+    got = a.recv(10, MSG_WAITALL);
+  }
+  again.join();
+  EXPECT_EQ(got, "0123456789");
+  EXPECT_EQ(observer.waits.load(), 1) << "nothing there: announced, then waited for all ten";
+}
+
+TEST(PeerWait, TheCallersOwnDontwaitIsNotAnnounced) {
+  auto [a, b] = stream_pair();
+  CountingObserver observer;
+  const ss::detail::PeerWaitScope scope(&observer);
+  EXPECT_THROW((void)a.recv(16, MSG_DONTWAIT), ss::blocking_io_error);
+  EXPECT_EQ(observer.waits.load(), 0);
+}
+
 TEST(PeerWait, AWaitUnderATimeoutIsAnnounced) {
   auto [a, b] = stream_pair();
   a.settimeout(0.05);
@@ -63,27 +107,94 @@ TEST(PeerWait, AWaitUnderATimeoutIsAnnounced) {
   EXPECT_EQ(observer.waits.load(), 1);
 }
 
+// Reads `size` bytes from `b` (once the writer has announced a wait), on a thread joined by
+// the destructor.
+class Drain {
+ public:
+  Drain(Socket& b, CountingObserver& observer, std::size_t size)
+      : thread_([&b, &observer, size, this] {
+          (void)wait_until([&] { return observer.waits.load() >= 1; });
+          b.settimeout(10s);
+          while (drained < size) {
+            const std::string part = b.recv(1 << 16);
+            if (part.empty()) break;
+            drained += part.size();
+          }
+        }) {}
+  ~Drain() { thread_.join(); }
+  Drain(const Drain&) = delete;
+  Drain& operator=(const Drain&) = delete;
+  std::atomic<std::size_t> drained{0};
+
+ private:
+  std::thread thread_;
+};
+
 TEST(PeerWait, ASendallIntoAFullWindowIsAnnounced) {
   auto [a, b] = stream_pair();
   CountingObserver observer;
   const std::string big(4u << 20, 'z');  // far beyond a socketpair's buffers
-  std::atomic<std::size_t> drained{0};
-  std::thread reader([&b = b, &drained, size = big.size()] {
-    std::this_thread::sleep_for(100ms);
-    b.settimeout(10s);
-    while (drained < size) {
-      const std::string part = b.recv(1 << 16);
-      if (part.empty()) break;
-      drained += part.size();
+  {
+    Drain drain(b, observer, big.size());
+    {
+      const ss::detail::PeerWaitScope scope(&observer);
+      a.sendall(big);
     }
+    EXPECT_TRUE(wait_until([&] { return drain.drained.load() == big.size(); }))
+        << "every byte arrived: " << drain.drained.load();
+  }
+  EXPECT_GE(observer.waits.load(), 1);
+}
+
+TEST(PeerWait, ABlockingSendIntoAFullWindowStillSendsItAll) {
+  // Python's send may send part; a blocking send on Linux hands the kernel it all, and a first
+  // try without waiting must not change that.
+  auto [a, b] = stream_pair();
+  CountingObserver observer;
+  const std::string big(4u << 20, 's');
+  std::size_t sent = 0;
+  {
+    Drain drain(b, observer, big.size());
+    {
+      const ss::detail::PeerWaitScope scope(&observer);
+      sent = a.send(big);
+    }
+    EXPECT_TRUE(wait_until([&] { return drain.drained.load() == big.size(); }));
+  }
+  EXPECT_EQ(sent, big.size());
+  EXPECT_GE(observer.waits.load(), 1);
+}
+
+TEST(PeerWait, ABlockingTlsReadIsAnnouncedBeforeOpenSslSleepsInIt) {
+  const ss::SelfSigned cert = ss::make_self_signed_certificate({"localhost"});
+  ss::SSLContext server_context(ss::PROTOCOL_TLS_SERVER);
+  server_context.load_cert_chain_pem(cert.cert_pem, cert.key_pem);
+  ss::SSLContext client_context(ss::PROTOCOL_TLS_CLIENT);
+  client_context.load_verify_locations("", "", cert.cert_pem);
+  auto [a, b] = stream_pair();
+  std::optional<ss::SSLSocket> server;
+  std::thread handshake([&, a = std::move(a)]() mutable {
+    server.emplace(server_context.wrap_socket(std::move(a), true));
   });
+  ss::SSLSocket client = client_context.wrap_socket(std::move(b), false, "localhost");
+  handshake.join();
+  ASSERT_TRUE(server.has_value());
+  CountingObserver observer;
+  std::thread later([&] {
+    (void)wait_until([&] { return observer.waits.load() == 1; });
+    client.sendall("over tls");
+  });
+  std::string got;
   {
     const ss::detail::PeerWaitScope scope(&observer);
-    a.sendall(big);
+    got = server->recv(64);  // a blocking SSLSocket: nothing there yet
   }
-  reader.join();
-  EXPECT_EQ(drained.load(), big.size()) << "every byte arrived";
-  EXPECT_GE(observer.waits.load(), 1);
+  later.join();
+  EXPECT_EQ(got, "over tls");
+  EXPECT_EQ(observer.waits.load(), 1);
+  EXPECT_EQ(server->gettimeout(), std::nullopt);
+  EXPECT_EQ(::fcntl(server->fileno(), F_GETFL) & O_NONBLOCK, 0)
+      << "the descriptor is blocking again after the call";
 }
 
 TEST(PeerWait, TheScopeRestoresTheObserverBefore) {
@@ -196,6 +307,63 @@ TEST(ThreadPoolGrowth, SpareThreadsEndAfterTheLinger) {
   t.stop();
   server.server_close();
   EXPECT_EQ(server.worker_count(), 0u);
+}
+
+TEST(ThreadPoolGrowth, TheLastFreeThreadStaysWhileEveryOtherWaitsOnItsClient) {
+  // Every worker asleep for its client, announced once, when a free thread was there: that
+  // free thread, though beyond max_workers and idle past the linger, must not end, or nobody
+  // is left for the listener (a new client would wait for some trickler to act).
+  ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>());
+  server.max_workers = 1;
+  server.spare_thread_linger = 0.1s;
+  ServerThread t(server);
+  std::vector<Socket> slow = tricklers(server.server_address, 3);
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 3; }));
+  EXPECT_TRUE(wait_until([&] { return server.worker_count() == 4; }));
+  std::this_thread::sleep_for(1500ms);  // the linger, and the idle threads' one-second look
+  EXPECT_EQ(server.worker_count(), 4u) << "three asleep for their clients, one free";
+  Socket good = stream_client(server.server_address, 5s);
+  good.sendall(kTestStr);
+  EXPECT_EQ(read_line(good), kTestStr) << "the free thread answers a new client";
+  slow.clear();
+  t.stop();
+  server.server_close();
+}
+
+TEST(ThreadPoolGrowth, OverTlsTricklingClientsDoNotHoldThePool) {
+  // End to end (each TLS handshake announces its wait too; the read after it is tested above,
+  // PeerWait.ABlockingTlsReadIsAnnouncedBeforeOpenSslSleepsInIt).
+  const ss::SelfSigned cert = ss::make_self_signed_certificate({"127.0.0.1"});
+  auto server_context = std::make_shared<ss::SSLContext>(ss::PROTOCOL_TLS_SERVER);
+  server_context->load_cert_chain_pem(cert.cert_pem, cert.key_pem);
+  ss::ServerOptions options;
+  options.ssl_context = server_context;
+  ss::ThreadPoolTCPServer server(local0(), ss::handler<EchoStream>(), options);
+  server.max_workers = 2;
+  ServerThread t(server);
+  ss::SSLContext client(ss::PROTOCOL_TLS_CLIENT);
+  client.load_verify_locations("", "", cert.cert_pem);
+  std::vector<ss::SSLSocket> slow;
+  for (int i = 0; i < 4; ++i) {  // handshake done, then part of a line
+    slow.push_back(client.wrap_socket(stream_client(server.server_address), false, "127.0.0.1"));
+    slow.back().sendall("x");
+  }
+  EXPECT_TRUE(wait_until([&] { return server.counters().current == 4; }))
+      << "four handlers wait in readline: " << server.counters().current;
+  ss::SSLSocket good =
+      client.wrap_socket(stream_client(server.server_address, 5s), false, "127.0.0.1");
+  good.sendall(kTestStr);
+  std::string reply;
+  for (int i = 0; i < 100 && reply.find('\n') == std::string::npos; ++i) {
+    const std::string part = good.recv(64);
+    if (part.empty()) break;
+    reply += part;
+  }
+  EXPECT_EQ(reply, kTestStr) << "answered over TLS while four handlers wait";
+  EXPECT_GE(server.worker_count(), 5u);
+  slow.clear();
+  t.stop();
+  server.server_close();
 }
 
 TEST(ThreadPoolGrowth, KeepAliveClientsBeyondMaxWorkersAreAllServed) {

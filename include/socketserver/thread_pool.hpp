@@ -239,9 +239,11 @@ class ThreadPoolMixIn : public Server, private detail::PeerWaitObserver {
   // The workers kept (max_workers, at least one).
   [[nodiscard]] std::size_t base_workers() const { return max_workers == 0 ? 1 : max_workers; }
 
-  // With mu_ held: workers neither running a request nor about to.
+  // With mu_ held: workers neither running a request nor about to (before the start: the
+  // workers to come).
   [[nodiscard]] std::size_t idle() const {
-    return workers_.empty() ? base_workers() - busy_ : live_ - busy_;
+    const std::size_t threads = live_ == 0 ? base_workers() : live_;
+    return threads > busy_ ? threads - busy_ : 0;
   }
 
   // With mu_ held: every idle worker has a request waiting for it and the queue is at its limit.
@@ -250,9 +252,12 @@ class ThreadPoolMixIn : public Server, private detail::PeerWaitObserver {
   void start_workers() {  // with mu_ held
     const std::size_t n = base_workers();
     busy_fds_.assign(n, -1);
-    slot_live_.assign(n, 1);
-    live_ = n;
-    for (std::size_t i = 0; i < n; ++i) workers_.emplace_back(&ThreadPoolMixIn::worker, this, i);
+    slot_live_.assign(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {  // counted as each starts: a failure leaves no ghost
+      workers_.emplace_back(&ThreadPoolMixIn::worker, this, i);
+      slot_live_[i] = 1;
+      ++live_;
+    }
   }
 
   // True when this pool's workers hand their place on while their handler waits (max_threads).
@@ -287,9 +292,11 @@ class ThreadPoolMixIn : public Server, private detail::PeerWaitObserver {
     if (ended.joinable()) ended.join();
   }
 
-  // With mu_ held: a thread beyond max_workers idle for spare_thread_linger ends.
+  // With mu_ held: a thread beyond max_workers idle for spare_thread_linger ends — unless it is
+  // the last idle one: the busy ones may all be asleep for their clients, having announced it
+  // once (when this one was free), and the listener and the queue would be left to nobody.
   [[nodiscard]] bool retires(std::chrono::steady_clock::time_point idle_since) const {
-    if (live_ <= base_workers() || stopping_) return false;
+    if (live_ <= base_workers() || idle() < 2 || stopping_) return false;
     const double seconds = spare_thread_linger.count();  // NaN or negative: at once
     const std::chrono::duration<double> linger(seconds > 0 ? std::min(seconds, 1e9) : 0.0);
     return std::chrono::steady_clock::now() - idle_since >=
@@ -323,6 +330,7 @@ class ThreadPoolMixIn : public Server, private detail::PeerWaitObserver {
       if (retires(idle_since)) {
         slot_live_[index] = 0;  // joined by the next thread started in this slot, or at stop
         --live_;
+        work_.notify_one();  // an idle one takes this one's place at the listener, if it was there
         return;
       }
       if (self_accept_ && polling_ < kPollers) {
