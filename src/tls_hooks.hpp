@@ -27,7 +27,7 @@
 namespace socketserver {
 
 class Layer;
-class ReactorImpl;
+struct ReactorImpl;
 class SSLContext;
 class SSLObject;
 class SSLSocket;
