@@ -4,11 +4,105 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <new>
 #include <stdexcept>
 #include <unordered_map>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SOCKETSERVER_RECYCLE_FRAMES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SOCKETSERVER_RECYCLE_FRAMES 0
+#endif
+#endif
+#ifndef SOCKETSERVER_RECYCLE_FRAMES
+#define SOCKETSERVER_RECYCLE_FRAMES 1
+#endif
+
 namespace socketserver::asyncio {
 namespace detail {
+
+// ---- Frame recycling ------------------------------------------------------------------------
+
+namespace {
+struct FreeFrame {
+  FreeFrame* next;
+};
+// Trivially destructible, so it is usable until its thread is gone; FrameCacheReaper empties
+// it when the thread ends and marks it closed (frames freed after that go to operator delete).
+struct FrameCache {
+  FreeFrame* head[kFrameClasses];
+  std::uint8_t depth[kFrameClasses];
+  bool reaper_armed;
+  bool closed;
+};
+thread_local FrameCache frame_cache{};
+
+struct FrameCacheReaper {
+  FrameCacheReaper() = default;
+  FrameCacheReaper(const FrameCacheReaper&) = delete;
+  FrameCacheReaper& operator=(const FrameCacheReaper&) = delete;
+  ~FrameCacheReaper() {
+    frame_cache.closed = true;
+    for (std::size_t c = 0; c < kFrameClasses; ++c) {
+      while (FreeFrame* f = frame_cache.head[c]) {
+        frame_cache.head[c] = f->next;
+        ::operator delete(f, (c + 1) * kFrameGrain);
+      }
+      frame_cache.depth[c] = 0;
+    }
+  }
+};
+
+void arm_reaper() {
+  thread_local FrameCacheReaper reaper;  // constructed here, once per thread: its end drains
+  (void)reaper;
+  frame_cache.reaper_armed = true;
+}
+}  // namespace
+
+bool frame_recycling_enabled() noexcept { return SOCKETSERVER_RECYCLE_FRAMES != 0; }
+
+void* frame_allocate(std::size_t size) {
+  const std::size_t cls = (size - 1) / kFrameGrain;  // a frame is never empty
+  if (SOCKETSERVER_RECYCLE_FRAMES == 0 || cls >= kFrameClasses) return ::operator new(size);
+  if (FreeFrame* f = frame_cache.head[cls]) {
+    frame_cache.head[cls] = f->next;
+    --frame_cache.depth[cls];
+    return f;
+  }
+  return ::operator new((cls + 1) * kFrameGrain);
+}
+
+void frame_free(void* frame, std::size_t size) noexcept {
+  const std::size_t cls = (size - 1) / kFrameGrain;
+  if (SOCKETSERVER_RECYCLE_FRAMES == 0 || cls >= kFrameClasses) {
+    ::operator delete(frame, size);
+    return;
+  }
+  FrameCache& cache = frame_cache;
+  if (cache.depth[cls] >= kFrameCacheDepth || cache.closed) {
+    ::operator delete(frame, (cls + 1) * kFrameGrain);
+    return;
+  }
+  if (!cache.reaper_armed) {
+    try {
+      arm_reaper();
+    } catch (...) {  // no room for the thread's reaper: do not cache
+      ::operator delete(frame, (cls + 1) * kFrameGrain);
+      return;
+    }
+  }
+  cache.head[cls] = new (frame) FreeFrame{cache.head[cls]};
+  ++cache.depth[cls];
+}
+
+std::size_t frame_cache_blocks() noexcept {
+  std::size_t n = 0;
+  for (std::size_t c = 0; c < kFrameClasses; ++c) n += frame_cache.depth[c];
+  return n;
+}
 
 // ---- WaitList and Wait ----------------------------------------------------------------------
 

@@ -161,7 +161,8 @@ std::size_t find_separator(const detail::StreamState& s, std::string_view sep,
                            std::size_t& offset) {
   const std::size_t buflen = s.size();
   if (buflen < offset + sep.size()) return std::string_view::npos;
-  const std::size_t found = s.view().find(sep, offset);
+  const std::size_t found = sep.size() == 1 ? s.view().find(sep[0], offset)  // memchr
+                                             : s.view().find(sep, offset);
   if (found != std::string_view::npos) {
     if (found > s.limit) {
       throw LimitOverrunError("Separator is found, but chunk is longer than limit", found, s.limit);
@@ -288,11 +289,20 @@ namespace {
 }
 }  // namespace
 
-Task<> StreamWriter::drain() {
-  std::shared_ptr<detail::StreamState> s = live(state_, "StreamWriter", "drain");
+namespace {
+// drain() when it may have to wait or throw (`state` may be a moved-from writer's: none).
+Task<> drain_slowly(std::shared_ptr<detail::StreamState> state) {
+  const std::shared_ptr<detail::StreamState>& s = live(state, "StreamWriter", "drain");
   if (s->lost) throw_lost(*s);
   while (s->write_paused && !s->lost) co_await detail::Wait(s->drained);
   if (s->lost) throw_lost(*s);
+}
+}  // namespace
+
+// Nearly every drain finds the buffer below its mark: that one is a finished task, no frame.
+Task<> StreamWriter::drain() {
+  if (state_ && !state_->lost && !state_->write_paused) return Task<>::finished();
+  return drain_slowly(state_);
 }
 
 void StreamWriter::close() {

@@ -372,20 +372,36 @@ TEST(AsyncioStreams, DrainHoldsAWriterWhosePeerDoesNotReadWhileOthersAreServed) 
   EXPECT_LE(max_queued, high + chunk);  // memory stays near the high-water mark
 }
 
+// Awaits `task`: "none" when it returns, "reset" for connection_reset_error, else what().
+template <class T>
+aio::Task<std::string> how_it_ends(aio::Task<T> task) {
+  try {
+    co_await std::move(task);
+    co_return "none";
+  } catch (const ss::connection_reset_error&) {
+    co_return "reset";
+  } catch (const std::exception& e) {
+    co_return e.what();
+  }
+}
+
+// Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
+void close_with_reset(ss::Socket& client) {
+  struct linger lg {};
+  lg.l_onoff = 1;
+  lg.l_linger = 0;
+  client.setsockopt(SOL_SOCKET, SO_LINGER,
+                    std::string_view(reinterpret_cast<const char*>(&lg), sizeof lg));
+  client.close();
+}
+
 TEST(AsyncioStreams, AResetWhileAReadWaitsRaisesConnectionResetError) {
   ss::Reactor reactor;
   std::string error_type;
   aio::StreamReader* waiting = nullptr;
   auto handler = [&](aio::StreamReader& reader, aio::StreamWriter&) -> aio::Task<> {
     waiting = &reader;
-    try {
-      co_await reader.readline();
-      error_type = "none";
-    } catch (const ss::connection_reset_error&) {
-      error_type = "reset";
-    } catch (const std::exception& e) {
-      error_type = e.what();
-    }
+    error_type = co_await how_it_ends(reader.readline());
   };
   aio::Server server = aio::start_server(reactor, handler, "127.0.0.1", 0, local());
   auto main = [&]() -> aio::Task<> {
@@ -401,16 +417,38 @@ TEST(AsyncioStreams, AResetWhileAReadWaitsRaisesConnectionResetError) {
       co_return;
     }
     EXPECT_EQ(waiting->buffered(), 14u);
-    struct linger lg {};
-    lg.l_onoff = 1;
-    lg.l_linger = 0;
-    client.setsockopt(SOL_SOCKET, SO_LINGER,
-                      std::string_view(reinterpret_cast<const char*>(&lg), sizeof lg));
-    client.close();  // RST
+    close_with_reset(client);
     for (int i = 0; i < 2000 && error_type.empty(); ++i) co_await aio::sleep(reactor, 5ms);
   };
   run_bounded(reactor, main());
   EXPECT_EQ(error_type, "reset");
+}
+
+// drain() with nothing queued takes a fast path (a finished task, no frame); on a connection
+// already lost it must still raise, as Python's does.
+TEST(AsyncioStreams, ADrainAfterAResetRaisesConnectionResetErrorThoughNothingIsQueued) {
+  ss::Reactor reactor;
+  std::string read_error;
+  std::string drain_error;
+  bool closing = false;
+  auto handler = [&](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    read_error = co_await how_it_ends(reader.readline());
+    closing = writer.is_closing();  // lost, so nothing is queued: the fast path's case
+    drain_error = co_await how_it_ends(writer.drain());
+  };
+  aio::Server server = aio::start_server(reactor, handler, "127.0.0.1", 0, local());
+  auto main = [&]() -> aio::Task<> {
+    ss::Socket client(AF_INET, SOCK_STREAM);
+    client.connect(server.address());
+    client.sendall("partial");
+    co_await aio::sleep(reactor, 20ms);
+    close_with_reset(client);
+    for (int i = 0; i < 2000 && drain_error.empty(); ++i) co_await aio::sleep(reactor, 5ms);
+  };
+  run_bounded(reactor, main());
+  EXPECT_EQ(read_error, "reset");
+  EXPECT_TRUE(closing);
+  EXPECT_EQ(drain_error, "reset");
 }
 
 TEST(AsyncioStreams, AThrowingHandlerIsReportedInOneLineAndOthersGoOn) {

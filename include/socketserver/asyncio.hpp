@@ -83,9 +83,27 @@ namespace detail {
 struct TaskCore;
 class Wait;
 
+/// Coroutine frames come from here: a per-thread cache of recently freed frames, in 64-byte
+/// size classes up to 1 KiB, at most kFrameCacheDepth of each, so that a connection's readline
+/// and drain (a frame each per call) reuse the same few blocks instead of calling malloc and
+/// free (Asio recycles its frames the same way). Larger frames, and every frame in a build
+/// under AddressSanitizer (which must see a freed frame as freed), go to operator new/delete.
+/// A frame may be freed on another thread than the one that made it: it then joins that
+/// thread's cache. A thread's cache is released when the thread ends.
+void* frame_allocate(std::size_t size);
+void frame_free(void* frame, std::size_t size) noexcept;
+inline constexpr std::size_t kFrameGrain = 64;
+inline constexpr std::size_t kFrameClasses = 16;     // frames up to 16 * 64 = 1024 bytes
+inline constexpr std::size_t kFrameCacheDepth = 16;  // blocks kept per class and thread
+/// This thread's cached blocks (all classes) and whether this build recycles frames at all.
+std::size_t frame_cache_blocks() noexcept;
+bool frame_recycling_enabled() noexcept;
+
 /// What every promise of this header carries: the running task it belongs to (for cancellation
 /// and for the reactor), whom to resume when it ends, and how it was started.
 struct PromiseBase {
+  static void* operator new(std::size_t size) { return frame_allocate(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { frame_free(frame, size); }
   TaskCore* core = nullptr;
   std::coroutine_handle<> continuation;
   enum class Start : std::uint8_t {
@@ -229,15 +247,16 @@ struct FinalAwaiter {
 /// The result slot of a Task<T>'s promise.
 template <class T>
 struct Result {
-  std::variant<std::monostate, T, std::exception_ptr> value;
+  std::optional<T> value;  // (an optional and a pointer: cheaper to fill than a variant)
+  std::exception_ptr error;
   template <class U>
   void return_value(U&& v) {
-    value.template emplace<1>(std::forward<U>(v));
+    value.emplace(std::forward<U>(v));
   }
-  void unhandled_exception() noexcept { value.template emplace<2>(std::current_exception()); }
+  void unhandled_exception() noexcept { error = std::current_exception(); }
   T get() {
-    if (value.index() == 2) std::rethrow_exception(std::get<2>(value));
-    return std::move(std::get<1>(value));
+    if (error) std::rethrow_exception(error);
+    return std::move(*value);
   }
 };
 template <>
@@ -293,13 +312,24 @@ class [[nodiscard]] Task {
   };
 
   Task() noexcept = default;
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task(Task&& other) noexcept
+      : handle_(std::exchange(other.handle_, {})), finished_(std::exchange(other.finished_, false)) {}
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       if (handle_) handle_.destroy();
       handle_ = std::exchange(other.handle_, {});
+      finished_ = std::exchange(other.finished_, false);
     }
     return *this;
+  }
+  /// A task that has already ended, with no value and no frame: awaiting it goes on at once.
+  /// What a coroutine function returns on its fast path (drain() when nothing waits).
+  static Task finished() noexcept
+    requires std::is_void_v<T>
+  {
+    Task t;
+    t.finished_ = true;
+    return t;
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -307,10 +337,11 @@ class [[nodiscard]] Task {
     if (handle_) handle_.destroy();
   }
   /// False for a default-constructed or moved-from task.
-  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
+  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_) || finished_; }
 
   struct Awaiter {
     std::coroutine_handle<promise_type> h;
+    bool finished;  // Task::finished(): no frame, nothing to run
     [[nodiscard]] bool await_ready() const noexcept { return !h || h.done(); }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> parent) {
@@ -324,16 +355,22 @@ class [[nodiscard]] Task {
       return true;
     }
     T await_resume() {
-      if (!h) throw std::logic_error("co_await on an empty Task");
+      if (!h) {
+        if constexpr (std::is_void_v<T>) {
+          if (finished) return;
+        }
+        throw std::logic_error("co_await on an empty Task");
+      }
       return h.promise().get();
     }
   };
   /// Runs the body (in the awaiting task) and gives its value, or rethrows its exception.
-  Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+  Awaiter operator co_await() && noexcept { return Awaiter{handle_, finished_}; }
 
  private:
   explicit Task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
   std::coroutine_handle<promise_type> handle_;
+  bool finished_ = false;
 };
 
 /// A running task (Python's asyncio.Task), made by create_task. Copies refer to the same task.

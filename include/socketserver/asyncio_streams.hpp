@@ -38,6 +38,10 @@
 //   - readline raises LimitOverrunError (after discarding, as Python) where Python raises
 //     ValueError; LimitOverrunError is a line_too_long_error, so servers report it as such.
 //   - Server::close also cancels the handlers (Python 3.13's close_clients, with an abort).
+//   - drain() looks at the write buffer when it is called, not when it is awaited: when
+//     nothing needs to wait it returns a task that has already ended (no coroutine frame, the
+//     common case made cheap). Await it where you call it (`co_await writer.drain()`), as
+//     everyone does; a drain() kept to be awaited after more writes does not wait for them.
 //
 // Thread-safety: as the reactor's — everything here belongs to the reactor's thread.
 #pragma once
@@ -149,7 +153,8 @@ class StreamWriter {
   [[nodiscard]] static bool can_write_eof() noexcept { return true; }
   /// Python's drain(): suspends while the write buffer is above its high-water mark, until it
   /// drains below the low one. Throws the connection's error (connection_reset_error, ...) or
-  /// connection_reset_error("Connection lost") once the connection is gone.
+  /// connection_reset_error("Connection lost") once the connection is gone. Whether it waits
+  /// is decided here, at the call (see the differences from Python above).
   Task<> drain();
   /// Python's close(): closes after sending what is queued.
   void close();
