@@ -384,7 +384,8 @@ class StreamConnection final : public Handler, public Transport {
   /// Hands the connection to `next` (built by `factory`) in place of its protocol so far, the
   /// PROXY header's reader, which is kept until the connection goes (it is the caller); starts
   /// `next` (connection_made) and gives it `rest`, the bytes of the current read after the
-  /// header, unless it closed the connection meanwhile.
+  /// header, unless it closed the connection meanwhile. A `next` that paused reading in its
+  /// connection_made gets `rest` when it resumes, before anything read after it.
   void replace_protocol(std::unique_ptr<Protocol> next, Factory& factory, std::string_view rest);
 
   /// Starts the protocol (connection_made) once registered; false when connection_made threw
@@ -468,6 +469,15 @@ class StreamConnection final : public Handler, public Transport {
   steady::duration idle_limit_{};    // ListenOptions::idle_timeout
   steady::time_point last_input_{};  // the loop's time at the last read that brought bytes
   DelayedCall idle_timer_;
+  // Bytes read for a protocol that had paused before they could be given to it
+  // (replace_protocol's rest): delivered from the loop once it resumes, before any new read.
+  struct HeldInput {
+    std::string bytes;
+    DelayedCall delivery;
+  };
+  std::unique_ptr<HeldInput> held_;
+  void deliver_held();
+  void drop_held();  // the connection ends: nothing held outlives it
   Reason reason_;
 };
 

@@ -123,7 +123,27 @@ void StreamConnection::replace_protocol(std::unique_ptr<Protocol> next, Factory&
   ReactorImpl::factory_of(*p) = &factory;
   if (!call_protocol("connection_made", [p] { p->connection_made(); })) return;
   if (rest.empty() || phase_ != Phase::open) return;
+  if (!reading_) {  // paused in connection_made: no data_received until it resumes
+    held_ = std::make_unique<HeldInput>();
+    held_->bytes.assign(rest);
+    return;
+  }
   call_protocol("data_received", [p, rest] { p->data_received(rest); });
+}
+
+void StreamConnection::drop_held() {
+  if (!held_) return;
+  held_->delivery.cancel();
+  held_.reset();
+}
+
+void StreamConnection::deliver_held() {
+  if (!held_ || !reading_ || phase_ != Phase::open) return;
+  const std::string bytes = std::move(held_->bytes);
+  held_.reset();
+  Protocol* const p = protocol_;
+  if (!call_protocol("data_received", [p, &bytes] { p->data_received(bytes); })) return;
+  if (reading_) resume_producing();  // now the socket may be read
 }
 
 void StreamConnection::start_tls(const SSLContext& context, bool server_side,
@@ -370,6 +390,12 @@ void StreamConnection::pause_producing() {
 
 void StreamConnection::resume_producing() {
   reading_ = true;
+  if (held_) {  // what was held comes first, from the loop (the caller may be a data_received)
+    if (!held_->delivery.active() && phase_ == Phase::open) {
+      held_->delivery = impl_.schedule(std::chrono::duration<double>(0), [this] { deliver_held(); });
+    }
+    return;  // the socket stays unread until then
+  }
   may_read_ = !read_closed_ && phase_ == Phase::open;
   update_interest();
 }
@@ -423,6 +449,7 @@ void StreamConnection::finalize() {
   if (phase_ == Phase::finalized) return;
   phase_ = Phase::finalized;
   stop_idle();
+  drop_held();
   impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   if (is_socket_ && reason_.clean && !read_closed_ && sock_.fileno() >= 0) {
@@ -459,6 +486,7 @@ void StreamConnection::discard() {
   phase_ = Phase::finalized;
   direct_write_off_ = true;
   stop_idle();
+  drop_held();
   impl_.set_interest(in_fd_, this, 0);
   if (always_ready) std::erase(impl_.always_ready, static_cast<Handler*>(this));
   --impl_.connections;

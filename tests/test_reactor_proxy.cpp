@@ -335,6 +335,55 @@ TEST(ReactorProxy, ARefusingFactoryClosesAfterTheHeader) {
   EXPECT_TRUE(rtu::wait_until([&] { return r.connection_count() == 0; }, 10s));
 }
 
+// A protocol that pauses reading in connection_made is given nothing until it resumes; the
+// bytes that came with the header then come first, before what the client sent later.
+TEST(ReactorProxy, AProtocolPausedInConnectionMadeGetsTheBytesAfterTheHeaderOnlyOnResuming) {
+  struct State {
+    std::atomic<bool> paused{false};
+    std::atomic<bool> data_while_paused{false};
+    std::atomic<bool> resumed{false};
+  };
+  struct PausesFirst : ss::Protocol {
+    explicit PausesFirst(std::shared_ptr<State> s) : st(std::move(s)) {}
+    void connection_made() override {
+      transport().pause_producing();
+      st->paused = true;
+      resume = transport().reactor().call_later(std::chrono::milliseconds(150), [this] {
+        st->paused = false;
+        st->resumed = true;
+        transport().resume_producing();
+      });
+    }
+    void data_received(std::string_view data) override {
+      if (st->paused) st->data_while_paused = true;
+      got.append(data);
+      if (got.size() >= 8) {  // "one\ntwo\n"
+        transport().write(got);
+        transport().lose_connection();
+      }
+    }
+    void connection_lost(const ss::Reason&) override { resume.cancel(); }
+    std::shared_ptr<State> st;
+    ss::DelayedCall resume;
+    std::string got;
+  };
+  auto st = std::make_shared<State>();
+  ss::Reactor r;
+  ReactorThread t(r);
+  const int port = t.call([&] {
+    return r.listen_tcp(0, ss::Factory::for_protocol<PausesFirst>(st), behind_balancer())
+        .get_host()
+        .port();
+  });
+  ss::Socket c = stu::stream_client({"127.0.0.1", port});
+  c.sendall(kV1Tcp4 + "one\n");  // the header and the first line in one segment
+  ASSERT_TRUE(rtu::wait_until([&] { return st->paused.load(); }, 10s));
+  c.sendall("two\n");  // while the protocol is paused
+  EXPECT_EQ(read_to_end(c), "one\ntwo\n");
+  EXPECT_TRUE(st->resumed);
+  EXPECT_FALSE(st->data_while_paused) << "data_received was called while reading was paused";
+}
+
 TEST(ReactorProxy, ABadHeaderTimeoutIsRefusedBeforeListening) {
   ss::Reactor r;
   auto f = ss::Factory::for_protocol<Who>(std::make_shared<Seen>());
