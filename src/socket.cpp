@@ -124,6 +124,20 @@ Announce announce_mode(const Timeout& timeout, int flags) {
   return (flags & MSG_WAITALL) != 0 ? Announce::by_poll : Announce::by_try;
 }
 
+// One system call, `call(extra_flags)`, with a sleep announced before it begins: with `by_try`
+// (Announce::by_try), first without waiting, and when that would block, announced, then again
+// as the caller asked.
+template <class Call>
+ssize_t call_announcing(bool by_try, Call& call) {
+  if (!by_try) return call(0);
+  ssize_t n = call(MSG_DONTWAIT);
+  if (n < 0 && would_block(errno)) {
+    detail::announce_peer_wait();
+    n = call(0);
+  }
+  return n;
+}
+
 // Runs `call` (a system call returning -1 and errno on failure) under `timeout`, as every
 // data-transfer method of a Python socket does. `context` builds the error text lazily.
 // `call(extra_flags)` ors extra_flags into its flags; `mode` (announce_mode) says how a sleep
@@ -138,11 +152,7 @@ ssize_t run_io(int fd, const Timeout& timeout, short events, Announce mode, Call
   }
   const bool by_try = mode == Announce::by_try;
   for (;;) {
-    ssize_t n = call(by_try ? MSG_DONTWAIT : 0);
-    if (by_try && n < 0 && would_block(errno)) {
-      detail::announce_peer_wait();
-      n = call(0);
-    }
+    const ssize_t n = call_announcing(by_try, call);
     if (n >= 0) return n;
     const int err = errno;
     if (err == EINTR) continue;
@@ -419,13 +429,11 @@ void Socket::sendall(std::string_view data, int flags) {
   const bool timed = is_positive(io_timeout());
   // A blocking sendall on a thread with a PeerWaitObserver: as run_io.
   const bool announce = announce_mode(io_timeout(), flags) != Announce::no;
+  auto send_rest = [&](int extra_flags) {
+    return ::send(fd, data.data(), data.size(), flags | extra_flags | MSG_NOSIGNAL);
+  };
   while (!data.empty()) {
-    ssize_t n =
-        ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL | (announce ? MSG_DONTWAIT : 0));
-    if (announce && n < 0 && would_block(errno)) {
-      detail::announce_peer_wait();
-      n = ::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
-    }
+    const ssize_t n = call_announcing(announce, send_rest);
     if (n >= 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       continue;
