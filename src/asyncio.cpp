@@ -9,11 +9,15 @@
 #include <stdexcept>
 #include <unordered_map>
 
+// Frames are recycled unless the build says not to (CMake's SOCKETSERVER_RECYCLE_FRAMES=OFF)
+// or AddressSanitizer is on: it must see a freed frame as freed.
+#ifndef SOCKETSERVER_RECYCLE_FRAMES
 #if defined(__SANITIZE_ADDRESS__)
 #define SOCKETSERVER_RECYCLE_FRAMES 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define SOCKETSERVER_RECYCLE_FRAMES 0
+#endif
 #endif
 #endif
 #ifndef SOCKETSERVER_RECYCLE_FRAMES
@@ -34,10 +38,15 @@ struct FreeFrame {
 struct FrameCache {
   FreeFrame* head[kFrameClasses];
   std::uint8_t depth[kFrameClasses];
+  std::size_t bytes;     // held in all classes: at most kFrameCacheBytes
+  std::uint64_t frames;  // frame_allocate calls on this thread
   bool reaper_armed;
   bool closed;
 };
 thread_local FrameCache frame_cache{};
+
+static_assert(frame_class(frame_block(0)) == 0 && frame_class(frame_block(0) + 1) == 1 &&
+              frame_class(frame_block(kFrameClasses - 1)) == kFrameClasses - 1);
 
 struct FrameCacheReaper {
   FrameCacheReaper() = default;
@@ -48,60 +57,89 @@ struct FrameCacheReaper {
     for (std::size_t c = 0; c < kFrameClasses; ++c) {
       while (FreeFrame* f = frame_cache.head[c]) {
         frame_cache.head[c] = f->next;
-        ::operator delete(f, (c + 1) * kFrameGrain);
+        ::operator delete(f, frame_block(c));
       }
       frame_cache.depth[c] = 0;
     }
+    frame_cache.bytes = 0;
   }
 };
 
-void arm_reaper() {
-  thread_local FrameCacheReaper reaper;  // constructed here, once per thread: its end drains
-  (void)reaper;
-  frame_cache.reaper_armed = true;
+// Made on a thread's first frame from the heap (or its first free of a frame made elsewhere),
+// so that it is there before anything that frees frames at the thread's (or the program's)
+// end: its destructor then runs after theirs.
+void arm_reaper() noexcept {
+  try {
+    thread_local FrameCacheReaper reaper;
+    (void)reaper;
+    frame_cache.reaper_armed = true;
+  } catch (...) {  // no room to register it: this thread caches nothing
+    frame_cache.closed = true;
+  }
 }
 }  // namespace
 
 bool frame_recycling_enabled() noexcept { return SOCKETSERVER_RECYCLE_FRAMES != 0; }
 
 void* frame_allocate(std::size_t size) {
-  const std::size_t cls = (size - 1) / kFrameGrain;  // a frame is never empty
+  FrameCache& cache = frame_cache;
+  ++cache.frames;
+  const std::size_t cls = frame_class(size);
   if (SOCKETSERVER_RECYCLE_FRAMES == 0 || cls >= kFrameClasses) return ::operator new(size);
-  if (FreeFrame* f = frame_cache.head[cls]) {
-    frame_cache.head[cls] = f->next;
-    --frame_cache.depth[cls];
+  if (FreeFrame* f = cache.head[cls]) {
+    cache.head[cls] = f->next;
+    --cache.depth[cls];
+    cache.bytes -= frame_block(cls);
     return f;
   }
-  return ::operator new((cls + 1) * kFrameGrain);
+  if (!cache.reaper_armed && !cache.closed) arm_reaper();
+  return ::operator new(frame_block(cls));
 }
 
 void frame_free(void* frame, std::size_t size) noexcept {
-  const std::size_t cls = (size - 1) / kFrameGrain;
+  const std::size_t cls = frame_class(size);
   if (SOCKETSERVER_RECYCLE_FRAMES == 0 || cls >= kFrameClasses) {
     ::operator delete(frame, size);
     return;
   }
   FrameCache& cache = frame_cache;
-  if (cache.depth[cls] >= kFrameCacheDepth || cache.closed) {
-    ::operator delete(frame, (cls + 1) * kFrameGrain);
+  const std::size_t block = frame_block(cls);
+  if (!cache.reaper_armed && !cache.closed) arm_reaper();  // a thread that made none itself
+  if (cache.closed || cache.depth[cls] >= kFrameCacheDepth ||
+      cache.bytes + block > kFrameCacheBytes) {
+    ::operator delete(frame, block);
     return;
-  }
-  if (!cache.reaper_armed) {
-    try {
-      arm_reaper();
-    } catch (...) {  // no room for the thread's reaper: do not cache
-      ::operator delete(frame, (cls + 1) * kFrameGrain);
-      return;
-    }
   }
   cache.head[cls] = new (frame) FreeFrame{cache.head[cls]};
   ++cache.depth[cls];
+  cache.bytes += block;
 }
 
 std::size_t frame_cache_blocks() noexcept {
   std::size_t n = 0;
   for (std::size_t c = 0; c < kFrameClasses; ++c) n += frame_cache.depth[c];
   return n;
+}
+
+std::size_t frame_cache_bytes() noexcept { return frame_cache.bytes; }
+
+std::uint64_t frames_allocated() noexcept { return frame_cache.frames; }
+
+// ---- Task<>::finished()'s frame ----------------------------------------------------------------
+
+namespace {
+Task<> ended() { co_return; }
+}  // namespace
+
+void* finished_frame() {
+  static void* const frame = [] {
+    Task<> task = ended();
+    std::coroutine_handle<Task<>::promise_type> h = std::exchange(task.handle_, {});
+    h.promise().start = PromiseBase::Start::forever;
+    h.resume();  // to its final suspension: done() from now on, and never destroyed
+    return h.address();
+  }();
+  return frame;
 }
 
 // ---- WaitList and Wait ----------------------------------------------------------------------

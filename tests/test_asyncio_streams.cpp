@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -422,6 +423,30 @@ TEST(AsyncioStreams, AResetWhileAReadWaitsRaisesConnectionResetError) {
   };
   run_bounded(reactor, main());
   EXPECT_EQ(error_type, "reset");
+}
+
+// The common drain (the buffer below its mark) is a finished task: no coroutine frame of its
+// own.
+TEST(AsyncioStreams, ADrainWithNothingToWaitForMakesNoCoroutineFrame) {
+  ss::Reactor reactor;
+  std::uint64_t frames_in_drain = 99;
+  auto handler = [&](aio::StreamReader& reader, aio::StreamWriter& writer) -> aio::Task<> {
+    const std::string line = co_await reader.readline();
+    writer.write(line);
+    co_await writer.drain();  // the first in the program makes the one shared ended frame
+    const std::uint64_t before = aio::detail::frames_allocated();
+    for (int i = 0; i < 100; ++i) co_await writer.drain();
+    frames_in_drain = aio::detail::frames_allocated() - before;
+  };
+  aio::Server server = aio::start_server(reactor, handler, "127.0.0.1", 0, local());
+  auto main = [&]() -> aio::Task<> {
+    auto [reader, writer] =
+        co_await aio::open_connection(reactor, "127.0.0.1", server.address().port());
+    writer.write("hello\n");
+    EXPECT_EQ(co_await reader.readline(), "hello\n");
+  };
+  run_bounded(reactor, main());
+  EXPECT_EQ(frames_in_drain, 0u);
 }
 
 // drain() with nothing queued takes a fast path (a finished task, no frame); on a connection

@@ -337,51 +337,97 @@ TEST(ReactorProxy, ARefusingFactoryClosesAfterTheHeader) {
 
 // A protocol that pauses reading in connection_made is given nothing until it resumes; the
 // bytes that came with the header then come first, before what the client sent later.
-TEST(ReactorProxy, AProtocolPausedInConnectionMadeGetsTheBytesAfterTheHeaderOnlyOnResuming) {
-  struct State {
-    std::atomic<bool> paused{false};
-    std::atomic<bool> data_while_paused{false};
-    std::atomic<bool> resumed{false};
-  };
-  struct PausesFirst : ss::Protocol {
-    explicit PausesFirst(std::shared_ptr<State> s) : st(std::move(s)) {}
-    void connection_made() override {
-      transport().pause_producing();
-      st->paused = true;
-      resume = transport().reactor().call_later(std::chrono::milliseconds(150), [this] {
-        st->paused = false;
-        st->resumed = true;
-        transport().resume_producing();
-      });
-    }
-    void data_received(std::string_view data) override {
-      if (st->paused) st->data_while_paused = true;
-      got.append(data);
-      if (got.size() >= 8) {  // "one\ntwo\n"
-        transport().write(got);
+enum class AfterPause { resume, resume_pause_resume, close };
+
+struct PausedState {
+  std::atomic<bool> paused{false};
+  std::atomic<bool> data_while_paused{false};
+  std::atomic<bool> resumed{false};
+  std::atomic<int> data_calls{0};
+};
+
+struct PausesFirst : ss::Protocol {
+  PausesFirst(std::shared_ptr<PausedState> s, AfterPause m) : st(std::move(s)), mode(m) {}
+  void connection_made() override {
+    transport().pause_producing();
+    st->paused = true;
+    later = transport().reactor().call_later(std::chrono::milliseconds(150), [this] {
+      if (mode == AfterPause::close) {  // the held bytes go with the connection
         transport().lose_connection();
+        return;
       }
+      st->paused = false;
+      st->resumed = true;
+      transport().resume_producing();
+      if (mode == AfterPause::resume_pause_resume) {  // paused again before the delivery ran
+        transport().pause_producing();
+        st->paused = true;
+        later = transport().reactor().call_later(std::chrono::milliseconds(50), [this] {
+          st->paused = false;
+          transport().resume_producing();
+        });
+      }
+    });
+  }
+  void data_received(std::string_view data) override {
+    st->data_calls.fetch_add(1);
+    if (st->paused) st->data_while_paused = true;
+    got.append(data);
+    if (got.size() >= 8) {  // "one\ntwo\n"
+      transport().write(got);
+      transport().lose_connection();
     }
-    void connection_lost(const ss::Reason&) override { resume.cancel(); }
-    std::shared_ptr<State> st;
-    ss::DelayedCall resume;
-    std::string got;
+  }
+  void connection_lost(const ss::Reason&) override { later.cancel(); }
+  std::shared_ptr<PausedState> st;
+  AfterPause mode;
+  ss::DelayedCall later;
+  std::string got;
+};
+
+// The client's view: the header and "one\n" in one segment, "two\n" while paused; what came
+// back.
+std::string paused_protocol_session(AfterPause mode, const std::shared_ptr<PausedState>& st) {
+  struct Make : ss::Factory {
+    Make(std::shared_ptr<PausedState> s, AfterPause m) : st(std::move(s)), mode(m) {}
+    std::unique_ptr<ss::Protocol> build_protocol(const ss::Address&) override {
+      return std::make_unique<PausesFirst>(st, mode);
+    }
+    std::shared_ptr<PausedState> st;
+    AfterPause mode;
   };
-  auto st = std::make_shared<State>();
   ss::Reactor r;
   ReactorThread t(r);
   const int port = t.call([&] {
-    return r.listen_tcp(0, ss::Factory::for_protocol<PausesFirst>(st), behind_balancer())
-        .get_host()
-        .port();
+    return r.listen_tcp(0, std::make_shared<Make>(st, mode), behind_balancer()).get_host().port();
   });
   ss::Socket c = stu::stream_client({"127.0.0.1", port});
-  c.sendall(kV1Tcp4 + "one\n");  // the header and the first line in one segment
-  ASSERT_TRUE(rtu::wait_until([&] { return st->paused.load(); }, 10s));
-  c.sendall("two\n");  // while the protocol is paused
-  EXPECT_EQ(read_to_end(c), "one\ntwo\n");
+  c.sendall(kV1Tcp4 + "one\n");
+  if (!rtu::wait_until([&] { return st->paused.load(); }, 10s)) return "(never paused)";
+  c.sendall("two\n");
+  std::string answer = read_to_end(c);
+  EXPECT_TRUE(rtu::wait_until([&] { return r.connection_count() == 0; }, 10s));
+  return answer;
+}
+
+TEST(ReactorProxy, AProtocolPausedInConnectionMadeGetsTheBytesAfterTheHeaderOnlyOnResuming) {
+  auto st = std::make_shared<PausedState>();
+  EXPECT_EQ(paused_protocol_session(AfterPause::resume, st), "one\ntwo\n");
   EXPECT_TRUE(st->resumed);
   EXPECT_FALSE(st->data_while_paused) << "data_received was called while reading was paused";
+}
+
+TEST(ReactorProxy, PausedAgainBeforeTheHeldBytesComeTheyWaitForTheNextResume) {
+  auto st = std::make_shared<PausedState>();
+  EXPECT_EQ(paused_protocol_session(AfterPause::resume_pause_resume, st), "one\ntwo\n");
+  EXPECT_TRUE(st->resumed);
+  EXPECT_FALSE(st->data_while_paused) << "data_received was called while reading was paused";
+}
+
+TEST(ReactorProxy, ClosedWhileBytesAreHeldTheyAreDroppedWithTheConnection) {
+  auto st = std::make_shared<PausedState>();
+  EXPECT_EQ(paused_protocol_session(AfterPause::close, st), "");
+  EXPECT_EQ(st->data_calls, 0);
 }
 
 TEST(ReactorProxy, ABadHeaderTimeoutIsRefusedBeforeListening) {

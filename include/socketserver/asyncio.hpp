@@ -16,7 +16,8 @@
 // The pieces:
 //   Task<T>        a coroutine (Python's coroutine object): lazy — nothing runs until it is
 //                  awaited or handed to create_task/run; `co_await task` runs it and gives its
-//                  value or rethrows its exception. Move-only; owns its frame.
+//                  value or rethrows its exception. Move-only; owns its frame
+//                  (Task<>::finished(), a task that has already ended, shares one).
 //   TaskHandle<T>  a running task (Python's asyncio.Task), from create_task: cancel(), done(),
 //                  and co_await for its result.
 //   CancelledError thrown at the await a task is parked on when it is cancelled, so the
@@ -83,20 +84,33 @@ namespace detail {
 struct TaskCore;
 class Wait;
 
-/// Coroutine frames come from here: a per-thread cache of recently freed frames, in 64-byte
-/// size classes up to 1 KiB, at most kFrameCacheDepth of each, so that a connection's readline
-/// and drain (a frame each per call) reuse the same few blocks instead of calling malloc and
-/// free (Asio recycles its frames the same way). Larger frames, and every frame in a build
-/// under AddressSanitizer (which must see a freed frame as freed), go to operator new/delete.
+/// Coroutine frames come from here: a per-thread cache of recently freed frames, in 16-byte
+/// size classes (the heap's own granularity, so a frame costs no more than from malloc) up to
+/// about 1 KiB, at most kFrameCacheDepth blocks of a class and kFrameCacheBytes in all, so that a
+/// connection's readline and drain (a frame each per call) reuse the same few blocks instead
+/// of calling malloc and free (Asio recycles its frames the same way). Larger frames, and every
+/// frame in a build under AddressSanitizer (which must see a freed frame as freed) or with
+/// SOCKETSERVER_RECYCLE_FRAMES=0 (CMake option; for Valgrind), go to operator new/delete.
 /// A frame may be freed on another thread than the one that made it: it then joins that
 /// thread's cache. A thread's cache is released when the thread ends.
 void* frame_allocate(std::size_t size);
 void frame_free(void* frame, std::size_t size) noexcept;
-inline constexpr std::size_t kFrameGrain = 64;
-inline constexpr std::size_t kFrameClasses = 16;     // frames up to 16 * 64 = 1024 bytes
-inline constexpr std::size_t kFrameCacheDepth = 16;  // blocks kept per class and thread
-/// This thread's cached blocks (all classes) and whether this build recycles frames at all.
+inline constexpr std::size_t kFrameGrain = 16;
+inline constexpr std::size_t kFrameClasses = 64;  // frames up to frame_block(63) = 1032 bytes
+/// A frame of `size` bytes takes a block of its class: 24, 40, 56, ... bytes, the sizes glibc's
+/// malloc hands out whole (a chunk of 16·k bytes less its 8-byte header), so a cached frame
+/// holds no more memory than the heap would have given it.
+constexpr std::size_t frame_class(std::size_t size) noexcept {
+  return size <= 24 ? 0 : (size - 9) / kFrameGrain;
+}
+constexpr std::size_t frame_block(std::size_t cls) noexcept { return cls * kFrameGrain + 24; }
+inline constexpr std::size_t kFrameCacheDepth = 16;     // blocks kept per class and thread
+inline constexpr std::size_t kFrameCacheBytes = 16384;  // bytes kept per thread, all classes
+/// This thread's cached blocks and their bytes (all classes), the frames it has allocated
+/// (from the cache or the heap), and whether this build recycles frames at all.
 std::size_t frame_cache_blocks() noexcept;
+std::size_t frame_cache_bytes() noexcept;
+std::uint64_t frames_allocated() noexcept;
 bool frame_recycling_enabled() noexcept;
 
 /// What every promise of this header carries: the running task it belongs to (for cancellation
@@ -111,9 +125,14 @@ struct PromiseBase {
     inline_run,   // the awaiter's await_suspend is running it now
     done_inline,  // it finished inside await_suspend: the awaiter goes on without suspending
     parked,       // it suspended: its end resumes `continuation`
+    forever,      // the one shared frame of Task<>::finished(): ended, never destroyed
   };
   Start start = Start::idle;
 };
+
+/// The frame of Task<>::finished(): made on the first call, ended, shared by every such task
+/// and never destroyed (read only, so any thread may await it).
+void* finished_frame();
 
 /// The running task of a coroutine handle whose promise is one of ours (else nullptr).
 template <class P>
@@ -312,36 +331,30 @@ class [[nodiscard]] Task {
   };
 
   Task() noexcept = default;
-  Task(Task&& other) noexcept
-      : handle_(std::exchange(other.handle_, {})), finished_(std::exchange(other.finished_, false)) {}
+  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
-      if (handle_) handle_.destroy();
+      drop();
       handle_ = std::exchange(other.handle_, {});
-      finished_ = std::exchange(other.finished_, false);
     }
     return *this;
   }
-  /// A task that has already ended, with no value and no frame: awaiting it goes on at once.
-  /// What a coroutine function returns on its fast path (drain() when nothing waits).
-  static Task finished() noexcept
+  /// A task that has already ended, with no value: awaiting it goes on at once. What a
+  /// coroutine function returns on its fast path (drain() when nothing waits): no frame of its
+  /// own (every one shares a single ended frame, made once per program).
+  static Task finished()
     requires std::is_void_v<T>
   {
-    Task t;
-    t.finished_ = true;
-    return t;
+    return Task(std::coroutine_handle<promise_type>::from_address(detail::finished_frame()));
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
-  ~Task() {
-    if (handle_) handle_.destroy();
-  }
+  ~Task() { drop(); }
   /// False for a default-constructed or moved-from task.
-  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_) || finished_; }
+  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
   struct Awaiter {
     std::coroutine_handle<promise_type> h;
-    bool finished;  // Task::finished(): no frame, nothing to run
     [[nodiscard]] bool await_ready() const noexcept { return !h || h.done(); }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> parent) {
@@ -355,22 +368,22 @@ class [[nodiscard]] Task {
       return true;
     }
     T await_resume() {
-      if (!h) {
-        if constexpr (std::is_void_v<T>) {
-          if (finished) return;
-        }
-        throw std::logic_error("co_await on an empty Task");
-      }
+      if (!h) throw std::logic_error("co_await on an empty Task");
       return h.promise().get();
     }
   };
   /// Runs the body (in the awaiting task) and gives its value, or rethrows its exception.
-  Awaiter operator co_await() && noexcept { return Awaiter{handle_, finished_}; }
+  Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
 
  private:
+  friend void* detail::finished_frame();
   explicit Task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+  void drop() noexcept {
+    if (handle_ && handle_.promise().start != detail::PromiseBase::Start::forever) {
+      handle_.destroy();
+    }
+  }
   std::coroutine_handle<promise_type> handle_;
-  bool finished_ = false;
 };
 
 /// A running task (Python's asyncio.Task), made by create_task. Copies refer to the same task.
