@@ -126,6 +126,9 @@ SERVERS = [
            "socketserver-cpp", ("ss", "ss_reactor")),
     Server("ss_aio_1", "socketserver-cpp asyncio streams, 1 thread", "tcp", [bin_ss("ss_aio")],
            TCP_WORKLOADS + ["idle10000"], "socketserver-cpp", ("ss", "ss_aio")),
+    Server("ss_aio_2", "socketserver-cpp asyncio streams, 2 threads", "tcp",
+           [bin_ss("ss_aio"), "--threads", "2"], TCP_WORKLOADS, "socketserver-cpp",
+           ("ss", "ss_aio")),
     Server("ss_udp", "socketserver-cpp UDPServer", "udp", [bin_ss("ss_udp")], ["udp16"],
            "socketserver-cpp", ("ss", "ss_udp")),
     Server("py_threading", "Python ThreadingTCPServer", "tcp", py_anchor("py_threading.py"),
@@ -173,7 +176,7 @@ SERVERS = [
 # The order of the runs within a workload: each of this project's servers beside what its
 # targets compare it with.
 PAIR_ORDER = ["asio_1", "ss_reactor_1", "raw_epoll", "ss_aio_1", "asio_coro_1", "py_asyncio",
-              "ss_reactor_2", "asio_2", "ss_pool", "ss_pool_fixed",
+              "ss_reactor_2", "asio_2", "ss_aio_2", "ss_pool", "ss_pool_fixed",
               "ss_pool_proxy_v2", "ss_pool_proxy_v1", "ss_threading_proxy_v2",
               "ss_threading", "raw_threads", "py_threading", "ss_forking", "py_forking",
               "ss_udp", "raw_udp", "py_udp", "poco", "twisted",

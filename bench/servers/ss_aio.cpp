@@ -1,6 +1,8 @@
 // ss_aio — the timestamp server on this project's asyncio streams (Python's
 // asyncio.start_server): one coroutine per connection, `co_await reader.readline()`, write the
-// reply, `co_await writer.drain()`. One thread, one Reactor.
+// reply, `co_await writer.drain()`. One thread, one Reactor; with --threads N, N reactors
+// (ReactorGroup) sharing the port through SO_REUSEPORT, each connection's coroutine on the
+// thread that accepted it.
 #include <socketserver/asyncio_streams.hpp>
 
 #include <string>
@@ -33,6 +35,16 @@ aio::Task<> handle(aio::StreamReader& reader, aio::StreamWriter& writer) {
 
 int main(int argc, char** argv) {
   const bench::Args args = bench::parse(argc, argv, "ss_aio");
+  if (args.threads > 1) {  // the same handler on N reactors sharing the port (SO_REUSEPORT)
+    ss::ReactorGroup group(static_cast<std::size_t>(args.threads));
+    group.start([](ss::Reactor&, std::size_t) {});
+    aio::ServerGroup servers =
+        aio::start_server(group, handle, args.host, args.port, {.backlog = 4096});
+    bench::announce(servers.address().port());
+    group.run_until_signal();  // every reactor stopped: then the handlers' frames are freed
+    servers.close();
+    return 0;
+  }
   ss::Reactor reactor;
   aio::Server server = aio::start_server(reactor, handle, args.host, args.port, {.backlog = 4096});
   bench::announce(server.address().port());
