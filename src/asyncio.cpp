@@ -57,7 +57,7 @@ struct FrameCacheReaper {
     for (std::size_t c = 0; c < kFrameClasses; ++c) {
       while (FreeFrame* f = frame_cache.head[c]) {
         frame_cache.head[c] = f->next;
-        ::operator delete(f, frame_block(c));
+        ::operator delete(f);
       }
       frame_cache.depth[c] = 0;
     }
@@ -99,7 +99,7 @@ void* frame_allocate(std::size_t size) {
 void frame_free(void* frame, std::size_t size) noexcept {
   const std::size_t cls = frame_class(size);
   if (SOCKETSERVER_RECYCLE_FRAMES == 0 || cls >= kFrameClasses) {
-    ::operator delete(frame, size);
+    ::operator delete(frame);
     return;
   }
   FrameCache& cache = frame_cache;
@@ -107,7 +107,7 @@ void frame_free(void* frame, std::size_t size) noexcept {
   if (!cache.reaper_armed && !cache.closed) arm_reaper();  // a thread that made none itself
   if (cache.closed || cache.depth[cls] >= kFrameCacheDepth ||
       cache.bytes + block > kFrameCacheBytes) {
-    ::operator delete(frame, block);
+    ::operator delete(frame);
     return;
   }
   cache.head[cls] = new (frame) FreeFrame{cache.head[cls]};
