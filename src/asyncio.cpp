@@ -69,13 +69,9 @@ struct FrameCacheReaper {
 // so that it is there before anything that frees frames at the thread's (or the program's)
 // end: its destructor then runs after theirs.
 void arm_reaper() noexcept {
-  try {
-    thread_local FrameCacheReaper reaper;
-    (void)reaper;
-    frame_cache.reaper_armed = true;
-  } catch (...) {  // no room to register it: this thread caches nothing
-    frame_cache.closed = true;
-  }
+  thread_local FrameCacheReaper reaper;  // its constructor cannot throw
+  (void)reaper;
+  frame_cache.reaper_armed = true;
 }
 }  // namespace
 
